@@ -1,0 +1,112 @@
+"""agentkit: LLM agents where every moving part is a plugin.
+
+``import agentkit`` does no work: each public name is imported from its module on first
+access (PEP 562), and the plugin manager is built on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # messages and values
+    "AssistantMessage": "agentkit.messages",
+    "ImagePart": "agentkit.messages",
+    "Message": "agentkit.messages",
+    "SystemMessage": "agentkit.messages",
+    "TextPart": "agentkit.messages",
+    "ToolCall": "agentkit.messages",
+    "ToolMessage": "agentkit.messages",
+    "Usage": "agentkit.messages",
+    "UserMessage": "agentkit.messages",
+    # events and results
+    "ModelResponse": "agentkit.events",
+    "ReasoningDelta": "agentkit.events",
+    "RunCompleted": "agentkit.events",
+    "RunResult": "agentkit.events",
+    "StreamEvent": "agentkit.events",
+    "TextDelta": "agentkit.events",
+    "ToolCallDelta": "agentkit.events",
+    "ToolCallResult": "agentkit.events",
+    "ToolCallStarted": "agentkit.events",
+    "TurnCompleted": "agentkit.events",
+    # providers
+    "Capabilities": "agentkit.providers",
+    "ModelInfo": "agentkit.providers",
+    "ModelRequest": "agentkit.providers",
+    "OutputSchema": "agentkit.providers",
+    "Provider": "agentkit.providers",
+    "ToolSpec": "agentkit.providers",
+    # plugins
+    "PluginHost": "agentkit.plugins",
+    "PluginInfo": "agentkit.plugins",
+    "PluginWarning": "agentkit.registry",
+    "hookimpl": "agentkit.hookspecs",
+    "list_plugins": "agentkit.plugins",
+    # run context
+    "RunContext": "agentkit.run_context",
+    # serialization
+    "from_dict": "agentkit.serialization",
+    "to_dict": "agentkit.serialization",
+    # errors
+    "AgentkitError": "agentkit.errors",
+    "AuthenticationError": "agentkit.errors",
+    "BadRequestError": "agentkit.errors",
+    "ConfigError": "agentkit.errors",
+    "ContextLengthError": "agentkit.errors",
+    "CorruptSessionError": "agentkit.errors",
+    "GuardrailTripwireError": "agentkit.errors",
+    "IncompleteStreamError": "agentkit.errors",
+    "MaxTurnsError": "agentkit.errors",
+    "MemoryStoreError": "agentkit.errors",
+    "ModelNotFoundError": "agentkit.errors",
+    "OutputValidationError": "agentkit.errors",
+    "PluginError": "agentkit.errors",
+    "PluginNameClashError": "agentkit.errors",
+    "ProviderConnectionError": "agentkit.errors",
+    "ProviderError": "agentkit.errors",
+    "ProviderTimeoutError": "agentkit.errors",
+    "RateLimitError": "agentkit.errors",
+    "RunAbortedError": "agentkit.errors",
+    "SchemaVersionError": "agentkit.errors",
+    "ServerError": "agentkit.errors",
+    "SessionNotFoundError": "agentkit.errors",
+    "StorageError": "agentkit.errors",
+    "TemplateError": "agentkit.errors",
+    "ToolArgumentsError": "agentkit.errors",
+    "ToolDefinitionError": "agentkit.errors",
+    "ToolError": "agentkit.errors",
+    "ToolTimeoutError": "agentkit.errors",
+    "UnknownToolError": "agentkit.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .errors import *  # noqa: F403
+    from .events import *  # noqa: F403
+    from .hookspecs import hookimpl
+    from .messages import *  # noqa: F403
+    from .plugins import PluginHost, PluginInfo, list_plugins
+    from .providers import *  # noqa: F403
+    from .registry import PluginWarning
+    from .run_context import RunContext
+    from .serialization import from_dict, to_dict

@@ -1,0 +1,1 @@
+"""agentkit's built-in plugins. They use the same hooks as third-party plugins."""

@@ -1,0 +1,1 @@
+"""Built-in plugin: guardrails (placeholder until implemented)."""

@@ -1,0 +1,1 @@
+"""Built-in plugin: stores (placeholder until implemented)."""

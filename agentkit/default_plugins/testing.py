@@ -1,0 +1,1 @@
+"""Built-in plugin: testing (placeholder until implemented)."""

@@ -1,0 +1,1 @@
+"""Built-in plugin: tokens (placeholder until implemented)."""

@@ -1,0 +1,129 @@
+"""Stream events, model responses and run results.
+
+A provider's stream yields :data:`ModelStreamEvent` values and ends with a
+:class:`ModelResponse`. A run's stream (``agent.stream()``) yields every
+:data:`StreamEvent`: the provider's deltas, then :class:`TurnCompleted` for each model turn,
+:class:`ToolCallResult` for each tool result, and :class:`RunCompleted` last.
+Every event has a ``type`` tag, which is how it is written as JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypeAlias
+
+import attrs
+
+from .messages import AssistantMessage, Message, ToolCall, ToolMessage, Usage
+
+__all__ = [
+    "ModelResponse",
+    "ModelStreamEvent",
+    "ReasoningDelta",
+    "RunCompleted",
+    "RunResult",
+    "StreamEvent",
+    "TextDelta",
+    "ToolCallDelta",
+    "ToolCallResult",
+    "ToolCallStarted",
+    "TurnCompleted",
+]
+
+
+@attrs.frozen
+class TextDelta:
+    """A piece of the answer's text."""
+
+    text: str
+    type: Literal["text_delta"] = attrs.field(default="text_delta", init=False)
+
+
+@attrs.frozen
+class ReasoningDelta:
+    """A piece of the model's reasoning, where the provider exposes it."""
+
+    text: str
+    type: Literal["reasoning_delta"] = attrs.field(default="reasoning_delta", init=False)
+
+
+@attrs.frozen
+class ToolCallStarted:
+    """The model began a tool call: ``index`` orders the calls of one turn."""
+
+    index: int
+    id: str
+    name: str
+    type: Literal["tool_call_started"] = attrs.field(default="tool_call_started", init=False)
+
+
+@attrs.frozen
+class ToolCallDelta:
+    """A piece of a tool call's JSON arguments."""
+
+    index: int
+    id: str
+    arguments: str
+    type: Literal["tool_call_delta"] = attrs.field(default="tool_call_delta", init=False)
+
+
+@attrs.frozen
+class ModelResponse:
+    """One whole model answer: the assistant message and the call's usage."""
+
+    message: AssistantMessage
+    usage: Usage = Usage()
+    model: str | None = None
+    finish_reason: str | None = None
+    cached: bool = False
+    type: Literal["model_response"] = attrs.field(default="model_response", init=False)
+
+
+@attrs.frozen
+class ToolCallResult:
+    """A tool call was answered (by the tool, a hook, or an error)."""
+
+    call: ToolCall
+    result: ToolMessage
+    type: Literal["tool_result"] = attrs.field(default="tool_result", init=False)
+
+
+@attrs.frozen
+class TurnCompleted:
+    """A model turn ended: its response (text, tool calls, usage)."""
+
+    response: ModelResponse
+    turn: int = 0
+    type: Literal["turn_completed"] = attrs.field(default="turn_completed", init=False)
+
+    @property
+    def message(self) -> AssistantMessage:
+        return self.response.message
+
+
+@attrs.frozen
+class RunResult:
+    """What a run produced.
+
+    ``messages`` are this run's new messages (the user's input included); ``usage`` is
+    summed over every model call; ``output`` is the typed structured output, or the text.
+    """
+
+    text: str
+    messages: tuple[Message, ...] = attrs.field(converter=tuple)
+    usage: Usage = Usage()
+    output: Any = None
+    turns: int = 0
+    stopped: bool = False
+    run_id: str | None = None
+
+
+@attrs.frozen
+class RunCompleted:
+    """The run ended; ``result`` is what ``agent.run()`` returns."""
+
+    result: RunResult
+    type: Literal["run_completed"] = attrs.field(default="run_completed", init=False)
+
+
+ModelStreamEvent: TypeAlias = TextDelta | ReasoningDelta | ToolCallStarted | ToolCallDelta
+StreamEvent: TypeAlias = ModelStreamEvent | TurnCompleted | ToolCallResult | RunCompleted

@@ -1,0 +1,239 @@
+"""Hook specifications: every way a plugin extends agentkit.
+
+A plugin is a module or object with functions marked ``@agentkit.hookimpl`` whose names
+match the specs below. Installed distributions expose their plugin module through an entry
+point in the ``agentkit`` group::
+
+    [project.entry-points.agentkit]
+    weather = "agentkit_weather.plugin"
+
+Families: ``register_*`` hooks receive a registrar and add things to it; ``before_*`` and
+``after_*`` hooks run around each run, model call and tool call and may intercept;
+``on_event`` observes. Hooks are synchronous, but a lifecycle hook may return an awaitable,
+which the loop awaits.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .events import ModelResponse, RunResult, StreamEvent
+    from .messages import ToolCall, ToolMessage
+    from .providers import ModelRequest
+    from .registry import (
+        ConfigSectionRegistrar,
+        GuardrailRegistrar,
+        MemoryRegistrar,
+        ProviderRegistrar,
+        StoreRegistrar,
+        TokenCounterRegistrar,
+        ToolRegistrar,
+    )
+    from .run_context import RunContext
+
+hookspec = pluggy.HookspecMarker("agentkit")
+hookimpl = pluggy.HookimplMarker("agentkit")
+
+# -------------------------------------------------------------------------------------------
+# Registration hooks. Called once, when the plugin host first needs its registries. Each
+# plugin's implementation gets a registrar bound to that plugin, so everything it adds
+# records where it came from.
+# -------------------------------------------------------------------------------------------
+
+
+@hookspec
+def register_providers(registry: ProviderRegistrar) -> None:
+    """Register model providers.
+
+    :param registry: Call ``registry.add(name, factory, ...)`` for each provider. ``factory``
+        is called as ``factory(base_url=..., api_key=..., **settings)`` and returns a
+        :class:`agentkit.Provider`; ``name`` is the prefix of model strings
+        (``"openai"`` in ``"openai/gpt-4o-mini"``).
+
+    The return value is ignored.
+    """
+
+
+@hookspec
+def register_tools(registry: ToolRegistrar) -> None:
+    """Register tools that agents can use by name.
+
+    :param registry: Call ``registry.add(tool)`` for a ready :class:`agentkit.Tool`,
+        ``registry.add_factory(name, factory, settings_key=...)`` for a tool built from
+        settings (such as a root directory), and ``registry.add_set(name, names)`` for a named
+        group of tools.
+
+    The return value is ignored.
+    """
+
+
+@hookspec
+def register_stores(registry: StoreRegistrar) -> None:
+    """Register session stores and response caches.
+
+    :param registry: Call ``registry.add(name, factory)`` for a session store
+        (``factory(**settings)`` returns an :class:`agentkit.Store`) and
+        ``registry.add_cache(name, factory)`` for a response cache.
+
+    The return value is ignored.
+    """
+
+
+@hookspec
+def register_memory(registry: MemoryRegistrar) -> None:
+    """Register long-term memory backends.
+
+    :param registry: Call ``registry.add(name, factory)``; ``factory(**settings)`` returns a
+        :class:`agentkit.Memory`.
+
+    The return value is ignored.
+    """
+
+
+@hookspec
+def register_guardrails(registry: GuardrailRegistrar) -> None:
+    """Register guardrails that agents can use by name.
+
+    :param registry: Call ``registry.add(name, factory)``; ``factory(**options)`` returns a
+        :class:`agentkit.Guardrail`.
+
+    The return value is ignored.
+    """
+
+
+@hookspec
+def register_token_counters(registry: TokenCounterRegistrar) -> None:
+    """Register token counters for models whose tokenizer tiktoken does not know.
+
+    :param registry: Call ``registry.add(name, counter, models=...)``; ``counter(text)``
+        returns a token count and ``models`` is a glob (``"llamacpp/*"``) the counter serves.
+
+    The return value is ignored.
+    """
+
+
+@hookspec
+def register_config_sections(registry: ConfigSectionRegistrar) -> None:
+    """Extend the configuration file's JSON Schema with a plugin's own sections.
+
+    :param registry: Call ``registry.add(name, schema)``: the top-level table ``[name]`` of
+        ``agentkit.toml`` must then match ``schema`` (a JSON Schema dict).
+
+    The return value is ignored.
+    """
+
+
+@hookspec(historic=True)
+def add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
+    """Add hook specifications of a plugin's own (for plugins that others extend).
+
+    :param plugin_manager: Call ``plugin_manager.add_hookspecs(module)``.
+
+    The return value is ignored.
+    """
+
+
+# -------------------------------------------------------------------------------------------
+# Lifecycle hooks. Called for every agent in the process; per-agent callbacks with the same
+# names go in ``Agent(hooks=...)``. An interceptor that raises fails the run; use on_event to
+# observe without that risk.
+# -------------------------------------------------------------------------------------------
+
+
+@hookspec
+def before_run(ctx: RunContext) -> None:
+    """Called when a run starts, before guardrails and the first model call.
+
+    :param ctx: The run's context: agent, run id, input messages, session and user ids.
+
+    The return value is ignored. Raising fails the run.
+    """
+
+
+@hookspec(firstresult=True)
+def after_run(ctx: RunContext, result: RunResult) -> RunResult | None:
+    """Called when a run ends successfully, before the result is returned and stored.
+
+    :param ctx: The run's context.
+    :param result: The run's result.
+
+    Return a :class:`agentkit.RunResult` to replace it, or ``None`` to keep it.
+    Stops at first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def before_model_call(ctx: RunContext, request: ModelRequest) -> ModelResponse | None:
+    """Called before each model call.
+
+    :param ctx: The run's context.
+    :param request: The request about to be sent.
+
+    Return a :class:`agentkit.ModelResponse` to skip the call and use it instead, or
+    ``None`` to make the call. Stops at first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def after_model_call(ctx: RunContext, request: ModelRequest, response: ModelResponse) -> ModelResponse | None:
+    """Called after each model call (also one skipped by ``before_model_call``).
+
+    :param ctx: The run's context.
+    :param request: The request that was sent.
+    :param response: The response.
+
+    Return a :class:`agentkit.ModelResponse` to replace the response, or ``None`` to keep
+    it. Stops at first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def before_tool_call(ctx: RunContext, call: ToolCall) -> ToolMessage | str | None:
+    """Called before each tool call, after its arguments were validated.
+
+    :param ctx: The run's context.
+    :param call: The model's tool call (name, id, raw JSON arguments).
+
+    Return a :class:`agentkit.ToolMessage` or a string to skip the tool and use that as its
+    result, or ``None`` to run the tool. Stops at first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def after_tool_call(ctx: RunContext, call: ToolCall, result: ToolMessage) -> ToolMessage | str | None:
+    """Called after each tool call with its result (also an error result).
+
+    :param ctx: The run's context.
+    :param call: The model's tool call.
+    :param result: The tool's result.
+
+    Return a :class:`agentkit.ToolMessage` or a string to replace the result, or ``None``
+    to keep it. Stops at first non-None result.
+    """
+
+
+@hookspec
+def on_event(ctx: RunContext, event: StreamEvent) -> None:
+    """Observe every event of every run: deltas, turns, tool results, the end of the run.
+
+    :param ctx: The run's context.
+    :param event: The event.
+
+    The return value is ignored. An exception is logged and does not stop the run.
+    """
+
+
+#: Names of the lifecycle hooks, in the order a run meets them.
+LIFECYCLE_HOOKS: tuple[str, ...] = (
+    "before_run",
+    "before_model_call",
+    "after_model_call",
+    "before_tool_call",
+    "after_tool_call",
+    "on_event",
+    "after_run",
+)
+

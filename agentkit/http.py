@@ -1,0 +1,459 @@
+"""HTTP plumbing for provider plugins: timeouts, retries, stream framing, error mapping.
+
+The promises of RELIABILITY.md live here once, so every HTTP provider keeps them:
+
+- timeouts on connect, on the first byte (generous, for a local model loading), between
+  bytes, and a total deadline for the whole exchange (httpx has none of its own);
+- retries (2 by default) on connection errors, timeouts before any output, 408, 409, 429
+  and 5xx, with capped exponential backoff and jitter, honouring ``retry-after-ms`` and
+  ``Retry-After`` (seconds or an HTTP date) up to a cap, beyond which a
+  :class:`~agentkit.errors.RateLimitError` carries the wait;
+- never a retry once the caller has seen a byte of the stream;
+- errors typed by status and body, naming provider and model, quoting a short snippet.
+
+Provider plugins build an :class:`HttpClient` and call :meth:`HttpClient.open` with a
+request; they read the opened response with :func:`aiter_sse` or :func:`aiter_ndjson`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import email.utils
+import json
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    ContextLengthError,
+    IncompleteStreamError,
+    ModelNotFoundError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitError,
+    ServerError,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "HttpClient",
+    "HttpSettings",
+    "SseEvent",
+    "aiter_ndjson",
+    "aiter_sse",
+    "error_for_status",
+    "parse_retry_after",
+    "redact_headers",
+]
+
+log = logging.getLogger("agentkit.http")
+
+RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 521, 522, 524, 529})
+_SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "proxy-authorization", "x-goog-api-key"})
+_CONTEXT_MARKERS = (
+    "context_length_exceeded",
+    "context length",
+    "maximum context",
+    "context window",
+    "too many tokens",
+    "prompt is too long",
+    "exceeds the context",
+    "reduce the length",
+)
+
+
+@attrs.frozen
+class HttpSettings:
+    """Timeouts (seconds) and retry policy of one provider."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 120.0  # idle time allowed between two reads
+    first_byte_timeout: float = 300.0  # until the response starts (a local model may be loading)
+    total_timeout: float = 600.0  # the whole exchange, retries included
+    max_retries: int = 2
+    backoff_base: float = 0.5
+    backoff_max: float = 8.0
+    max_retry_wait: float = 60.0  # a longer Retry-After raises RateLimitError instead
+
+    def backoff(self, attempt: int) -> float:
+        """Capped exponential backoff with full jitter for retry number ``attempt`` (1-based)."""
+        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers with secrets replaced, for debug logs."""
+    return {k: ("<redacted>" if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}
+
+
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date)."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    ms = lower.get("retry-after-ms")
+    if ms is not None:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = lower.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def error_for_status(
+    status: int,
+    body: str,
+    *,
+    provider: str,
+    model: str | None,
+    env_var: str | None = None,
+    retry_after: float | None = None,
+) -> ProviderError:
+    """The typed error for an HTTP error response. Bodies are quoted as a short snippet."""
+    message = _error_message(body)
+    lowered = body.lower()
+    common: dict[str, Any] = {"provider": provider, "model": model, "status_code": status, "body": message}
+    if status in (401, 403):
+        return AuthenticationError(
+            "authentication failed" if status == 401 else "permission denied", env_var=env_var, **common
+        )
+    if status == 429:
+        return RateLimitError("rate limited", retry_after=retry_after, **common)
+    if any(m in lowered for m in _CONTEXT_MARKERS):
+        return ContextLengthError("the request does not fit the model's context window", **common)
+    if status == 404 and ("model" in lowered or not lowered.strip()):
+        return ModelNotFoundError("model not found", **common)
+    if status in (408, 504):
+        return ProviderTimeoutError("the server timed out", **common)
+    if status >= 500 or status == 409:
+        return ServerError("server error", **common)
+    return BadRequestError("request rejected", **common)
+
+
+def _error_message(body: str) -> str:
+    """The human part of an error body: ``error.message`` when the body is JSON."""
+    try:
+        data = json.loads(body)
+    except (ValueError, TypeError):
+        return body
+    if isinstance(data, dict):
+        err = data.get("error", data)
+        if isinstance(err, dict):
+            msg = err.get("message") or err.get("msg")
+            code = err.get("code") or err.get("type")
+            if msg:
+                return f"{msg} [{code}]" if code and str(code) not in str(msg) else str(msg)
+        elif isinstance(err, str):
+            return err
+    return body
+
+
+class HttpClient:
+    """An httpx client per event loop, with the retry and timeout policy of :class:`HttpSettings`.
+
+    ``error_hook(status, body, retry_after)`` may return a provider-specific error (or
+    ``None`` to use :func:`error_for_status`).
+    """
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        base_url: str,
+        headers: Mapping[str, str] | None = None,
+        settings: HttpSettings | None = None,
+        env_var: str | None = None,
+        error_hook: Callable[[int, str, float | None], ProviderError | None] | None = None,
+        transport: Any = None,
+    ) -> None:
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self._headers = dict(headers or {})
+        self.settings = settings or HttpSettings()
+        self.env_var = env_var
+        self._error_hook = error_hook
+        self._transport = transport
+        self._clients: dict[int, tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]] = {}
+
+    def __repr__(self) -> str:  # never show headers: they hold the key
+        return f"HttpClient(provider={self.provider!r}, base_url={self.base_url!r})"
+
+    def _client(self) -> httpx.AsyncClient:
+        import httpx
+
+        loop = asyncio.get_running_loop()
+        entry = self._clients.get(id(loop))
+        if entry is not None and entry[0] is loop and not entry[1].is_closed:
+            return entry[1]
+        for key, (old_loop, _client) in list(self._clients.items()):
+            if old_loop.is_closed():  # the loop that owned it is gone: drop it
+                del self._clients[key]
+        s = self.settings
+        client = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=self._headers,
+            timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
+            transport=self._transport,
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
+        )
+        self._clients[id(loop)] = (loop, client)
+        return client
+
+    async def aclose(self) -> None:
+        """Close this loop's client (others are dropped with their loops)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        entry = self._clients.pop(id(loop), None)
+        if entry is not None:
+            await entry[1].aclose()
+
+    def error(self, status: int, body: str, model: str | None, retry_after: float | None = None) -> ProviderError:
+        if self._error_hook is not None:
+            custom = self._error_hook(status, body, retry_after)
+            if custom is not None:
+                return custom
+        return error_for_status(
+            status, body, provider=self.provider, model=model, env_var=self.env_var, retry_after=retry_after
+        )
+
+    async def open(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        model: str | None = None,
+        deadline: float | None = None,
+    ) -> OpenResponse:
+        """Send a request, retrying per policy, and return the open (streaming) response.
+
+        The response's status is 2xx. The caller reads it with :meth:`OpenResponse.aiter_bytes`
+        (or :func:`aiter_sse` / :func:`aiter_ndjson`) and closes it with ``aclose()``.
+        """
+        import httpx
+
+        s = self.settings
+        deadline = deadline if deadline is not None else time.monotonic() + s.total_timeout
+        client = self._client()
+        attempt = 0
+        while True:
+            attempt += 1
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s %s%s headers=%s", method, self.base_url, path, redact_headers(dict(client.headers))
+                )
+            request = client.build_request(method, path, json=json_body)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ProviderTimeoutError(
+                    f"no response within the total deadline of {s.total_timeout:g}s",
+                    provider=self.provider,
+                    model=model,
+                )
+            try:
+                async with asyncio.timeout(min(remaining, s.first_byte_timeout)):
+                    response = await client.send(request, stream=True)
+            except (TimeoutError, httpx.TimeoutException) as exc:
+                error: ProviderError = ProviderTimeoutError(
+                    f"no response from {self.base_url} ({type(exc).__name__})", provider=self.provider, model=model
+                )
+                retry_after = None
+            except httpx.TransportError as exc:
+                error = ProviderConnectionError(
+                    f"cannot connect to {self.base_url} ({type(exc).__name__}: {exc})",
+                    provider=self.provider,
+                    model=model,
+                )
+                retry_after = None
+            else:
+                if response.status_code < 400:
+                    return OpenResponse(response, self, model, deadline)
+                try:
+                    body = (await _read_capped(response, 64 * 1024)).decode("utf-8", "replace")
+                finally:
+                    await response.aclose()
+                retry_after = parse_retry_after(response.headers)
+                error = self.error(response.status_code, body, model, retry_after)
+                if response.status_code not in RETRYABLE_STATUS or isinstance(error, ContextLengthError):
+                    raise error
+                if retry_after is not None and retry_after > s.max_retry_wait:
+                    raise RateLimitError(
+                        f"asked to wait {retry_after:g}s, more than the {s.max_retry_wait:g}s cap",
+                        provider=self.provider,
+                        model=model,
+                        status_code=response.status_code,
+                        retry_after=retry_after,
+                    )
+            if attempt > s.max_retries:
+                raise error
+            wait = retry_after if retry_after is not None else s.backoff(attempt)
+            if time.monotonic() + wait >= deadline:
+                raise error
+            log.info("%s: retrying after %.2fs (%s)", self.provider, wait, error)
+            await asyncio.sleep(wait)
+
+    async def request_json(
+        self, method: str, path: str, *, json_body: Any = None, model: str | None = None
+    ) -> Any:
+        """Send a request (with retries) and return its JSON body."""
+        response = await self.open(method, path, json_body=json_body, model=model)
+        try:
+            body = b"".join([chunk async for chunk in response.aiter_bytes()])
+        finally:
+            await response.aclose()
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise ProviderError(
+                "the server answered with something that is not JSON",
+                provider=self.provider,
+                model=model,
+                body=body.decode("utf-8", "replace"),
+            ) from None
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    out = bytearray()
+    async for chunk in response.aiter_raw():
+        out += chunk
+        if len(out) >= limit:
+            break
+    return bytes(out[:limit])
+
+
+class OpenResponse:
+    """A 2xx response being read, under the idle and total deadlines."""
+
+    def __init__(self, response: httpx.Response, client: HttpClient, model: str | None, deadline: float) -> None:
+        self.response = response
+        self._client = client
+        self._model = model
+        self._deadline = deadline
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self.response.headers
+
+    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """Decoded body bytes; a stall or the deadline raises ProviderTimeoutError, a cut IncompleteStreamError."""
+        import httpx
+
+        s = self._client.settings
+        iterator = self.response.aiter_bytes().__aiter__()
+        while True:
+            remaining = self._deadline - time.monotonic()
+            if remaining <= 0:
+                raise ProviderTimeoutError(
+                    f"the response did not finish within the total deadline of {s.total_timeout:g}s",
+                    provider=self._client.provider,
+                    model=self._model,
+                )
+            try:
+                async with asyncio.timeout(min(remaining, s.read_timeout)):
+                    chunk = await iterator.__anext__()
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise ProviderTimeoutError(
+                    "the response stalled (no data within the read timeout or total deadline)",
+                    provider=self._client.provider,
+                    model=self._model,
+                ) from None
+            except httpx.TimeoutException:
+                raise ProviderTimeoutError(
+                    "the response stalled", provider=self._client.provider, model=self._model
+                ) from None
+            except httpx.TransportError as exc:
+                raise IncompleteStreamError(
+                    f"the connection broke mid-response ({type(exc).__name__})",
+                    provider=self._client.provider,
+                    model=self._model,
+                ) from None
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.response.aclose()
+
+
+async def aiter_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
+    """Lines of a byte stream: UTF-8 decoded incrementally, split on LF, CRLF or CR."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    buffer = ""
+    async for chunk in chunks:
+        buffer += decoder.decode(chunk)
+        if buffer.endswith("\r"):  # may be the first half of CRLF: wait for more
+            head, buffer = buffer[:-1], "\r"
+        else:
+            head, buffer = buffer, ""
+        parts = head.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        buffer = parts.pop() + buffer
+        for line in parts:
+            yield line
+    buffer += decoder.decode(b"", final=True)
+    if buffer:
+        for line in buffer.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+            if line:
+                yield line
+
+
+@attrs.frozen
+class SseEvent:
+    """One server-sent event."""
+
+    data: str
+    event: str | None = None
+    id: str | None = None
+
+
+async def aiter_sse(chunks: AsyncIterator[bytes]) -> AsyncIterator[SseEvent]:
+    """Server-sent events of a byte stream, framed per the HTML spec (comments skipped)."""
+    data: list[str] = []
+    event: str | None = None
+    event_id: str | None = None
+    async for line in aiter_lines(chunks):
+        if not line:
+            if data:
+                yield SseEvent("\n".join(data), event, event_id)
+            data, event = [], None
+            continue
+        if line.startswith(":"):
+            continue  # comment / keep-alive
+        field, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if field == "data":
+            data.append(value)
+        elif field == "event":
+            event = value
+        elif field == "id":
+            event_id = value
+    if data:  # a final event without its blank line: still deliver it
+        yield SseEvent("\n".join(data), event, event_id)
+
+
+async def aiter_ndjson(chunks: AsyncIterator[bytes]) -> AsyncIterator[Any]:
+    """JSON values of a newline-delimited JSON stream (blank lines skipped)."""
+    async for line in aiter_lines(chunks):
+        if line.strip():
+            yield json.loads(line)

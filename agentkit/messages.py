@@ -1,0 +1,214 @@
+"""agentkit's conversation values: content parts, messages, tool calls and usage.
+
+All of them are frozen attrs classes: plain values, compared by content, safe to share.
+How they look as JSON lives in one place, :mod:`agentkit.serialization`.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal, TypeAlias
+
+import attrs
+
+__all__ = [
+    "AssistantMessage",
+    "ImagePart",
+    "Message",
+    "Part",
+    "SystemMessage",
+    "TextPart",
+    "ToolCall",
+    "ToolMessage",
+    "Usage",
+    "UserMessage",
+]
+
+
+@attrs.frozen
+class TextPart:
+    """Text inside a user message."""
+
+    text: str
+    type: Literal["text"] = attrs.field(default="text", init=False)
+
+
+def _check_image_source(instance: ImagePart, _attribute: attrs.Attribute, _value: object) -> None:
+    given = [n for n in ("url", "path", "data") if getattr(instance, n) is not None]
+    if len(given) != 1:
+        raise ValueError(f"ImagePart needs exactly one of url=, path= or data=, got {given or 'none'}")
+
+
+@attrs.frozen
+class ImagePart:
+    """An image inside a user message: by URL, by local file path, or as bytes.
+
+    Providers that need the bytes call :meth:`load`; a path is read only then.
+    """
+
+    url: str | None = attrs.field(default=None, kw_only=True)
+    path: str | None = attrs.field(default=None, kw_only=True)
+    data: bytes | None = attrs.field(default=None, kw_only=True, repr=False)
+    media_type: str | None = attrs.field(default=None, kw_only=True)
+    detail: str | None = attrs.field(default=None, kw_only=True, validator=_check_image_source)
+    type: Literal["image"] = attrs.field(default="image", init=False)
+
+    @classmethod
+    def from_source(cls, source: str | Path | bytes, media_type: str | None = None) -> ImagePart:
+        """Build from a URL (``http(s):`` or ``data:``), a local path, or raw bytes."""
+        if isinstance(source, bytes):
+            return cls(data=source, media_type=media_type or _sniff_media_type(source))
+        text = str(source)
+        if text.startswith(("http://", "https://", "data:")):
+            return cls(url=text, media_type=media_type)
+        return cls(path=str(Path(text).expanduser()), media_type=media_type)
+
+    def load(self) -> tuple[bytes, str]:
+        """Return ``(bytes, media_type)`` for a path or bytes image (not for a URL)."""
+        if self.data is not None:
+            return self.data, self.media_type or _sniff_media_type(self.data)
+        if self.path is not None:
+            data = Path(self.path).read_bytes()
+            guessed = mimetypes.guess_type(self.path)[0]
+            return data, self.media_type or guessed or _sniff_media_type(data)
+        if self.url is not None and self.url.startswith("data:"):
+            header, _, payload = self.url.partition(",")
+            media_type = header[5:].split(";")[0] or "application/octet-stream"
+            return base64.b64decode(payload), media_type
+        raise ValueError("an image given by http(s) URL has no local bytes")
+
+    def data_url(self) -> str:
+        """The image as a URL: the URL itself, or a base64 ``data:`` URL."""
+        if self.url is not None:
+            return self.url
+        data, media_type = self.load()
+        return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _sniff_media_type(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
+
+
+Part: TypeAlias = TextPart | ImagePart
+
+
+def _to_parts(value: str | Iterable[Part | str]) -> tuple[Part, ...]:
+    if isinstance(value, str):
+        return (TextPart(value),)
+    return tuple(TextPart(p) if isinstance(p, str) else p for p in value)
+
+
+@attrs.frozen
+class ToolCall:
+    """A model's request to run a tool. ``arguments`` is the raw JSON text the model sent."""
+
+    id: str
+    name: str
+    arguments: str = "{}"
+
+
+@attrs.frozen
+class Usage:
+    """Token counts of one model call, or summed over many with ``+``."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    requests: int = 0
+    cost: float | None = None
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        if not isinstance(other, Usage):
+            return NotImplemented
+        cost = None if self.cost is None and other.cost is None else (self.cost or 0.0) + (other.cost or 0.0)
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+            requests=self.requests + other.requests,
+            cost=cost,
+        )
+
+
+@attrs.frozen
+class SystemMessage:
+    """Instructions for the model."""
+
+    content: str
+    role: Literal["system"] = attrs.field(default="system", init=False)
+
+    @property
+    def text(self) -> str:
+        return self.content
+
+
+@attrs.frozen
+class UserMessage:
+    """What the user said: text and images. A plain string becomes one text part."""
+
+    content: tuple[Part, ...] = attrs.field(converter=_to_parts)
+    role: Literal["user"] = attrs.field(default="user", init=False)
+
+    @property
+    def text(self) -> str:
+        return "".join(p.text for p in self.content if isinstance(p, TextPart))
+
+    @property
+    def images(self) -> tuple[ImagePart, ...]:
+        return tuple(p for p in self.content if isinstance(p, ImagePart))
+
+
+@attrs.frozen
+class AssistantMessage:
+    """What the model answered: text, optional reasoning, and tool calls.
+
+    ``model`` and ``usage`` record which model wrote it and what it cost;
+    ``finish_reason`` is the provider's (``stop``, ``tool_calls``, ``length``, ...).
+    """
+
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = attrs.field(default=(), converter=tuple)
+    reasoning: str | None = None
+    model: str | None = None
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    role: Literal["assistant"] = attrs.field(default="assistant", init=False)
+
+    @property
+    def text(self) -> str:
+        return self.content
+
+
+@attrs.frozen
+class ToolMessage:
+    """A tool's result, answering the call with id ``tool_call_id``."""
+
+    tool_call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+    role: Literal["tool"] = attrs.field(default="tool", init=False)
+
+    @property
+    def text(self) -> str:
+        return self.content
+
+
+Message: TypeAlias = SystemMessage | UserMessage | AssistantMessage | ToolMessage

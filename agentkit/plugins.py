@@ -1,0 +1,295 @@
+"""The plugin host: one pluggy manager, built on first use, and the registries it fills.
+
+Loading order: the hookspecs, then the built-in plugins of :mod:`agentkit.default_plugins`,
+then installed distributions' ``agentkit`` entry points sorted by distribution name.
+
+- ``AGENTKIT_LOAD_PLUGINS=a,b`` loads only the installed distributions named (empty: none;
+  built-ins always load unless disabled).
+- ``AGENTKIT_DISABLE_PLUGINS=x,y`` blocks plugins by distribution name, entry-point name or
+  built-in name (``guardrails``).
+
+A plugin that fails to import, or whose registration hook raises, is reported by name as a
+:class:`~agentkit.registry.PluginWarning` and left out; everything else keeps working.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import os
+import threading
+import warnings
+from collections.abc import Callable, Mapping
+from importlib import metadata
+from typing import Any
+
+import attrs
+import pluggy
+
+from . import hookspecs
+from .registry import KINDS, REGISTRARS, PluginWarning, Registry
+
+__all__ = ["PluginHost", "PluginInfo", "get_host", "list_plugins", "set_host"]
+
+log = logging.getLogger("agentkit.plugins")
+
+ENTRY_POINT_GROUP = "agentkit"
+
+#: Built-in plugins, registered through the same hooks as third-party ones.
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "agentkit.default_plugins.guardrails",
+    "agentkit.default_plugins.stores",
+    "agentkit.default_plugins.memory",
+    "agentkit.default_plugins.tokens",
+    "agentkit.default_plugins.testing",
+)
+
+
+@attrs.frozen
+class PluginInfo:
+    """What ``agentkit plugins`` shows about one plugin."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    hooks: tuple[str, ...]
+    registered: Mapping[str, tuple[str, ...]]
+    builtin: bool = False
+    error: str | None = None
+
+
+def _split_env(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [p.strip() for p in value.split(",") if p.strip()]
+
+
+class PluginHost:
+    """A plugin manager and the registries its plugins filled.
+
+    Tests build their own with ``PluginHost(entry_points=False)`` and register ad-hoc
+    plugins with :meth:`register` before the registries are first read.
+    """
+
+    def __init__(
+        self,
+        *,
+        entry_points: bool = True,
+        defaults: bool = True,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        self.pm = pluggy.PluginManager("agentkit")
+        self.pm.add_hookspecs(hookspecs)
+        self._lock = threading.RLock()
+        self._registries: dict[str, Registry[Any]] | None = None
+        self._dists: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
+        self._builtin: set[str] = set()
+        self.failures: dict[str, str] = {}  # plugin or distribution name -> error summary
+        self._only = _split_env(env.get("AGENTKIT_LOAD_PLUGINS"))
+        self._blocked = set(_split_env(env.get("AGENTKIT_DISABLE_PLUGINS")) or ())
+        if defaults:
+            for module_name in DEFAULT_PLUGINS:
+                short = module_name.rsplit(".", 1)[-1]
+                if short in self._blocked or module_name in self._blocked:
+                    continue
+                self.register(importlib.import_module(module_name), name=module_name)
+                self._builtin.add(module_name)
+        if entry_points:
+            self._load_entry_points()
+        self.pm.check_pending()
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def _load_entry_points(self) -> None:
+        found = []
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist
+            dist_name = dist.metadata["Name"] if dist is not None else ep.name
+            version = dist.version if dist is not None else ""
+            found.append((_normalize(dist_name), ep.name, dist_name, version, ep))
+        for norm, ep_name, dist_name, version, ep in sorted(found, key=lambda t: (t[0], t[1])):
+            if self._only is not None and norm not in {_normalize(n) for n in self._only}:
+                continue
+            if {norm, ep_name, dist_name} & ({_normalize(b) for b in self._blocked} | self._blocked):
+                continue
+            if self.pm.has_plugin(ep_name):
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # a broken plugin must not take the program down
+                self._report(dist_name, f"failed to import ({type(exc).__name__}: {exc})")
+                continue
+            try:
+                self.register(plugin, name=ep_name)
+            except Exception as exc:
+                self._report(dist_name, f"could not be registered ({type(exc).__name__}: {exc})")
+                continue
+            self._dists[ep_name] = (dist_name, version)
+
+    def _report(self, name: str, problem: str) -> None:
+        self.failures[name] = problem
+        warnings.warn(f"agentkit plugin {name!r} {problem}; it is left out", PluginWarning, stacklevel=3)
+
+    def register(self, plugin: object, name: str | None = None) -> str:
+        """Register a plugin object or module (before the registries are first read)."""
+        with self._lock:
+            registered = self.pm.register(plugin, name=name)
+            if registered is None:
+                raise ValueError(f"plugin {name!r} is blocked")
+            if self._registries is not None:
+                self._collect_from(registered)
+            return registered
+
+    # -- registries -------------------------------------------------------------------------
+
+    def registry(self, kind: str) -> Registry[Any]:
+        """The registry of ``kind`` (``"provider"``, ``"tool"``, ``"store"``, ...)."""
+        if kind not in KINDS:
+            raise KeyError(f"unknown registry kind {kind!r}; kinds: {', '.join(KINDS)}")
+        return self._all_registries()[kind]
+
+    def _all_registries(self) -> dict[str, Registry[Any]]:
+        registries = self._registries
+        if registries is None:
+            with self._lock:
+                if self._registries is None:
+                    self._registries = {kind: Registry(kind) for kind in KINDS}
+                    for plugin_name in self._plugin_order():
+                        self._collect_from(plugin_name)
+                registries = self._registries
+        return registries
+
+    def _plugin_order(self) -> list[str]:
+        names = [n for n, _ in self.pm.list_name_plugin() if n is not None]
+        builtins = [n for n in names if n in self._builtin]
+        return builtins + [n for n in names if n not in self._builtin]
+
+    def _collect_from(self, plugin_name: str) -> None:
+        assert self._registries is not None
+        plugin = self.pm.get_plugin(plugin_name)
+        for hook_name, registrar_cls in REGISTRARS.items():
+            impl = _impl_of(self.pm, hook_name, plugin)
+            if impl is None:
+                continue
+            registrar = registrar_cls(self._registries, self.display_name(plugin_name))
+            try:
+                impl(registry=registrar)
+            except Exception as exc:
+                self._report(self.display_name(plugin_name), f"failed in {hook_name} ({type(exc).__name__}: {exc})")
+
+    def display_name(self, plugin_name: str) -> str:
+        """A plugin's distribution name when installed, else its short built-in name."""
+        if plugin_name in self._dists:
+            return self._dists[plugin_name][0]
+        if plugin_name in self._builtin:
+            return "agentkit:" + plugin_name.rsplit(".", 1)[-1]
+        return plugin_name
+
+    # -- introspection ----------------------------------------------------------------------
+
+    def plugins(self) -> list[PluginInfo]:
+        """Every plugin: distribution, version, hooks implemented, and what it registered."""
+        registries = self._all_registries()
+        infos = []
+        for plugin_name in self._plugin_order():
+            plugin = self.pm.get_plugin(plugin_name)
+            hooks = tuple(sorted(h.name for h in self.pm.get_hookcallers(plugin) or ()))
+            shown = self.display_name(plugin_name)
+            registered = {
+                kind: tuple(reg.by_plugin(shown)) for kind, reg in registries.items() if reg.by_plugin(shown)
+            }
+            dist, version = self._dists.get(plugin_name, (None, None))
+            if plugin_name in self._builtin:
+                dist, version = "agentkit", _version("agentkit")
+            infos.append(
+                PluginInfo(
+                    name=shown,
+                    distribution=dist,
+                    version=version,
+                    hooks=hooks,
+                    registered=registered,
+                    builtin=plugin_name in self._builtin,
+                )
+            )
+        for name, problem in sorted(self.failures.items()):
+            if not any(i.name == name for i in infos):
+                infos.append(PluginInfo(name, name, _version(name), (), {}, error=problem))
+        return infos
+
+    # -- calling lifecycle hooks ------------------------------------------------------------
+
+    def hook_impls(self, hook_name: str) -> list[Callable[..., Any]]:
+        """Implementations of a lifecycle hook, in pluggy's call order."""
+        caller = getattr(self.pm.hook, hook_name)
+        return [impl.function for impl in reversed(caller.get_hookimpls())]
+
+
+def _impl_of(pm: pluggy.PluginManager, hook_name: str, plugin: object) -> Callable[..., Any] | None:
+    caller = getattr(pm.hook, hook_name, None)
+    if caller is None:
+        return None
+    for impl in caller.get_hookimpls():
+        if impl.plugin is plugin:
+            return impl.function
+    return None
+
+
+def _normalize(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+_host: PluginHost | None = None
+_host_lock = threading.Lock()
+
+
+def get_host() -> PluginHost:
+    """The process's plugin host, built on first call."""
+    global _host
+    host = _host
+    if host is None:
+        with _host_lock:
+            if _host is None:
+                _host = PluginHost()
+            host = _host
+    return host
+
+
+def set_host(host: PluginHost | None) -> PluginHost | None:
+    """Replace the process's plugin host (``None``: rebuild on next use). Returns the old one."""
+    global _host
+    with _host_lock:
+        old, _host = _host, host
+    return old
+
+
+def list_plugins() -> list[PluginInfo]:
+    """Every loaded plugin with its distribution, version, hooks and registrations."""
+    return get_host().plugins()
+
+
+async def call_maybe_async(func: Callable[..., Any], /, **kwargs: Any) -> Any:
+    """Call a hook that may return an awaitable, and await it if so."""
+    result = func(**_accepted(func, kwargs))
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def _accepted(func: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """pluggy lets implementations take a subset of the spec's arguments; so do we."""
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in params}

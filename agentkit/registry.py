@@ -1,0 +1,248 @@
+"""Registries of what plugins contribute, and the registrars their hooks receive.
+
+Each ``register_*`` hook implementation is called with a registrar bound to its plugin, so
+every entry records the plugin it came from. A name registered twice keeps its first
+registration (built-ins are registered first, then installed plugins by distribution name)
+and the clash is reported as a :class:`PluginWarning` naming both plugins: never a silent
+winner.
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from .errors import PluginError
+
+__all__ = [
+    "ConfigSectionRegistrar",
+    "Entry",
+    "GuardrailRegistrar",
+    "MemoryRegistrar",
+    "PluginWarning",
+    "ProviderRegistrar",
+    "Registry",
+    "StoreRegistrar",
+    "TokenCounterRegistrar",
+    "ToolRegistrar",
+]
+
+T = TypeVar("T")
+
+#: The kinds of things plugins register, as used in messages and introspection.
+KINDS = ("provider", "tool", "toolset", "store", "cache", "memory", "guardrail", "token_counter", "config_section")
+
+
+class PluginWarning(UserWarning):
+    """A plugin failed to load or clashed with another; the rest keep working."""
+
+
+@attrs.frozen
+class Entry(Generic[T]):
+    """One registered thing: its kind, name, value, the plugin it came from, and extras."""
+
+    kind: str
+    name: str
+    value: T
+    plugin: str
+    description: str = ""
+    extra: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+class Registry(Generic[T]):
+    """Everything of one kind that plugins registered, by name."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Entry[T]] = {}
+
+    def _add(self, entry: Entry[T]) -> None:
+        existing = self._entries.get(entry.name)
+        if existing is not None:
+            if existing.plugin == entry.plugin:
+                self._entries[entry.name] = entry
+                return
+            warnings.warn(
+                f"{self.kind} {entry.name!r} is registered by both {existing.plugin!r} and {entry.plugin!r}; "
+                f"keeping the one from {existing.plugin!r} (block the other with "
+                f"AGENTKIT_DISABLE_PLUGINS={entry.plugin})",
+                PluginWarning,
+                stacklevel=4,
+            )
+            return
+        self._entries[entry.name] = entry
+
+    def get(self, name: str) -> Entry[T]:
+        """The entry named ``name``; an unknown name raises a PluginError listing what exists."""
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise PluginError(self.unknown_message(name)) from None
+
+    def unknown_message(self, name: str) -> str:
+        known = sorted(self._entries)
+        close = difflib.get_close_matches(name, known, n=1)
+        text = f"unknown {self.kind} {name!r}"
+        if close:
+            text += f" (did you mean {close[0]!r}?)"
+        if known:
+            listing = ", ".join(f"{n} ({self._entries[n].plugin})" for n in known)
+            text += f"; installed: {listing}"
+        else:
+            text += f"; no plugin provides a {self.kind}"
+        return text
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[Entry[T]]:
+        return iter(sorted(self._entries.values(), key=lambda e: e.name))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def by_plugin(self, plugin: str) -> list[str]:
+        return sorted(n for n, e in self._entries.items() if e.plugin == plugin)
+
+
+class _Registrar:
+    """Base of the registrars handed to ``register_*`` hooks."""
+
+    def __init__(self, registries: Mapping[str, Registry[Any]], plugin: str) -> None:
+        self._registries = registries
+        self.plugin = plugin
+
+    def _put(self, kind: str, name: str, value: Any, description: str = "", **extra: Any) -> None:
+        if not isinstance(name, str) or not name or "/" in name or name != name.strip():
+            raise PluginError(
+                f"plugin {self.plugin!r} registered a {kind} with an invalid name {name!r} "
+                "(names are non-empty strings without '/' or surrounding spaces)",
+                plugin=self.plugin,
+            )
+        self._registries[kind]._add(Entry(kind, name, value, self.plugin, description, dict(extra)))
+
+
+class ProviderRegistrar(_Registrar):
+    """Given to ``register_providers``."""
+
+    def add(
+        self,
+        name: str,
+        factory: Callable[..., Any],
+        *,
+        description: str = "",
+        env_var: str | None = None,
+        base_url: str | None = None,
+    ) -> None:
+        """Register provider ``name``, built by ``factory(base_url=..., api_key=..., **settings)``.
+
+        ``env_var`` names the environment variable holding its API key and ``base_url`` its
+        default endpoint: both are shown by ``agentkit plugins`` and used in error hints.
+        """
+        self._put("provider", name, factory, description, env_var=env_var, base_url=base_url)
+
+
+class ToolRegistrar(_Registrar):
+    """Given to ``register_tools``."""
+
+    def add(self, tool: Any, *, name: str | None = None) -> None:
+        """Register a ready tool (an :class:`agentkit.Tool` or a plain function to wrap)."""
+        from .tools import as_tool
+
+        tool = as_tool(tool)
+        if name is not None and name != tool.name:
+            tool = tool.renamed(name)
+        tool = tool.from_plugin(self.plugin)
+        self._put("tool", tool.name, _ReadyTool(tool), tool.description)
+
+    def add_factory(
+        self,
+        name: str,
+        factory: Callable[..., Any],
+        *,
+        settings_key: str | None = None,
+        description: str = "",
+    ) -> None:
+        """Register a tool built from settings: ``factory(**settings)`` returns the tool.
+
+        ``settings_key`` names the settings table the tool reads (``"files"`` reads
+        ``tool_settings.files`` in Python and ``[agents.x.tool_settings.files]`` in config);
+        tools sharing a key share their settings.
+        """
+        self._put("tool", name, factory, description, settings_key=settings_key)
+
+    def add_set(self, name: str, tools: Iterable[str], *, description: str = "") -> None:
+        """Register ``name`` as a group of tool names (``"files-readonly"``)."""
+        self._put("toolset", name, tuple(tools), description)
+
+
+@attrs.frozen
+class _ReadyTool:
+    """A tool that needs no settings; calling it like a factory returns the tool."""
+
+    tool: Any
+
+    def __call__(self, **_settings: Any) -> Any:
+        return self.tool
+
+
+class StoreRegistrar(_Registrar):
+    """Given to ``register_stores``."""
+
+    def add(self, name: str, factory: Callable[..., Any], *, description: str = "") -> None:
+        """Register session store ``name``; ``factory(**settings)`` returns a Store."""
+        self._put("store", name, factory, description)
+
+    def add_cache(self, name: str, factory: Callable[..., Any], *, description: str = "") -> None:
+        """Register response cache ``name``; ``factory(**settings)`` returns a ResponseCache."""
+        self._put("cache", name, factory, description)
+
+
+class MemoryRegistrar(_Registrar):
+    """Given to ``register_memory``."""
+
+    def add(self, name: str, factory: Callable[..., Any], *, description: str = "") -> None:
+        """Register memory backend ``name``; ``factory(**settings)`` returns a Memory."""
+        self._put("memory", name, factory, description)
+
+
+class GuardrailRegistrar(_Registrar):
+    """Given to ``register_guardrails``."""
+
+    def add(self, name: str, factory: Callable[..., Any], *, description: str = "") -> None:
+        """Register guardrail ``name``; ``factory(**options)`` returns a Guardrail."""
+        self._put("guardrail", name, factory, description)
+
+
+class TokenCounterRegistrar(_Registrar):
+    """Given to ``register_token_counters``."""
+
+    def add(self, name: str, counter: Callable[[str], int], *, models: str, description: str = "") -> None:
+        """Register ``counter(text) -> int`` for model strings matching the glob ``models``."""
+        self._put("token_counter", name, counter, description, models=models)
+
+
+class ConfigSectionRegistrar(_Registrar):
+    """Given to ``register_config_sections``."""
+
+    def add(self, name: str, schema: Mapping[str, Any], *, description: str = "") -> None:
+        """Allow a top-level ``[name]`` table in agentkit.toml, validated by ``schema``."""
+        self._put("config_section", name, dict(schema), description)
+
+
+REGISTRARS: dict[str, type[_Registrar]] = {
+    "register_providers": ProviderRegistrar,
+    "register_tools": ToolRegistrar,
+    "register_stores": StoreRegistrar,
+    "register_memory": MemoryRegistrar,
+    "register_guardrails": GuardrailRegistrar,
+    "register_token_counters": TokenCounterRegistrar,
+    "register_config_sections": ConfigSectionRegistrar,
+}

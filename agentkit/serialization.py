@@ -1,0 +1,251 @@
+"""The wire format: agentkit's values as plain JSON-able dicts, and back.
+
+One converter, built by :func:`make_converter`, holds every rule. Its output is
+agentkit's backend-neutral session format (``docs/session-format.md``): messages are
+objects tagged by ``role``, parts and events by ``type``, bytes are base64 text, and
+``None`` fields are left out. ``from_dict(to_dict(x), type(x)) == x`` for every value.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar, get_args
+
+import attrs
+import cattrs
+
+from .events import (
+    ModelResponse,
+    ReasoningDelta,
+    RunCompleted,
+    RunResult,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallResult,
+    ToolCallStarted,
+    TurnCompleted,
+)
+from .messages import (
+    AssistantMessage,
+    ImagePart,
+    Message,
+    Part,
+    SystemMessage,
+    TextPart,
+    ToolMessage,
+    UserMessage,
+)
+from .providers import ModelRequest, OutputSchema, ToolSpec
+
+__all__ = [
+    "FORMAT_VERSION",
+    "converter",
+    "from_dict",
+    "make_converter",
+    "messages_from_dicts",
+    "messages_to_dicts",
+    "to_dict",
+]
+
+T = TypeVar("T")
+
+#: Version of the JSON shape below; stored with exported sessions.
+FORMAT_VERSION = 1
+
+_MESSAGE_TYPES: dict[str, type] = {
+    "system": SystemMessage,
+    "user": UserMessage,
+    "assistant": AssistantMessage,
+    "tool": ToolMessage,
+}
+_PART_TYPES: dict[str, type] = {"text": TextPart, "image": ImagePart}
+_EVENT_TYPES: dict[str, type] = {
+    "text_delta": TextDelta,
+    "reasoning_delta": ReasoningDelta,
+    "tool_call_started": ToolCallStarted,
+    "tool_call_delta": ToolCallDelta,
+    "tool_result": ToolCallResult,
+    "turn_completed": TurnCompleted,
+    "run_completed": RunCompleted,
+    "model_response": ModelResponse,
+}
+
+
+def _tagged(tag_field: str, types: Mapping[str, type]) -> tuple[Any, Any]:
+    def structure(value: Any, _type: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"expected an object with a {tag_field!r} field, got {type(value).__name__}")
+        tag = value.get(tag_field)
+        cls = types.get(tag)  # type: ignore[arg-type]
+        if cls is None:
+            raise ValueError(f"unknown {tag_field} {tag!r}; expected one of {', '.join(types)}")
+        return _conv().structure({k: v for k, v in value.items() if k != tag_field}, cls)
+
+    def unstructure(value: Any) -> Any:
+        return _conv().unstructure(value, type(value))
+
+    return structure, unstructure
+
+
+def _conv() -> cattrs.Converter:
+    return converter()
+
+
+def make_converter() -> cattrs.Converter:
+    """Build the converter that defines agentkit's JSON shape."""
+    conv = cattrs.Converter(omit_if_default=False)
+
+    conv.register_unstructure_hook(bytes, lambda b: base64.b64encode(b).decode("ascii"))
+    conv.register_structure_hook(bytes, lambda v, _: base64.b64decode(v) if isinstance(v, str) else bytes(v))
+
+    def attrs_hooks(cls: type) -> None:
+        fields = attrs.fields(cls)
+        init_names = {f.name for f in fields if f.init}
+        tag_names = {f.name for f in fields if not f.init}
+
+        def unstructure(value: Any) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for f in fields:  # tags first, so the JSON reads naturally
+                if f.name in tag_names:
+                    out[f.name] = getattr(value, f.name)
+            for f in fields:
+                if f.name in tag_names:
+                    continue
+                v = getattr(value, f.name)
+                if v is None:
+                    continue
+                out[f.name] = conv.unstructure(v, f.type if not isinstance(f.type, str) else type(v))
+            return out
+
+        def structure(value: Any, _t: Any) -> Any:
+            if not isinstance(value, Mapping):
+                raise ValueError(f"expected an object for {cls.__name__}, got {type(value).__name__}")
+            kwargs = {}
+            for f in fields:
+                if f.name not in init_names or f.name not in value:
+                    continue
+                kwargs[f.name] = conv.structure(value[f.name], f.type)
+            unknown = set(value) - init_names - tag_names
+            if unknown:
+                raise ValueError(f"unknown field(s) for {cls.__name__}: {', '.join(sorted(unknown))}")
+            return cls(**kwargs)
+
+        conv.register_unstructure_hook(cls, unstructure)
+        conv.register_structure_hook(cls, structure)
+
+    for cls in (
+        *_MESSAGE_TYPES.values(),
+        *_PART_TYPES.values(),
+        *_EVENT_TYPES.values(),
+        RunResult,
+        ModelRequest,
+        ToolSpec,
+        OutputSchema,
+    ):
+        attrs.resolve_types(cls)
+        attrs_hooks(cls)
+    from .messages import ToolCall, Usage
+
+    for cls in (ToolCall, Usage):
+        attrs.resolve_types(cls)
+        attrs_hooks(cls)
+
+    msg_structure, msg_unstructure = _tagged("role", _MESSAGE_TYPES)
+    part_structure, part_unstructure = _tagged("type", _PART_TYPES)
+    event_structure, event_unstructure = _tagged("type", _EVENT_TYPES)
+
+    def unstructure_tagged(value: Any) -> Any:
+        return conv.unstructure(value, type(value))
+
+    for alias, structure in ((Message, msg_structure), (Part, part_structure), (StreamEvent, event_structure)):
+        conv.register_structure_hook(alias, structure)
+        conv.register_unstructure_hook(alias, unstructure_tagged)
+    for member in (*get_args(Message), *get_args(Part), *get_args(StreamEvent)):
+        assert member in (*_MESSAGE_TYPES.values(), *_PART_TYPES.values(), *_EVENT_TYPES.values())
+
+    # Mappings (params, schemas) and RunResult.output are free-form JSON.
+    def is_free_form(t: Any) -> bool:
+        return t is Any or t == Mapping[str, Any]
+
+    conv.register_structure_hook_func(is_free_form, lambda v, t: dict(v) if t is not Any else v)
+    conv.register_unstructure_hook_func(is_free_form, _plain)
+    del msg_unstructure, part_unstructure, event_unstructure
+    return conv
+
+
+def _plain(value: Any) -> Any:
+    """Free-form values (dicts, lists, attrs instances, dataclasses) as JSON-able data."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if attrs.has(type(value)) and type(value) in _known_types():
+        return converter().unstructure(value, type(value))
+    import dataclasses
+    import enum
+
+    if attrs.has(type(value)):
+        return {f.name: _plain(getattr(value, f.name)) for f in attrs.fields(type(value))}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return _plain(value.value)
+    if hasattr(value, "model_dump"):  # pydantic, when installed
+        return value.model_dump(mode="json")
+    return str(value)
+
+
+@functools.cache
+def _known_types() -> frozenset[type]:
+    from .messages import ToolCall, Usage
+
+    return frozenset(
+        {*_MESSAGE_TYPES.values(), *_PART_TYPES.values(), *_EVENT_TYPES.values(), RunResult, ToolCall, Usage}
+    )
+
+
+@functools.cache
+def converter() -> cattrs.Converter:
+    """The process-wide converter, built on first use."""
+    return make_converter()
+
+
+def to_dict(value: Any) -> Any:
+    """Any agentkit value (message, event, result, request) as JSON-able data."""
+    return converter().unstructure(value, type(value))
+
+
+def from_dict(data: Any, cls: type[T] | Any) -> T:
+    """The inverse of :func:`to_dict`; ``cls`` may be a class or ``Message``/``StreamEvent``."""
+    return converter().structure(data, cls)  # type: ignore[no-any-return]
+
+
+def messages_to_dicts(messages: Iterable[Message]) -> list[dict[str, Any]]:
+    """Messages as JSON-able dicts, in the session format."""
+    conv = converter()
+    return [conv.unstructure(m, type(m)) for m in messages]
+
+
+def messages_from_dicts(data: Iterable[Mapping[str, Any]]) -> list[Message]:
+    """Messages from dicts in the session format; raises ``ValueError`` naming the bad one."""
+    conv = converter()
+    out: list[Message] = []
+    for i, item in enumerate(data):
+        try:
+            out.append(conv.structure(item, Message))  # type: ignore[arg-type]
+        except Exception as exc:  # cattrs wraps errors in groups; flatten to one line
+            raise ValueError(f"message {i}: {_describe(exc)}") from exc
+    return out
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_describe(e) for e in exc.exceptions)
+    return str(exc) or type(exc).__name__
