@@ -1,0 +1,32 @@
+"""Test helpers for agentkit and its plugin authors.
+
+- :class:`ScriptedProvider`: a provider that answers from a script, for testing agents.
+- :mod:`agentkit.testing.servers`: a real HTTP server on 127.0.0.1 with scripted faults.
+- Conformance suites for stores, memory backends and providers (``agentkit.testing.conformance``).
+- A pytest plugin (entry point ``pytest11``) with fixtures: see ``agentkit.testing.pytest_plugin``.
+
+Names are imported on first access, so importing this package costs nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "Cut": "agentkit.testing.servers",
+    "LoopbackServer": "agentkit.testing.servers",
+    "Pause": "agentkit.testing.servers",
+    "RecordedRequest": "agentkit.testing.servers",
+    "Reply": "agentkit.testing.servers",
+    "json_reply": "agentkit.testing.servers",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentkit.testing' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,8 @@
+"""agentkit's pytest plugin (entry point ``pytest11``): fixtures for agentkit and plugin authors.
+
+Fixtures are defined in the modules listed in ``pytest_plugins`` below.
+"""
+
+from __future__ import annotations
+
+pytest_plugins: list[str] = []
