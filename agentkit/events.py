@@ -9,6 +9,7 @@ Every event has a ``type`` tag, which is how it is written as JSON.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal, TypeAlias
 
 import attrs
@@ -100,6 +101,10 @@ class TurnCompleted:
         return self.response.message
 
 
+def _to_messages(value: Iterable[Message]) -> tuple[Message, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class RunResult:
     """What a run produced.
@@ -109,7 +114,7 @@ class RunResult:
     """
 
     text: str
-    messages: tuple[Message, ...] = attrs.field(converter=tuple)
+    messages: tuple[Message, ...] = attrs.field(converter=_to_messages)
     usage: Usage = Usage()
     output: Any = None
     turns: int = 0

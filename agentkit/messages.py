@@ -109,6 +109,10 @@ def _to_parts(value: str | Iterable[Part | str]) -> tuple[Part, ...]:
     return tuple(TextPart(p) if isinstance(p, str) else p for p in value)
 
 
+def _to_tool_calls(value: Iterable[ToolCall]) -> tuple[ToolCall, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class ToolCall:
     """A model's request to run a tool. ``arguments`` is the raw JSON text the model sent."""
@@ -184,7 +188,7 @@ class AssistantMessage:
     """
 
     content: str = ""
-    tool_calls: tuple[ToolCall, ...] = attrs.field(default=(), converter=tuple)
+    tool_calls: tuple[ToolCall, ...] = attrs.field(default=(), converter=_to_tool_calls)
     reasoning: str | None = None
     model: str | None = None
     usage: Usage | None = None

@@ -8,7 +8,7 @@ are async, and a provider needs to implement only one of them.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -45,6 +45,14 @@ class OutputSchema:
     description: str | None = None
 
 
+def _to_messages(value: Iterable[Message]) -> tuple[Message, ...]:
+    return tuple(value)
+
+
+def _to_specs(value: Iterable[ToolSpec]) -> tuple[ToolSpec, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class ModelRequest:
     """One call to a model.
@@ -55,8 +63,8 @@ class ModelRequest:
     """
 
     model: str
-    messages: tuple[Message, ...] = attrs.field(converter=tuple)
-    tools: tuple[ToolSpec, ...] = attrs.field(default=(), converter=tuple)
+    messages: tuple[Message, ...] = attrs.field(converter=_to_messages)
+    tools: tuple[ToolSpec, ...] = attrs.field(default=(), converter=_to_specs)
     tool_choice: str | None = None
     output_schema: OutputSchema | None = None
     params: Mapping[str, Any] = attrs.field(factory=dict)

@@ -23,7 +23,15 @@ import attrs
 
 from agentkit.errors import BadRequestError, ConfigError, ContextLengthError, ProviderError
 from agentkit.events import ModelResponse, ModelStreamEvent, TextDelta, ToolCallDelta, ToolCallStarted
-from agentkit.messages import AssistantMessage, ImagePart, SystemMessage, ToolCall, ToolMessage, Usage, UserMessage
+from agentkit.messages import (
+    AssistantMessage,
+    ImagePart,
+    SystemMessage,
+    ToolCall,
+    ToolMessage,
+    Usage,
+    UserMessage,
+)
 from agentkit.providers import Capabilities, ModelInfo, ModelRequest, Provider
 
 from .models import ALIASES, resolve_model_path
