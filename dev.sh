@@ -36,7 +36,7 @@ case "${1:-}" in
     exec .venv/bin/tox run -e lint,type,py,llama,bench "${@:2}"
     ;;
   *)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
