@@ -47,6 +47,9 @@ _EXPORTS: dict[str, str] = {
     "PluginWarning": "agentkit.registry",
     "hookimpl": "agentkit.hookspecs",
     "list_plugins": "agentkit.plugins",
+    # tools
+    "Tool": "agentkit.tools",
+    "tool": "agentkit.tools",
     # run context
     "RunContext": "agentkit.run_context",
     # serialization
@@ -101,6 +104,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    # ruff: noqa: F401
     from .errors import *  # noqa: F403
     from .events import *  # noqa: F403
     from .hookspecs import hookimpl
@@ -110,3 +114,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .registry import PluginWarning
     from .run_context import RunContext
     from .serialization import from_dict, to_dict
+    from .tools import Tool, tool

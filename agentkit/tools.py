@@ -1,0 +1,640 @@
+"""Tools: Python functions a model can call.
+
+``@agentkit.tool`` turns a function into a :class:`Tool`: its JSON Schema comes from the type
+hints, its description and parameter descriptions from the docstring. The tool stays
+directly callable. The loop validates the model's arguments with :meth:`Tool.validate` (the
+model gets ``message @ $.path`` lines back when they are wrong) and runs the tool with
+:meth:`Tool.invoke`, which turns JSON into the annotated types and injects the
+:class:`~agentkit.RunContext`.
+
+Agents name tools as objects, functions, registered names (from ``register_tools``
+plugins), toolset names, or ``"package.module:function"`` paths; :func:`resolve_tools`
+turns any mix of these into tools.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import difflib
+import importlib
+import inspect
+import json
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, overload
+
+import attrs
+
+from ._docstrings import parse_docstring
+from ._schema import UnsupportedType, is_optional, schema_for, structure, type_hints
+from .errors import ToolArgumentsError, ToolDefinitionError, ToolError, ToolTimeoutError, UnknownToolError
+from .providers import ToolSpec
+from .run_context import RunContext
+
+if TYPE_CHECKING:
+    from .plugins import PluginHost
+
+__all__ = ["Tool", "as_tool", "render_result", "resolve_tools", "tool"]
+
+#: Names every provider accepts (OpenAI's rule is the strictest).
+_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: At most this many schema errors are sent back to the model.
+_MAX_ERRORS = 10
+
+
+@attrs.frozen(eq=False)
+class Tool:
+    """A function a model can call, with the JSON Schema of its arguments.
+
+    ``context_param`` names the parameter that receives the run's
+    :class:`~agentkit.RunContext` (hidden from the model); ``plugin`` is the plugin that
+    registered the tool, if any; ``timeout`` (seconds) overrides the agent's tool timeout.
+    """
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any] = attrs.field(repr=False)
+    function: Callable[..., Any] = attrs.field(repr=False)
+    is_async: bool = attrs.field(default=False, repr=False)
+    context_param: str | None = attrs.field(default=None, repr=False)
+    plugin: str | None = None
+    timeout: float | None = None
+    # parameter name -> (annotation, positional-only?) for turning JSON into Python values
+    _params: Mapping[str, tuple[Any, bool]] = attrs.field(factory=dict, repr=False, alias="_params")
+    _validator: list[Any] = attrs.field(factory=list, repr=False, init=False)
+
+    # -- the model's view ---------------------------------------------------------------------
+
+    @property
+    def spec(self) -> ToolSpec:
+        """The tool as the model sees it."""
+        return ToolSpec(name=self.name, description=self.description, parameters=self.parameters)
+
+    # -- calling ------------------------------------------------------------------------------
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the function directly (a coroutine for async tools), as if undecorated."""
+        return self.function(*args, **kwargs)
+
+    def validate(self, arguments: str | Mapping[str, Any]) -> dict[str, Any]:
+        """Check a model's arguments (JSON text or a mapping) against the schema.
+
+        Empty text means no arguments. Raises :class:`~agentkit.errors.ToolArgumentsError`
+        whose ``errors`` are short ``message @ $.path`` lines, fit to send back to the model.
+        """
+        if isinstance(arguments, str | bytes | bytearray):
+            text = (
+                arguments.decode("utf-8", "replace")
+                if isinstance(arguments, bytes | bytearray)
+                else arguments
+            )
+            if not text.strip():
+                data: Any = {}
+            else:
+                try:
+                    data = json.loads(text)
+                except ValueError as exc:
+                    raise self._arguments_error((f"arguments are not valid JSON ({exc}) @ $",)) from None
+        else:
+            data = arguments
+        if not isinstance(data, Mapping):
+            raise self._arguments_error((f"arguments must be a JSON object, got {_json_kind(data)} @ $",))
+        data = dict(data)
+        validator = self._get_validator()
+        errors = sorted(
+            (_most_useful(e) for e in validator.iter_errors(data)),
+            key=lambda e: (list(map(str, e.absolute_path)), e.message),
+        )
+        if errors:
+            lines = [f"{_short(e.message)} @ {_json_path(e.absolute_path)}" for e in errors[:_MAX_ERRORS]]
+            if len(errors) > _MAX_ERRORS:
+                lines.append(f"... and {len(errors) - _MAX_ERRORS} more @ $")
+            raise self._arguments_error(tuple(lines))
+        return data
+
+    async def invoke(self, kwargs: Mapping[str, Any], ctx: RunContext | None = None) -> Any:
+        """Run the tool with validated arguments; returns what the function returned.
+
+        JSON values become the annotated types (attrs classes, dataclasses, enums, ...), the
+        run context is injected, and a synchronous function runs in a worker thread so it
+        cannot block the event loop. With ``timeout`` set, a tool running longer raises
+        :class:`~agentkit.errors.ToolTimeoutError` (a thread cannot be killed: a synchronous
+        tool that hangs keeps its thread until it returns).
+        """
+        args, call_kwargs = self._bind(kwargs, ctx)
+        if self.timeout is None:
+            return await self._run(args, call_kwargs)
+        try:
+            return await asyncio.wait_for(self._run(args, call_kwargs), self.timeout)
+        except TimeoutError:
+            raise ToolTimeoutError(
+                f"tool {self.name!r} did not finish within {self.timeout:g} s",
+                tool=self.name,
+                timeout=self.timeout,
+            ) from None
+
+    async def _run(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        if self.is_async:
+            return await self.function(*args, **kwargs)
+        result = await asyncio.to_thread(self.function, *args, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    def _bind(self, kwargs: Mapping[str, Any], ctx: RunContext | None) -> tuple[list[Any], dict[str, Any]]:
+        args: list[Any] = []
+        out: dict[str, Any] = {}
+        errors: list[str] = []
+        unknown = set(kwargs) - set(self._params)
+        if self.context_param is not None:
+            unknown.discard(self.context_param)
+        if unknown:
+            errors.extend(f"unexpected argument {name!r} @ $" for name in sorted(unknown))
+        for name, (annotation, positional) in self._params.items():
+            if name == self.context_param:
+                value: Any = ctx
+            elif name in kwargs:
+                try:
+                    value = structure(kwargs[name], annotation)
+                except Exception as exc:
+                    errors.extend(_structure_errors(exc, f"$.{name}"))
+                    continue
+            else:
+                if positional:
+                    errors.append(f"missing argument {name!r} @ $")
+                continue  # the function's own default applies; a missing required one fails below
+            if positional:
+                args.append(value)
+            else:
+                out[name] = value
+        if errors:
+            raise self._arguments_error(tuple(errors[:_MAX_ERRORS]))
+        return args, out
+
+    def _get_validator(self) -> Any:
+        if not self._validator:
+            from jsonschema import Draft202012Validator
+
+            self._validator.append(Draft202012Validator(dict(self.parameters)))
+        return self._validator[0]
+
+    def _arguments_error(self, errors: tuple[str, ...]) -> ToolArgumentsError:
+        return ToolArgumentsError(
+            f"invalid arguments for tool {self.name!r}: " + "; ".join(errors), tool=self.name, errors=errors
+        )
+
+    # -- variants -----------------------------------------------------------------------------
+
+    def renamed(self, name: str) -> Tool:
+        """The same tool under another name."""
+        _check_name(name, self.function)
+        return attrs.evolve(self, name=name)
+
+    def from_plugin(self, plugin: str | None) -> Tool:
+        """The same tool, recorded as coming from ``plugin``."""
+        return attrs.evolve(self, plugin=plugin)
+
+    def with_timeout(self, timeout: float | None) -> Tool:
+        """The same tool with another timeout (seconds; ``None``: the agent's)."""
+        return attrs.evolve(self, timeout=timeout)
+
+
+# -- defining tools -------------------------------------------------------------------------------
+
+
+@overload
+def tool(func: Callable[..., Any], /) -> Tool: ...
+
+
+@overload
+def tool(
+    func: None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
+@overload
+def tool(
+    func: Callable[..., Any],
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+) -> Tool: ...
+
+
+def tool(
+    func: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Make a function a tool: ``@tool``, or ``@tool(name=..., description=..., timeout=...)``.
+
+    The schema comes from the type hints (an annotation JSON Schema cannot express is a
+    :class:`~agentkit.errors.ToolDefinitionError` here, at decoration time); the description
+    from the docstring unless ``description`` is given; parameter descriptions from the
+    docstring (Google, reST or NumPy style) or ``Annotated[T, "description"]``.
+    """
+    localns = _caller_locals()
+
+    def decorate(f: Callable[..., Any]) -> Tool:
+        return _make_tool(f, name=name, description=description, timeout=timeout, localns=localns)
+
+    if func is None:
+        return decorate
+    return decorate(func)
+
+
+def _caller_locals() -> dict[str, Any] | None:
+    """The locals of the scope that applied ``@tool``: classes defined in a function body."""
+    try:
+        frame = sys._getframe(2)
+    except ValueError:  # pragma: no cover
+        return None
+    return dict(frame.f_locals) if frame.f_code.co_name != "<module>" else None
+
+
+def _make_tool(
+    func: Callable[..., Any],
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+    localns: dict[str, Any] | None = None,
+) -> Tool:
+    if isinstance(func, Tool):
+        tool_ = func
+        if name is not None:
+            tool_ = tool_.renamed(name)
+        if description is not None:
+            tool_ = attrs.evolve(tool_, description=description)
+        return tool_ if timeout is None else tool_.with_timeout(timeout)
+    if not callable(func):
+        raise ToolDefinitionError(f"cannot make a tool of {func!r}: it is not callable")
+    if inspect.isclass(func):
+        raise ToolDefinitionError(f"cannot make a tool of the class {func.__qualname__}; decorate a function")
+    label = getattr(func, "__qualname__", None) or repr(func)
+    tool_name = name if name is not None else getattr(func, "__name__", None)
+    if tool_name is None or tool_name == "<lambda>":
+        raise ToolDefinitionError(f"{label} has no usable name; pass tool(func, name='...')")
+    _check_name(tool_name, func)
+    if inspect.isasyncgenfunction(func) or inspect.isgeneratorfunction(func):
+        raise ToolDefinitionError(
+            f"tool {tool_name!r}: generator functions cannot be tools; return a value (a list, a string) instead",
+            tool=tool_name,
+        )
+    is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(type(func).__call__)
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError) as exc:
+        raise ToolDefinitionError(
+            f"tool {tool_name!r}: cannot read the signature of {label} ({exc})"
+        ) from None
+
+    hint_target = func if inspect.isfunction(func) or inspect.ismethod(func) else type(func).__call__
+    try:
+        hints = type_hints(hint_target, localns)
+    except Exception as exc:
+        raise ToolDefinitionError(
+            f"tool {tool_name!r}: cannot resolve the annotations of {label} ({type(exc).__name__}: {exc}); "
+            "define the types they name at module level",
+            tool=tool_name,
+        ) from None
+
+    doc = parse_docstring(inspect.getdoc(func))
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    params: dict[str, tuple[Any, bool]] = {}
+    context_param: str | None = None
+    for pname, param in signature.parameters.items():
+        if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            star = "*" if param.kind is inspect.Parameter.VAR_POSITIONAL else "**"
+            raise ToolDefinitionError(
+                f"tool {tool_name!r}: parameter {star}{pname} cannot be described to a model; "
+                "use named parameters (a list or dict[str, ...] parameter for many values)",
+                tool=tool_name,
+            )
+        annotation = hints.get(pname, inspect.Parameter.empty)
+        positional = param.kind is inspect.Parameter.POSITIONAL_ONLY
+        params[pname] = (annotation, positional)
+        if _is_context(annotation):
+            if context_param is not None:
+                raise ToolDefinitionError(
+                    f"tool {tool_name!r}: only one parameter may take the RunContext "
+                    f"({context_param!r} and {pname!r} both do)",
+                    tool=tool_name,
+                )
+            context_param = pname
+            continue
+        try:
+            prop = schema_for(annotation, localns=localns)
+        except UnsupportedType as exc:
+            raise ToolDefinitionError(
+                f"tool {tool_name!r}: parameter {pname!r} has an annotation JSON Schema cannot express: "
+                f"{exc}",
+                tool=tool_name,
+            ) from None
+        if pname in doc.params and "description" not in prop:
+            prop = {**prop, "description": doc.params[pname]}
+        if param.default is inspect.Parameter.empty:
+            required.append(pname)
+        else:
+            default = _plain_default(param.default)
+            if default is not _NO_DEFAULT:
+                prop = {**prop, "default": default}
+        properties[pname] = prop
+
+    schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        schema["required"] = required
+    return Tool(
+        name=tool_name,
+        description=description
+        if description is not None
+        else (doc.description or tool_name.replace("_", " ")),
+        parameters=schema,
+        function=func,
+        is_async=is_async,
+        context_param=context_param,
+        plugin=None,
+        timeout=timeout,
+        _params=params,
+    )
+
+
+def _check_name(name: str, func: Any) -> None:
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ToolDefinitionError(
+            f"invalid tool name {name!r} for {getattr(func, '__qualname__', func)!r}: "
+            "use 1-64 letters, digits, '_' or '-'",
+            tool=name if isinstance(name, str) else None,
+        )
+
+
+def _is_context(annotation: Any) -> bool:
+    from ._schema import _strip_annotated
+
+    bare = _strip_annotated(annotation)[0]
+    if isinstance(bare, type):
+        return issubclass(bare, RunContext)
+    if is_optional(bare) and bare is not Any:
+        import typing
+
+        members = [a for a in typing.get_args(bare) if a is not type(None)]
+        return len(members) == 1 and isinstance(members[0], type) and issubclass(members[0], RunContext)
+    return False
+
+
+_NO_DEFAULT = object()
+
+
+def _plain_default(value: Any) -> Any:
+    import enum
+
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, tuple | list) and all(isinstance(v, str | bool | int | float) for v in value):
+        return list(value)
+    return _NO_DEFAULT
+
+
+# -- errors as lines for the model ----------------------------------------------------------------
+
+
+def _json_path(path: Iterable[Any]) -> str:
+    out = "$"
+    for part in path:
+        out += (
+            f"[{part}]"
+            if isinstance(part, int)
+            else (f".{part}" if re.match(r"^\w+$", str(part)) else f"[{json.dumps(part)}]")
+        )
+    return out
+
+
+def _most_useful(error: Any) -> Any:
+    """For an ``anyOf``/``oneOf`` failure, the error inside the branch the value came closest to."""
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        from jsonschema.exceptions import best_match
+
+        return best_match([error]) or error
+    return error
+
+
+def _short(message: str, limit: int = 200) -> str:
+    message = " ".join(message.split())
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+def _structure_errors(exc: BaseException, path: str) -> list[str]:
+    try:
+        from cattrs import transform_error
+
+        lines = transform_error(exc, path=path)  # type: ignore[arg-type]
+    except Exception:
+        lines = [f"{type(exc).__name__}: {exc} @ {path}"]
+    return [_short(line) for line in lines] or [f"invalid value @ {path}"]
+
+
+# -- turning things into tools --------------------------------------------------------------------
+
+
+def as_tool(obj: Any) -> Tool:
+    """A :class:`Tool` from a Tool, a plain function, or an import path ``"pkg.mod:func"``."""
+    if isinstance(obj, Tool):
+        return obj
+    if isinstance(obj, str):
+        return _import_tool(obj)
+    if callable(obj) and not inspect.isclass(obj):
+        return _make_tool(obj)
+    raise ToolDefinitionError(
+        f"cannot make a tool of {obj!r} ({type(obj).__name__}); "
+        "expected a Tool, a function, or an import path 'package.module:function'"
+    )
+
+
+def _import_tool(path: str) -> Tool:
+    module_name, sep, attr = path.partition(":")
+    if not sep or not module_name or not attr:
+        raise ToolDefinitionError(f"invalid tool import path {path!r}; expected 'package.module:function'")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ToolDefinitionError(f"cannot import tool {path!r}: {type(exc).__name__}: {exc}") from None
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ToolDefinitionError(
+                f"cannot import tool {path!r}: {module_name} has no attribute {attr!r}"
+            ) from None
+    if isinstance(obj, Tool):
+        return obj
+    if isinstance(obj, list | tuple):
+        raise ToolDefinitionError(f"{path!r} is a list of tools; name one function")
+    return _make_tool(obj)
+
+
+def resolve_tools(
+    items: Iterable[Any],
+    *,
+    host: PluginHost | None = None,
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[Tool]:
+    """Tools from any mix of Tool objects, functions, registered tool or toolset names, and
+    ``"pkg.mod:func"`` paths, in order, without duplicates.
+
+    A name registered with ``add_factory(name, factory, settings_key="files")`` is built as
+    ``factory(**settings["files"])``. An unknown name raises
+    :class:`~agentkit.errors.UnknownToolError` listing the installed tools; two different
+    tools with the same name raise :class:`~agentkit.errors.ToolDefinitionError`.
+    """
+    settings = settings or {}
+    out: dict[str, Tool] = {}
+
+    def add(t: Tool) -> None:
+        existing = out.get(t.name)
+        if existing is None:
+            out[t.name] = t
+        elif existing is not t and existing.function is not t.function:
+            where = lambda x: f" (from {x.plugin})" if x.plugin else ""  # noqa: E731
+            raise ToolDefinitionError(
+                f"two different tools are named {t.name!r}: {_label(existing)}{where(existing)} and "
+                f"{_label(t)}{where(t)}; rename one with tool(func, name=...)",
+                tool=t.name,
+            )
+
+    if isinstance(items, str | Tool) or callable(items):
+        items = [items]
+    for item in items:
+        if isinstance(item, str) and ":" not in item:
+            if host is None:
+                from .plugins import get_host
+
+                host = get_host()
+            for t in _by_name(item, host, settings, ()):
+                add(t)
+        else:
+            add(as_tool(item))
+    return list(out.values())
+
+
+def _label(t: Tool) -> str:
+    return getattr(t.function, "__qualname__", None) or repr(t.function)
+
+
+def _by_name(
+    name: str, host: PluginHost, settings: Mapping[str, Mapping[str, Any]], seen: tuple[str, ...]
+) -> list[Tool]:
+    tools = host.registry("tool")
+    toolsets = host.registry("toolset")
+    if name in tools:
+        entry = tools.get(name)
+        key = entry.extra.get("settings_key")
+        options = dict(settings.get(key, {})) if key else {}
+        try:
+            built = entry.value(**options)
+        except Exception as exc:
+            where = f" from tool_settings[{key!r}]" if key else ""
+            raise ToolError(
+                f"tool {name!r} (plugin {entry.plugin}) could not be built{where}: {type(exc).__name__}: {exc}",
+                tool=name,
+                hint=f"check the settings under tool_settings.{key}" if key else None,
+            ) from exc
+        many = list(built) if isinstance(built, list | tuple) else [built]
+        result = []
+        for item in many:
+            t = as_tool(item)
+            if len(many) == 1 and t.name != name:
+                t = t.renamed(name)
+            if t.plugin is None:
+                t = t.from_plugin(entry.plugin)
+            result.append(t)
+        return result
+    if name in toolsets:
+        if name in seen:
+            raise ToolDefinitionError(f"toolset {name!r} includes itself ({' -> '.join((*seen, name))})")
+        members = toolsets.get(name).value
+        return [t for member in members for t in _by_name(member, host, settings, (*seen, name))]
+    known = sorted({*tools.names(), *toolsets.names()})
+    close = difflib.get_close_matches(name, known, n=1)
+    text = f"unknown tool {name!r}"
+    if seen:
+        text += f" (in toolset {seen[-1]!r})"
+    if close:
+        text += f"; did you mean {close[0]!r}?"
+    if known:
+        listing = ", ".join(f"{n} ({(tools if n in tools else toolsets).get(n).plugin})" for n in known)
+        text += f"; installed tools and toolsets: {listing}"
+    else:
+        text += "; no plugin provides tools"
+    raise UnknownToolError(
+        text,
+        tool=name,
+        available=tuple(known),
+    )
+
+
+# -- results as text ------------------------------------------------------------------------------
+
+
+def render_result(value: Any, *, limit: int | None = None) -> str:
+    """The text the model sees for a tool's return value.
+
+    Strings are sent as they are; everything else as JSON (attrs classes, dataclasses and
+    enums as their fields and values; agentkit values in the session format). ``limit`` caps
+    the text, ending it with a marker that says how much was cut.
+    """
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bytes | bytearray):
+        try:
+            text = bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            text = base64.b64encode(bytes(value)).decode("ascii")
+    else:
+        text = json.dumps(_plain(value), ensure_ascii=False, default=str)
+    if limit is not None and len(text) > limit:
+        cut = len(text) - limit
+        text = text[:limit] + f"\n[... {cut} more characters cut]"
+    return text
+
+
+def _plain(value: Any) -> Any:
+    cls = type(value)
+    if attrs.has(cls) and cls.__module__.startswith("agentkit."):
+        from .serialization import to_dict
+
+        try:
+            return to_dict(value)
+        except Exception:
+            pass
+    from ._schema import _converter
+
+    return _converter().unstructure(value)
