@@ -8,8 +8,10 @@ then installed distributions' ``agentkit`` entry points sorted by distribution n
 - ``AGENTKIT_DISABLE_PLUGINS=x,y`` blocks plugins by distribution name, entry-point name or
   built-in name (``guardrails``).
 
-A plugin that fails to import, or whose registration hook raises, is reported by name as a
-:class:`~agentkit.registry.PluginWarning` and left out; everything else keeps working.
+A plugin that fails to import, implements a hook that does not exist, or whose registration
+hook raises, is reported by name as a :class:`~agentkit.registry.PluginWarning` and left out
+(nothing it registered is kept); everything else keeps working. ``AGENTKIT_LOAD_PLUGINS``
+naming a distribution that is not installed is reported the same way, listing what is.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import importlib
 import inspect
 import logging
 import os
+import re
 import threading
 import warnings
 from collections.abc import Callable, Mapping
@@ -28,6 +31,7 @@ import attrs
 import pluggy
 
 from . import hookspecs
+from .errors import PluginError
 from .registry import KINDS, REGISTRARS, PluginWarning, Registry
 
 __all__ = ["PluginHost", "PluginInfo", "get_host", "list_plugins", "set_host"]
@@ -89,16 +93,28 @@ class PluginHost:
         self.failures: dict[str, str] = {}  # plugin or distribution name -> error summary
         self._only = _split_env(env.get("AGENTKIT_LOAD_PLUGINS"))
         self._blocked = set(_split_env(env.get("AGENTKIT_DISABLE_PLUGINS")) or ())
+        # Plugins that extend agentkit's hooks with their own get called as they register.
+        self.pm.hook.add_hookspecs.call_historic(kwargs={"plugin_manager": self.pm})
         if defaults:
             for module_name in DEFAULT_PLUGINS:
                 short = module_name.rsplit(".", 1)[-1]
-                if short in self._blocked or module_name in self._blocked:
+                if {short, module_name, "agentkit:" + short} & self._blocked:
                     continue
-                self.register(importlib.import_module(module_name), name=module_name)
+                try:
+                    self.pm.register(importlib.import_module(module_name), name=module_name)
+                except Exception as exc:
+                    self._report("agentkit:" + short, f"failed to load ({type(exc).__name__}: {exc})")
+                    continue
                 self._builtin.add(module_name)
         if entry_points:
             self._load_entry_points()
-        self.pm.check_pending()
+        for plugin_name in list(self._plugin_order()):
+            problem = self._unknown_hooks(plugin_name)
+            if problem:
+                shown = self.display_name(plugin_name)
+                self.pm.unregister(name=plugin_name)
+                self._builtin.discard(plugin_name)
+                self._report(shown, problem)
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -109,35 +125,70 @@ class PluginHost:
             dist_name = dist.metadata["Name"] if dist is not None else ep.name
             version = dist.version if dist is not None else ""
             found.append((_normalize(dist_name), ep.name, dist_name, version, ep))
-        for norm, ep_name, dist_name, version, ep in sorted(found, key=lambda t: (t[0], t[1])):
+        found.sort(key=lambda t: (t[0], t[1]))
+        if self._only is not None:
+            wanted = {_normalize(n): n for n in self._only}
+            missing = sorted(set(wanted) - {norm for norm, *_ in found})
+            if missing:
+                installed = sorted({dist_name for _, _, dist_name, _, _ in found})
+                for norm in missing:
+                    self._report(
+                        wanted[norm],
+                        "is named in AGENTKIT_LOAD_PLUGINS but is not installed "
+                        f"(installed: {', '.join(installed) or 'none'})",
+                    )
+        blocked = {_normalize(b) for b in self._blocked} | self._blocked
+        for norm, ep_name, dist_name, version, ep in found:
             if self._only is not None and norm not in {_normalize(n) for n in self._only}:
                 continue
-            if {norm, ep_name, dist_name} & ({_normalize(b) for b in self._blocked} | self._blocked):
+            if {norm, ep_name, dist_name} & blocked:
                 continue
-            if self.pm.has_plugin(ep_name):
-                continue
+            name = ep_name
+            if self.pm.has_plugin(name):  # two distributions chose the same entry-point name
+                name = f"{dist_name}:{ep_name}"
             try:
                 plugin = ep.load()
             except Exception as exc:  # a broken plugin must not take the program down
                 self._report(dist_name, f"failed to import ({type(exc).__name__}: {exc})")
                 continue
             try:
-                self.register(plugin, name=ep_name)
+                self.pm.register(plugin, name=name)
             except Exception as exc:
                 self._report(dist_name, f"could not be registered ({type(exc).__name__}: {exc})")
                 continue
-            self._dists[ep_name] = (dist_name, version)
+            self._dists[name] = (dist_name, version)
+
+    def _unknown_hooks(self, plugin_name: str) -> str | None:
+        """Why a plugin cannot be used: it implements hooks no spec declares (a typo)."""
+        plugin = self.pm.get_plugin(plugin_name)
+        unknown = sorted(
+            caller.name
+            for caller in self.pm.get_hookcallers(plugin) or ()
+            if caller.spec is None
+            and any(i.plugin is plugin and not i.optionalhook for i in caller.get_hookimpls())
+        )
+        if not unknown:
+            return None
+        return f"implements unknown hook(s) {', '.join(unknown)} (see docs/plugins.md for the hooks)"
 
     def _report(self, name: str, problem: str) -> None:
         self.failures[name] = problem
+        log.warning("agentkit plugin %r %s; it is left out", name, problem)
         warnings.warn(f"agentkit plugin {name!r} {problem}; it is left out", PluginWarning, stacklevel=3)
 
     def register(self, plugin: object, name: str | None = None) -> str:
-        """Register a plugin object or module (before the registries are first read)."""
+        """Register a plugin object or module; raises PluginError if it implements unknown hooks.
+
+        Registered after the registries were first read, its ``register_*`` hooks run at once.
+        """
         with self._lock:
             registered = self.pm.register(plugin, name=name)
             if registered is None:
-                raise ValueError(f"plugin {name!r} is blocked")
+                raise PluginError(f"plugin {name!r} is blocked", plugin=name)
+            problem = self._unknown_hooks(registered)
+            if problem:
+                self.pm.unregister(name=registered)
+                raise PluginError(f"plugin {registered!r} {problem}", plugin=registered)
             if self._registries is not None:
                 self._collect_from(registered)
             return registered
@@ -173,11 +224,15 @@ class PluginHost:
             impl = _impl_of(self.pm, hook_name, plugin)
             if impl is None:
                 continue
-            registrar = registrar_cls(self._registries, self.display_name(plugin_name))
+            registrar = registrar_cls(self._registries, self.display_name(plugin_name), staged=True)
             try:
                 impl(registry=registrar)
             except Exception as exc:
-                self._report(self.display_name(plugin_name), f"failed in {hook_name} ({type(exc).__name__}: {exc})")
+                self._report(
+                    self.display_name(plugin_name), f"failed in {hook_name} ({type(exc).__name__}: {exc})"
+                )
+                continue
+            registrar._commit()
 
     def display_name(self, plugin_name: str) -> str:
         """A plugin's distribution name when installed, else its short built-in name."""
@@ -211,6 +266,7 @@ class PluginHost:
                     hooks=hooks,
                     registered=registered,
                     builtin=plugin_name in self._builtin,
+                    error=self.failures.get(shown),
                 )
             )
         for name, problem in sorted(self.failures.items()):
@@ -237,7 +293,8 @@ def _impl_of(pm: pluggy.PluginManager, hook_name: str, plugin: object) -> Callab
 
 
 def _normalize(name: str) -> str:
-    return name.lower().replace("_", "-").replace(".", "-")
+    """A distribution name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _version(dist: str) -> str | None:

@@ -34,7 +34,17 @@ __all__ = [
 T = TypeVar("T")
 
 #: The kinds of things plugins register, as used in messages and introspection.
-KINDS = ("provider", "tool", "toolset", "store", "cache", "memory", "guardrail", "token_counter", "config_section")
+KINDS = (
+    "provider",
+    "tool",
+    "toolset",
+    "store",
+    "cache",
+    "memory",
+    "guardrail",
+    "token_counter",
+    "config_section",
+)
 
 
 class PluginWarning(UserWarning):
@@ -71,7 +81,7 @@ class Registry(Generic[T]):
                 f"keeping the one from {existing.plugin!r} (block the other with "
                 f"AGENTKIT_DISABLE_PLUGINS={entry.plugin})",
                 PluginWarning,
-                stacklevel=4,
+                stacklevel=2,
             )
             return
         self._entries[entry.name] = entry
@@ -115,9 +125,13 @@ class Registry(Generic[T]):
 class _Registrar:
     """Base of the registrars handed to ``register_*`` hooks."""
 
-    def __init__(self, registries: Mapping[str, Registry[Any]], plugin: str) -> None:
+    def __init__(self, registries: Mapping[str, Registry[Any]], plugin: str, *, staged: bool = False) -> None:
         self._registries = registries
         self.plugin = plugin
+        # The plugin host stages a hook's entries and commits them only when the hook returns,
+        # so a hook that raises halfway leaves nothing of its plugin behind.
+        self._staged = staged
+        self._pending: list[Entry[Any]] = []
 
     def _put(self, kind: str, name: str, value: Any, description: str = "", **extra: Any) -> None:
         if not isinstance(name, str) or not name or "/" in name or name != name.strip():
@@ -126,7 +140,17 @@ class _Registrar:
                 "(names are non-empty strings without '/' or surrounding spaces)",
                 plugin=self.plugin,
             )
-        self._registries[kind]._add(Entry(kind, name, value, self.plugin, description, dict(extra)))
+        entry = Entry(kind, name, value, self.plugin, description, dict(extra))
+        if self._staged:
+            self._pending.append(entry)
+        else:
+            self._registries[kind]._add(entry)
+
+    def _commit(self) -> None:
+        """Add the staged entries to the registries (clashes are reported here)."""
+        pending, self._pending = self._pending, []
+        for entry in pending:
+            self._registries[entry.kind]._add(entry)
 
 
 class ProviderRegistrar(_Registrar):
