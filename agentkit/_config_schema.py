@@ -1,0 +1,447 @@
+"""The shape of ``agentkit.toml``: reading it, its JSON Schema, and readable errors.
+
+The schema is data (built by :func:`config_schema`), extended with the top-level sections
+plugins add through ``register_config_sections``. :func:`validation_errors` turns
+jsonschema's errors into :class:`~agentkit.errors.ConfigError` values that name the file,
+the key path and what was expected, with a "did you mean" for unknown keys. Nodes carry an
+``x-expected`` phrase used when a value matches none of a node's alternatives.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._interpolate import format_key_path, looks_secret
+from .errors import AgentkitError, ConfigError
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+
+__all__ = [
+    "AGENT_KEYS",
+    "BUILTIN_SECTIONS",
+    "PROVIDER_KEYS",
+    "MERGED_TABLES",
+    "check_json_schema",
+    "config_schema",
+    "load_json_schema",
+    "merge_layers",
+    "read_toml",
+    "reraise_at",
+    "validation_errors",
+]
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; syntax errors name the file, line and column."""
+    import tomllib
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the file: {exc.strerror or exc}", file=str(path)) from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", file=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        text = str(exc)
+        match = re.search(r"\s*\(at line (\d+), column (\d+)\)\s*$", text)
+        line = column = None
+        if match:
+            line, column = int(match.group(1)), int(match.group(2))
+            text = text[: match.start()]
+            where = f"line {line}, column {column}"
+        else:
+            text = re.sub(r"\s*\(at end of document\)\s*$", "", text)
+            where = "end of file"
+        error = ConfigError(
+            f"{where}: invalid TOML: {text}",
+            file=str(path),
+            hint="see https://toml.io for the syntax",
+        )
+        error.line, error.column = line, column  # type: ignore[attr-defined]
+        raise error from None
+
+
+_STRING = {"type": "string"}
+_POSITIVE = {"type": "number", "exclusiveMinimum": 0}
+_COUNT = {"type": "integer", "minimum": 0}
+_TABLE = {"type": "object"}
+
+_NAMED = {
+    "x-expected": "a name, or a table with a 'name' key",
+    "oneOf": [
+        {"type": "string", "minLength": 1},
+        {
+            "type": "object",
+            "required": ["name"],
+            "properties": {"name": {"type": "string", "minLength": 1}},
+        },
+    ],
+}
+
+#: Keys of ``[agents.<name>]`` (and of profiles, except ``profile``), with their schemas.
+AGENT_KEYS: dict[str, dict[str, Any]] = {
+    "model": {"type": "string", "minLength": 1, "x-expected": "a model string such as 'openai/gpt-4o-mini'"},
+    "system": _STRING,
+    "template_params": {"type": "object"},
+    "user_template": _STRING,
+    "tools": {"type": "array", "items": {"type": "string", "minLength": 1}},
+    "tool_settings": {"type": "object", "additionalProperties": _TABLE},
+    "guardrails": {"type": "array", "items": _NAMED},
+    "storage": _NAMED,
+    "memory": _NAMED,
+    "memory_settings": _TABLE,
+    "params": _TABLE,
+    "synthesizer_model": {"type": "string", "minLength": 1},
+    "output_schema": {
+        "x-expected": "an inline JSON Schema table or the path of a .json file",
+        "oneOf": [{"type": "string", "minLength": 1}, {"type": "object"}],
+    },
+    "output_retries": _COUNT,
+    "max_turns": {"type": "integer", "minimum": 1},
+    "tool_timeout": _POSITIVE,
+    "tool_retries": _COUNT,
+    "tool_errors": {"enum": ["return", "raise"]},
+    "cache": {
+        "x-expected": "true, false, a cache name, or a table with a 'name' key",
+        "oneOf": [{"type": "boolean"}, *_NAMED["oneOf"]],
+    },
+    "context_window": {"type": "integer", "minimum": 1},
+    "context_strategy": {"type": "string", "minLength": 1},
+    "prices": {"type": "object", "additionalProperties": _TABLE},
+}
+
+#: Keys of ``[providers.<name>]``.
+PROVIDER_KEYS: dict[str, dict[str, Any]] = {
+    "base_url": {"type": "string", "pattern": "^https?://", "x-expected": "an http:// or https:// URL"},
+    "api_key": {"type": "string"},
+    "api_key_env": {
+        "type": "string",
+        "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+        "x-expected": "the name of an environment variable",
+    },
+    "connect_timeout": _POSITIVE,
+    "read_timeout": _POSITIVE,
+    "first_byte_timeout": _POSITIVE,
+    "total_timeout": _POSITIVE,
+    "max_retries": _COUNT,
+    "options": _TABLE,
+}
+
+#: The sections agentkit itself defines; plugins add more.
+BUILTIN_SECTIONS = ("default_agent", "profiles", "providers", "agents")
+
+
+def config_schema(plugin_sections: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The whole file's schema, with plugin sections ``{name: schema}`` added."""
+    agent = {
+        "type": "object",
+        "properties": {**AGENT_KEYS, "profile": _STRING},
+        "additionalProperties": False,
+    }
+    profile = {"type": "object", "properties": dict(AGENT_KEYS), "additionalProperties": False}
+    provider = {
+        "type": "object",
+        "properties": PROVIDER_KEYS,
+        "additionalProperties": False,
+        "not": {"required": ["api_key", "api_key_env"]},
+        "x-not": "give either api_key or api_key_env, not both",
+    }
+    properties: dict[str, Any] = {
+        "default_agent": {"type": "string", "minLength": 1},
+        "profiles": {"type": "object", "additionalProperties": profile},
+        "providers": {"type": "object", "additionalProperties": provider},
+        "agents": {"type": "object", "additionalProperties": agent},
+    }
+    for name, schema in (plugin_sections or {}).items():
+        if name not in properties:
+            properties[name] = dict(schema)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+# -- errors --------------------------------------------------------------------------------
+
+_TYPE_WORDS = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a table",
+    "array": "an array",
+    "null": "nothing",
+}
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__
+
+
+def _shown(value: Any, path: tuple[str | int, ...]) -> str:
+    """``a string ('x')``: the value's kind, and the value itself unless it may be a secret."""
+    kind = _kind(value)
+    if any(isinstance(p, str) and looks_secret(p) for p in path):
+        return kind
+    if isinstance(value, Mapping | list):
+        return kind
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{kind} ({text})"
+
+
+def _expected_type(t: str | list[str]) -> str:
+    types = [t] if isinstance(t, str) else list(t)
+    return " or ".join(_TYPE_WORDS.get(x, x) for x in types)
+
+
+def _container(path: tuple[str | int, ...]) -> str:
+    if not path:
+        return "top level"
+    return format_key_path(path)
+
+
+def _one_error(error: ValidationError, file: str | None) -> list[ConfigError]:
+    path = tuple(error.absolute_path)
+    key_path = format_key_path(path) or None
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    validator = error.validator
+    value = error.instance
+
+    if validator == "additionalProperties":
+        known = sorted((schema.get("properties") or {}).keys())
+        extra = [k for k in value if k not in known] if isinstance(value, Mapping) else []
+        out = []
+        for key in extra:
+            kind = "section" if not path else "key"
+            message = f"unknown {kind} {key!r}"
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            if close:
+                message += f" (did you mean {close[0]!r}?)"
+            elif known:
+                message += f"; expected one of: {', '.join(known)}"
+            out.append(
+                ConfigError(
+                    message,
+                    file=file,
+                    key_path=format_key_path((*path, key)),
+                    hint=_unknown_hint(path, known),
+                )
+            )
+        return out
+    if validator == "type":
+        message = f"expected {_expected_type(error.validator_value)}, got {_shown(value, path)}"
+    elif validator == "enum":
+        choices = ", ".join(repr(c) for c in error.validator_value)
+        message = f"expected one of {choices}, got {_shown(value, path)}"
+    elif validator == "required":
+        missing = [k for k in error.validator_value if not isinstance(value, Mapping) or k not in value]
+        message = f"missing required key {missing[0]!r}" if missing else error.message
+    elif validator in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        op = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[validator]
+        message = f"expected a number {op} {error.validator_value}, got {_shown(value, path)}"
+    elif validator == "minLength":
+        message = "expected a non-empty string"
+    elif validator == "not" and "x-not" in schema:
+        message = str(schema["x-not"])
+    elif validator in ("oneOf", "anyOf") and "x-expected" in schema:
+        nested = _nested_error(error, file)
+        if nested is not None:
+            return [nested]
+        message = f"expected {schema['x-expected']}, got {_shown(value, path)}"
+    elif "x-expected" in schema:
+        message = f"expected {schema['x-expected']}, got {_shown(value, path)}"
+    else:
+        message = (
+            error.message
+            if not any(isinstance(p, str) and looks_secret(p) for p in path)
+            else (f"invalid value ({validator})")
+        )
+    return [ConfigError(message, file=file, key_path=key_path)]
+
+
+def _nested_error(error: ValidationError, file: str | None) -> ConfigError | None:
+    """For "a name or a table": a table that fails inside gets the table's own error."""
+    if not isinstance(error.instance, Mapping):
+        return None
+    for sub in error.context or ():
+        if sub.validator != "type":
+            found = _one_error(sub, file)
+            if found:
+                return found[0]
+    return None
+
+
+def _unknown_hint(path: tuple[str | int, ...], known: list[str]) -> str | None:
+    if not path:
+        return "sections come from agentkit and from plugins; `agentkit plugins` lists what is installed"
+    if path[0] == "agents" and len(path) == 2:
+        return "see docs/config.md for every agent key"
+    if path[0] == "providers" and len(path) == 2:
+        return "provider-specific settings go in the [providers.<name>.options] table"
+    return None
+
+
+def validation_errors(
+    data: Mapping[str, Any],
+    schema: Mapping[str, Any],
+    *,
+    file: str | None,
+) -> list[ConfigError]:
+    """Every problem jsonschema finds in ``data``, as ConfigErrors ordered by key path."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema)
+    found: list[tuple[tuple[str, ...], ConfigError]] = []
+    for error in validator.iter_errors(data):
+        for problem in _one_error(error, file):
+            found.append((_sort_key(error.absolute_path), problem))
+    found.sort(key=lambda item: item[0])
+    unique: list[ConfigError] = []
+    seen: set[str] = set()
+    for _, problem in found:
+        if str(problem) not in seen:
+            seen.add(str(problem))
+            unique.append(problem)
+    return unique
+
+
+def _sort_key(path: Iterable[str | int]) -> tuple[str, ...]:
+    return tuple(f"{p:08d}" if isinstance(p, int) else p for p in path)
+
+
+def check_json_schema(schema: Any, *, file: str | None, key_path: str) -> None:
+    """Raise a ConfigError when ``schema`` is not a valid JSON Schema itself."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    if not isinstance(schema, Mapping):
+        raise ConfigError(f"expected a JSON Schema object, got {_kind(schema)}", file=file, key_path=key_path)
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = format_key_path(tuple(exc.absolute_path))
+        raise ConfigError(
+            f"not a valid JSON Schema: {exc.message}" + (f" (at {where})" if where else ""),
+            file=file,
+            key_path=key_path,
+        ) from None
+
+
+# -- profiles ------------------------------------------------------------------------------
+
+#: Agent keys whose tables are merged key by key over a profile's (others replace it).
+MERGED_TABLES = frozenset({"params", "template_params", "tool_settings", "memory_settings", "prices"})
+
+
+def merge_layers(
+    layers: Iterable[tuple[tuple[str | int, ...], Mapping[str, Any]]],
+) -> tuple[dict[str, Any], dict[str, tuple[str | int, ...]]]:
+    """Merge agent tables, later layers winning: ``[(key_path, table), ...]``.
+
+    Tables under :data:`MERGED_TABLES` merge key by key (``tool_settings`` one level deeper,
+    per settings table); every other value replaces the earlier one. Returns the merged keys
+    and, for each key (``"params"``, ``"tool_settings.files"``), the path of the table it came
+    from, so errors can point at the line that set it.
+    """
+    merged: dict[str, Any] = {}
+    origins: dict[str, tuple[str | int, ...]] = {}
+    for prefix, table in layers:
+        for key, value in table.items():
+            origins[key] = prefix
+            if key in MERGED_TABLES and isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+                combined = dict(merged[key])
+                for sub, sub_value in value.items():
+                    origins[f"{key}.{sub}"] = prefix
+                    old = combined.get(sub)
+                    if key == "tool_settings" and isinstance(old, Mapping) and isinstance(sub_value, Mapping):
+                        combined[sub] = {**old, **sub_value}
+                    else:
+                        combined[sub] = sub_value
+                merged[key] = combined
+            else:
+                if isinstance(value, Mapping):
+                    for sub in value:
+                        origins[f"{key}.{sub}"] = prefix
+                merged[key] = dict(value) if isinstance(value, Mapping) else value
+    return merged, origins
+
+
+# -- values that need more than the schema ---------------------------------------------------
+
+
+def load_json_schema(
+    value: Any, *, base_dir: Path, file: str | None, key_path: tuple[str | int, ...]
+) -> dict[str, Any]:
+    """An ``output_schema`` value: an inline table, or a .json file relative to the config."""
+    where = format_key_path(key_path)
+    if isinstance(value, str):
+        schema_path = Path(value).expanduser()
+        if not schema_path.is_absolute():
+            schema_path = base_dir / schema_path
+        try:
+            schema = json.loads(schema_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(
+                f"no such JSON Schema file: {schema_path}",
+                file=file,
+                key_path=where,
+                hint="paths are relative to the config file's folder",
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {schema_path}: {exc}", file=file, key_path=where) from None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"{schema_path} is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+                file=file,
+                key_path=where,
+            ) from None
+    else:
+        schema = value
+    check_json_schema(schema, file=file, key_path=where)
+    return dict(schema)
+
+
+def reraise_at(exc: BaseException, *, file: str | None, key_path: tuple[str | int, ...]) -> ConfigError:
+    """Any error met while resolving a config value, as a ConfigError at ``key_path``."""
+    where = format_key_path(key_path)
+    if isinstance(exc, ConfigError):
+        message = str(exc)
+        inner = exc.key_path
+        if exc.file and message.startswith(f"{exc.file}: "):
+            message = message[len(exc.file) + 2 :]
+        if inner and message.startswith(f"{inner}: "):
+            message = message[len(inner) + 2 :]
+        if inner and inner.startswith(("guardrails[", "[")) and key_path and key_path[-1] == "guardrails":
+            where = format_key_path(key_path[:-1]) + "." + inner
+        return ConfigError(message, file=file, key_path=where, hint=exc.hint)
+    hint = exc.hint if isinstance(exc, AgentkitError) else None
+    text = str(exc) or type(exc).__name__
+    if not isinstance(exc, AgentkitError):
+        text = f"{type(exc).__name__}: {text}"
+    if key_path and isinstance(key_path[-1], str) and looks_secret(key_path[-1]):
+        text = f"invalid value ({type(exc).__name__})"
+    return ConfigError(text, file=file, key_path=where, hint=hint)

@@ -1,0 +1,736 @@
+"""Config-driven agents: ``agentkit.toml``, its profiles, providers and named agents.
+
+::
+
+    config = agentkit.load_config()          # ./agentkit.toml, else $AGENTKIT_HOME/agentkit.toml
+    agent = config.agent("helper")           # a ready agentkit.Agent
+    agent = agentkit.load_agent(None, "helper")
+
+Where the file comes from matters for one rule: a *project* config (found in the working
+directory, or given explicitly) that points a provider at another ``base_url`` does not get
+the API key from the user's environment unless it names the key itself (``api_key`` or
+``api_key_env``) or the user trusts it (``AGENTKIT_TRUST_CONFIG_BASE_URL=1``, or
+``trust_config=True`` / ``agentkit --trust-config``). A key is never sent to a host the user
+did not choose. The user's own ``$AGENTKIT_HOME/agentkit.toml`` is trusted.
+
+Everything is checked before it is used: the file against a JSON Schema (plugins add their
+own sections), names against the plugin registries, ``${VAR}`` references against the
+environment. Each problem is a :class:`~agentkit.errors.ConfigError` naming the file, the key
+path and what was expected. Environment references are filled when the part that holds them
+is used, so an unset key for a provider no agent uses is not an error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from ._config_schema import (
+    config_schema,
+    load_json_schema,
+    merge_layers,
+    read_toml,
+    reraise_at,
+    validation_errors,
+)
+from ._interpolate import format_key_path, interpolate, mask_secrets
+from .errors import AgentkitError, ConfigError
+
+if TYPE_CHECKING:
+    from .agent import Agent
+    from .plugins import PluginHost
+
+__all__ = [
+    "CONFIG_NAME",
+    "TRUST_ENV",
+    "AgentConfig",
+    "Config",
+    "ProviderConfig",
+    "agentkit_home",
+    "find_config",
+    "load_agent",
+    "load_config",
+    "read_toml",
+]
+
+#: The file name looked for in the working directory and in ``$AGENTKIT_HOME``.
+CONFIG_NAME = "agentkit.toml"
+#: Set to 1 to let a project config's ``base_url`` receive keys from the environment.
+TRUST_ENV = "AGENTKIT_TRUST_CONFIG_BASE_URL"
+
+Source = Literal["project", "explicit", "user", "none"]
+KeyPath = tuple[str | int, ...]
+
+_TRUE = {"1", "true", "yes", "on"}
+_SETTING_KEYS = ("connect_timeout", "read_timeout", "first_byte_timeout", "total_timeout", "max_retries")
+
+
+def agentkit_home(environ: Mapping[str, str] | None = None) -> Path:
+    """``$AGENTKIT_HOME``, else ``~/.agentkit``."""
+    env = os.environ if environ is None else environ
+    home = env.get("AGENTKIT_HOME")
+    return Path(home).expanduser() if home else Path.home() / ".agentkit"
+
+
+def find_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[Path | None, Source]:
+    """Which file to read, and where it came from.
+
+    ``path`` (explicit) wins; then ``agentkit.toml`` in ``cwd``; then the user's
+    ``$AGENTKIT_HOME/agentkit.toml``. The first one found is used alone: files are not merged.
+    An explicit path that is the user's own file counts as the user's.
+    """
+    user = agentkit_home(environ) / CONFIG_NAME
+    if path is not None:
+        explicit = Path(path).expanduser()
+        if not explicit.is_file():
+            raise ConfigError(
+                "no such config file" if not explicit.exists() else "not a file",
+                file=str(explicit),
+                hint="check the path given with -c/--config",
+            )
+        same = user.is_file() and explicit.resolve() == user.resolve()
+        return explicit, "user" if same else "explicit"
+    local = Path(cwd if cwd is not None else os.getcwd()) / CONFIG_NAME
+    if local.is_file():
+        return local, "project"
+    if user.is_file():
+        return user, "user"
+    return None, "none"
+
+
+# -- values --------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ProviderConfig:
+    """``[providers.<name>]``: where a provider is and how to reach it.
+
+    ``api_key`` is never shown in a repr. ``withhold_env_key`` is set when a project config
+    changed ``base_url`` without naming a key and the user did not trust it: the provider then
+    gets an empty key, never one from the environment.
+    """
+
+    name: str
+    base_url: str | None = None
+    api_key: str | None = attrs.field(default=None, repr=False)
+    api_key_env: str | None = None
+    settings: Mapping[str, Any] = attrs.field(factory=dict)
+    withhold_env_key: bool = False
+    file: str | None = None
+
+    def resolve_api_key(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """The key to give the provider: ``None`` lets it read its own variable; ``""`` is none."""
+        env = os.environ if environ is None else environ
+        if self.api_key is not None:
+            return self.api_key
+        if self.api_key_env:
+            value = env.get(self.api_key_env)
+            if not value:
+                raise ConfigError(
+                    f"environment variable {self.api_key_env} is not set",
+                    file=self.file,
+                    key_path=format_key_path(("providers", self.name, "api_key_env")),
+                    hint=f"export {self.api_key_env}=..., or change api_key_env",
+                )
+            return value
+        if self.withhold_env_key:
+            return ""
+        return None
+
+    def factory_kwargs(self, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """Keyword arguments for the provider factory: ``base_url``, ``api_key`` and settings."""
+        return {"base_url": self.base_url, "api_key": self.resolve_api_key(environ), **self.settings}
+
+
+@attrs.frozen
+class AgentConfig:
+    """``[agents.<name>]`` merged over its profile and ``[profiles.default]``, not yet built.
+
+    ``options`` holds the merged keys as written (environment references not yet filled);
+    ``origins`` maps each key to the table it came from, for error messages.
+    """
+
+    name: str
+    options: Mapping[str, Any]
+    profile: str | None = None
+    origins: Mapping[str, KeyPath] = attrs.field(factory=dict, repr=False)
+
+    @property
+    def model(self) -> str | None:
+        model = self.options.get("model")
+        return model if isinstance(model, str) else None
+
+
+@attrs.frozen(eq=False)
+class Config:
+    """A loaded ``agentkit.toml``: ``.agents``, ``.providers``, ``.profiles``, plugin ``.sections``.
+
+    ``config.agent(name)`` builds a ready :class:`agentkit.Agent`. ``notices`` lists things the
+    user should know (such as a key withheld from a project's ``base_url``).
+    """
+
+    path: Path | None
+    source: Source
+    data: Mapping[str, Any] = attrs.field(repr=False)
+    profiles: Mapping[str, Mapping[str, Any]]
+    providers: Mapping[str, ProviderConfig]
+    agents: Mapping[str, AgentConfig]
+    sections: Mapping[str, Any] = attrs.field(repr=False)
+    default_agent: str | None = None
+    notices: tuple[str, ...] = ()
+    host: PluginHost | None = attrs.field(default=None, repr=False)
+    environ: Mapping[str, str] | None = attrs.field(default=None, repr=False)
+
+    @property
+    def file(self) -> str | None:
+        return str(self.path) if self.path is not None else None
+
+    @property
+    def base_dir(self) -> Path:
+        """Relative paths in the file (such as ``output_schema``) are relative to this folder."""
+        return self.path.parent if self.path is not None else Path.cwd()
+
+    def get_host(self) -> PluginHost:
+        if self.host is not None:
+            return self.host
+        from .plugins import get_host
+
+        return get_host()
+
+    def default_agent_name(self) -> str | None:
+        """``default_agent``, else an agent named ``default``, else ``None`` (profiles only)."""
+        if self.default_agent is not None:
+            return self.default_agent
+        return "default" if "default" in self.agents else None
+
+    def agent_config(self, name: str | None = None) -> AgentConfig:
+        """The merged settings of agent ``name`` (``None``: the default agent or profile)."""
+        return _agent_config(self, name)
+
+    def agent(self, name: str | None = None, **overrides: Any) -> Agent:
+        """Build agent ``name`` (``None``: the default one); ``overrides`` are Agent keywords.
+
+        ``tools`` in ``overrides`` are added to the configured ones; ``params`` and
+        ``template_params`` are merged over them.
+        """
+        return _build_agent(self, self.agent_config(name), overrides)
+
+    def provider(self, name: str) -> Any:
+        """Build provider ``name`` with its ``[providers.<name>]`` settings."""
+        return _build_provider(self, name)
+
+    def check(self) -> list[ConfigError]:
+        """Build every agent and provider setting once; return every problem found."""
+        return _check(self)
+
+    def resolved(self, *, mask: bool = True) -> dict[str, Any]:
+        """The whole config as used: profiles merged into agents, ``${VAR}`` filled in.
+
+        With ``mask`` (the default) secrets are replaced by ``"***"``: keys that look like
+        secrets, and strings that took a value from a variable whose name does.
+        """
+        return _resolved(self, mask=mask)
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    host: PluginHost | None = None,
+    environ: Mapping[str, str] | None = None,
+    trust_config: bool | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+) -> Config:
+    """Find, read and check ``agentkit.toml``; return a :class:`Config`.
+
+    With no file anywhere, the config is empty: agents then come from arguments alone
+    (``config.agent(model="openai/gpt-4o-mini")``). ``trust_config`` (default: the
+    ``AGENTKIT_TRUST_CONFIG_BASE_URL`` variable) lets a project config's ``base_url`` receive
+    keys from the environment.
+    """
+    env = os.environ if environ is None else environ
+    found, source = find_config(path, cwd=cwd, environ=env)
+    data: dict[str, Any] = read_toml(found) if found is not None else {}
+    file = str(found) if found is not None else None
+    if host is None:
+        from .plugins import get_host
+
+        host = get_host()
+    sections = {e.name: e.value for e in host.registry("config_section")}
+    errors = validation_errors(data, config_schema(sections), file=file)
+    if errors:
+        first = errors[0]
+        if len(errors) > 1:
+            first.more = errors[1:]  # type: ignore[attr-defined]
+            first.hint = first.hint or f"{len(errors) - 1} more problem(s): run `agentkit config check`"
+        raise first
+    if trust_config is None:
+        trust_config = env.get(TRUST_ENV, "").strip().lower() in _TRUE
+    return _build_config(data, found, source, host, env, trust_config)
+
+
+def _build_config(
+    data: dict[str, Any],
+    found: Path | None,
+    source: Source,
+    host: PluginHost,
+    env: Mapping[str, str],
+    trust: bool,
+) -> Config:
+    file = str(found) if found is not None else None
+    provider_registry = host.registry("provider")
+    providers: dict[str, ProviderConfig] = {}
+    notices: list[str] = []
+    for name, table in (data.get("providers") or {}).items():
+        if name not in provider_registry:
+            raise ConfigError(
+                provider_registry.unknown_message(name),
+                file=file,
+                key_path=format_key_path(("providers", name)),
+                hint="install the plugin that provides it (`agentkit install ...`), or fix the name",
+            )
+        settings = {k: table[k] for k in _SETTING_KEYS if k in table}
+        options = dict(table.get("options") or {})
+        clash = sorted(set(options) & {"base_url", "api_key", *_SETTING_KEYS})
+        if clash:
+            raise ConfigError(
+                f"{clash[0]!r} belongs in [providers.{name}] itself, not in its options",
+                file=file,
+                key_path=format_key_path(("providers", name, "options", clash[0])),
+            )
+        settings.update(options)
+        path_base = ("providers", name)
+        settings = interpolate(settings, env, file=file, path=path_base)
+        base_url = interpolate(table.get("base_url"), env, file=file, path=(*path_base, "base_url"))
+        api_key = interpolate(table.get("api_key"), env, file=file, path=(*path_base, "api_key"))
+        default_url = provider_registry.get(name).extra.get("base_url")
+        changed = base_url is not None and _norm_url(base_url) != _norm_url(default_url)
+        withhold = (
+            source in ("project", "explicit")
+            and changed
+            and api_key is None
+            and table.get("api_key_env") is None
+            and not trust
+        )
+        if withhold:
+            env_var = provider_registry.get(name).extra.get("env_var")
+            what = f"your {env_var}" if env_var else "no key from your environment"
+            notices.append(
+                f"{file} points provider {name!r} at {base_url}; {what} is not sent there "
+                f"(name a key with api_key_env, or trust this file with --trust-config or {TRUST_ENV}=1)"
+            )
+        providers[name] = ProviderConfig(
+            name=name,
+            base_url=base_url,
+            api_key=api_key,
+            api_key_env=table.get("api_key_env"),
+            settings=settings,
+            withhold_env_key=withhold,
+            file=file,
+        )
+    profiles = {name: dict(table) for name, table in (data.get("profiles") or {}).items()}
+    agents = {
+        name: _merge_agent(name, table, profiles, file=file)
+        for name, table in (data.get("agents") or {}).items()
+    }
+    default_agent = data.get("default_agent")
+    if default_agent is not None and default_agent not in agents:
+        raise ConfigError(
+            _unknown("agent", default_agent, agents),
+            file=file,
+            key_path="default_agent",
+        )
+    builtin = {"default_agent", "profiles", "providers", "agents"}
+    sections = {
+        name: interpolate(value, env, file=file, path=(name,))
+        for name, value in data.items()
+        if name not in builtin
+    }
+    return Config(
+        path=found,
+        source=source,
+        data=data,
+        profiles=profiles,
+        providers=providers,
+        agents=agents,
+        sections=sections,
+        default_agent=default_agent,
+        notices=tuple(notices),
+        host=host,
+        environ=env,
+    )
+
+
+def _norm_url(url: Any) -> str | None:
+    return url.rstrip("/") if isinstance(url, str) else None
+
+
+def _unknown(kind: str, name: str, known: Mapping[str, Any] | list[str]) -> str:
+    import difflib
+
+    names = sorted(known)
+    text = f"no {kind} named {name!r}"
+    close = difflib.get_close_matches(name, names, n=1)
+    if close:
+        text += f" (did you mean {close[0]!r}?)"
+    text += f"; defined: {', '.join(names)}" if names else f"; no {kind}s are defined"
+    return text
+
+
+def load_agent(
+    path: str | os.PathLike[str] | None = None,
+    name: str | None = None,
+    *,
+    host: PluginHost | None = None,
+    environ: Mapping[str, str] | None = None,
+    trust_config: bool | None = None,
+    **overrides: Any,
+) -> Agent:
+    """Load the config (see :func:`load_config`) and build agent ``name`` from it."""
+    config = load_config(path, host=host, environ=environ, trust_config=trust_config)
+    return config.agent(name, **overrides)
+
+
+# -- building agents -----------------------------------------------------------------------
+
+
+#: Agent keys passed to ``Agent(...)`` as they are.
+_PASSTHROUGH = (
+    "system",
+    "template_params",
+    "user_template",
+    "params",
+    "synthesizer_model",
+    "output_retries",
+    "max_turns",
+    "tool_timeout",
+    "tool_retries",
+    "tool_errors",
+    "memory_settings",
+    "context_window",
+    "context_strategy",
+    "prices",
+)
+
+
+def _merge_agent(
+    name: str, table: Mapping[str, Any], profiles: Mapping[str, Any], *, file: str | None
+) -> AgentConfig:
+    profile = table.get("profile")
+    layers: list[tuple[KeyPath, Mapping[str, Any]]] = []
+    if "default" in profiles:
+        layers.append((("profiles", "default"), profiles["default"]))
+    if profile is not None and profile != "default":
+        if profile not in profiles:
+            raise ConfigError(
+                _unknown("profile", profile, profiles),
+                file=file,
+                key_path=format_key_path(("agents", name, "profile")),
+            )
+        layers.append((("profiles", profile), profiles[profile]))
+    layers.append((("agents", name), {k: v for k, v in table.items() if k != "profile"}))
+    options, origins = merge_layers(layers)
+    return AgentConfig(name=name, options=options, profile=profile, origins=origins)
+
+
+def _agent_config(config: Config, name: str | None) -> AgentConfig:
+    if name is None:
+        name = config.default_agent_name()
+        if name is None:  # no agents table: the default profile alone
+            layers = (
+                [(("profiles", "default"), config.profiles["default"])]
+                if "default" in config.profiles
+                else []
+            )
+            options, origins = merge_layers(layers)
+            return AgentConfig(name="default", options=options, origins=origins)
+    if name not in config.agents:
+        if config.path is None:
+            raise ConfigError(
+                f"no agent named {name!r}: no config file was found",
+                hint=f"create ./{CONFIG_NAME} or {agentkit_home(config.environ) / CONFIG_NAME}, or pass -c FILE",
+            )
+        raise ConfigError(_unknown("agent", name, config.agents), file=config.file, key_path="agents")
+    return config.agents[name]
+
+
+def _origin(ac: AgentConfig, key: str) -> KeyPath:
+    return (*ac.origins.get(key, ("agents", ac.name)), key)
+
+
+def _build_agent(config: Config, ac: AgentConfig, overrides: Mapping[str, Any]) -> Agent:
+    env = os.environ if config.environ is None else config.environ
+    host = config.get_host()
+    opts: dict[str, Any] = {
+        key: interpolate(value, env, file=config.file, path=_origin(ac, key))
+        for key, value in ac.options.items()
+    }
+    overrides = dict(overrides)
+    extra_tools = list(overrides.pop("tools", None) or ())
+    for key in ("params", "template_params"):
+        if key in overrides and overrides[key] is not None and isinstance(opts.get(key), Mapping):
+            overrides[key] = {**opts[key], **overrides[key]}
+    kwargs: dict[str, Any] = {"name": ac.name, "plugin_host": host}
+
+    model = overrides.pop("model", None) or opts.get("model")
+    if not model:
+        raise ConfigError(
+            f"agent {ac.name!r} has no model",
+            file=config.file,
+            key_path=format_key_path(("agents", ac.name, "model")) if ac.name in config.agents else None,
+            hint='set model = "provider/name" in the agent or in [profiles.default], or pass -m provider/name',
+        )
+    if "provider" not in overrides:
+        kwargs.update(_provider_kwargs(config, ac, model, env))
+
+    tool_settings = opts.get("tool_settings") or {}
+    _check_tool_settings(config, ac, tool_settings, host)
+    kwargs["tools"] = _resolve_tools(
+        config, ac, list(opts.get("tools") or ()), extra_tools, tool_settings, host
+    )
+    if tool_settings:
+        kwargs["tool_settings"] = tool_settings
+    if opts.get("guardrails"):
+        from .guardrails import resolve_guardrails
+
+        try:
+            kwargs["guardrails"] = resolve_guardrails(opts["guardrails"], host=host)
+        except Exception as exc:
+            raise reraise_at(exc, file=config.file, key_path=_origin(ac, "guardrails")) from exc
+    for key, kind in (("storage", "store"), ("memory", "memory")):
+        if opts.get(key) is not None:
+            kwargs[key] = _build_named(config, ac, key, kind, opts[key], host)
+    cache = opts.get("cache")
+    if cache is True:
+        kwargs["cache"] = True
+    elif cache not in (None, False):
+        kwargs["cache"] = _build_named(config, ac, "cache", "cache", cache, host)
+    if opts.get("output_schema") is not None:
+        kwargs["output_type"] = load_json_schema(
+            opts["output_schema"],
+            base_dir=config.base_dir,
+            file=config.file,
+            key_path=_origin(ac, "output_schema"),
+        )
+    for key in _PASSTHROUGH:
+        if key in opts:
+            kwargs[key] = opts[key]
+    kwargs.update({k: v for k, v in overrides.items() if v is not None})
+
+    from .agent import Agent
+
+    try:
+        return Agent(model, **kwargs)
+    except ConfigError:
+        raise
+    except (AgentkitError, TypeError, ValueError) as exc:
+        raise reraise_at(exc, file=config.file, key_path=("agents", ac.name)) from exc
+
+
+def _provider_kwargs(config: Config, ac: AgentConfig, model: str, env: Mapping[str, str]) -> dict[str, Any]:
+    provider_name, sep, _rest = model.partition("/")
+    registry = config.get_host().registry("provider")
+    where = format_key_path(_origin(ac, "model")) if "model" in ac.options else None
+    if not sep or not provider_name:
+        raise ConfigError(
+            f"model {model!r} does not name a provider; expected 'provider/model' (such as 'openai/gpt-4o-mini')",
+            file=config.file if where else None,
+            key_path=where,
+            hint=f"installed providers: {', '.join(registry.names()) or 'none'}",
+        )
+    if provider_name not in registry:
+        raise ConfigError(
+            registry.unknown_message(provider_name),
+            file=config.file if where else None,
+            key_path=where,
+            hint="install the plugin that provides it (`agentkit install ...`), or fix the name",
+        )
+    settings = config.providers.get(provider_name)
+    if settings is None:
+        return {}
+    factory_kwargs = settings.factory_kwargs(env)
+    out: dict[str, Any] = {}
+    if factory_kwargs.pop("base_url", None) is not None:
+        out["base_url"] = settings.base_url
+    api_key = factory_kwargs.pop("api_key", None)
+    if api_key is not None:
+        out["api_key"] = api_key
+    if factory_kwargs:
+        out["provider_settings"] = factory_kwargs
+    return out
+
+
+def _check_tool_settings(
+    config: Config, ac: AgentConfig, tool_settings: Mapping[str, Any], host: PluginHost
+) -> None:
+    keys: dict[str, list[str]] = {}
+    for entry in host.registry("tool"):
+        key = entry.extra.get("settings_key")
+        if key:
+            keys.setdefault(key, []).append(f"{entry.name} ({entry.plugin})")
+    for key in tool_settings:
+        if key not in keys:
+            import difflib
+
+            close = difflib.get_close_matches(key, sorted(keys), n=1)
+            message = f"no installed tool reads settings {key!r}"
+            if close:
+                message += f" (did you mean {close[0]!r}?)"
+            listing = "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(keys.items()))
+            message += (
+                f"; settings tables of installed tools: {listing}"
+                if listing
+                else "; no installed tool takes settings"
+            )
+            raise ConfigError(
+                message,
+                file=config.file,
+                key_path=format_key_path((*_origin(ac, f"tool_settings.{key}")[:-1], "tool_settings", key)),
+            )
+
+
+def _resolve_tools(
+    config: Config,
+    ac: AgentConfig,
+    items: list[Any],
+    extra: list[Any],
+    settings: Mapping[str, Any],
+    host: PluginHost,
+) -> list[Any]:
+    if not items and not extra:
+        return []
+    from .tools import resolve_tools
+
+    try:
+        return resolve_tools([*items, *extra], host=host, settings=settings)
+    except Exception as exc:
+        # find the item at fault, for its key path
+        for index, item in enumerate(items):
+            try:
+                resolve_tools([item], host=host, settings=settings)
+            except Exception as item_exc:
+                raise reraise_at(
+                    item_exc, file=config.file, key_path=(*_origin(ac, "tools"), index)
+                ) from item_exc
+        for item in extra:
+            try:
+                resolve_tools([item], host=host, settings=settings)
+            except Exception as item_exc:
+                text = (
+                    str(item_exc)
+                    if isinstance(item_exc, AgentkitError)
+                    else f"{type(item_exc).__name__}: {item_exc}"
+                )
+                raise ConfigError(text, hint=getattr(item_exc, "hint", None)) from item_exc
+        raise reraise_at(exc, file=config.file, key_path=_origin(ac, "tools")) from exc
+
+
+def _build_named(config: Config, ac: AgentConfig, key: str, kind: str, spec: Any, host: PluginHost) -> Any:
+    """A store, memory backend or cache from ``"name"`` or ``{name = "...", **settings}``."""
+    where = _origin(ac, key)
+    settings = dict(spec) if isinstance(spec, Mapping) else {}
+    name = settings.pop("name", None) if isinstance(spec, Mapping) else spec
+    registry = host.registry(kind)
+    if name not in registry:
+        raise ConfigError(
+            registry.unknown_message(str(name)),
+            file=config.file,
+            key_path=format_key_path((*where, "name") if isinstance(spec, Mapping) else where),
+            hint="install the plugin that provides it (`agentkit install ...`), or fix the name",
+        )
+    try:
+        return registry.get(name).value(**settings)
+    except Exception as exc:
+        raise reraise_at(exc, file=config.file, key_path=where) from exc
+
+
+def _build_provider(config: Config, name: str) -> Any:
+    registry = config.get_host().registry("provider")
+    if name not in registry:
+        raise ConfigError(registry.unknown_message(name))
+    settings = config.providers.get(name)
+    kwargs = settings.factory_kwargs(config.environ) if settings is not None else {}
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    try:
+        return registry.get(name).value(**kwargs)
+    except AgentkitError:
+        raise
+    except Exception as exc:
+        raise ConfigError(
+            f"provider {name!r} could not be built: {type(exc).__name__}: {exc}",
+            file=config.file if settings is not None else None,
+            key_path=format_key_path(("providers", name)) if settings is not None else None,
+        ) from exc
+
+
+def _check(config: Config) -> list[ConfigError]:
+    problems: list[ConfigError] = []
+    for provider in config.providers.values():
+        try:
+            provider.resolve_api_key(config.environ)
+        except ConfigError as exc:
+            problems.append(exc)
+    names: list[str | None] = list(config.agents) or [None]
+    for name in names:
+        if name is None and "default" not in config.profiles:
+            continue
+        try:
+            config.agent(name)
+        except ConfigError as exc:
+            problems.append(exc)
+        except AgentkitError as exc:
+            problems.append(reraise_at(exc, file=config.file, key_path=("agents", name or "default")))
+    return problems
+
+
+def _resolved(config: Config, *, mask: bool) -> dict[str, Any]:
+    env = os.environ if config.environ is None else config.environ
+    secret_paths: set[KeyPath] = set()
+
+    def fill(value: Any, path: KeyPath) -> Any:
+        return interpolate(
+            value,
+            env,
+            file=config.file,
+            path=path,
+            secret_paths=secret_paths,
+            on_missing=lambda var: f"<unset: {var}>",
+        )
+
+    out: dict[str, Any] = {}
+    if config.default_agent is not None:
+        out["default_agent"] = config.default_agent
+    if config.profiles:
+        out["profiles"] = {n: fill(t, ("profiles", n)) for n, t in config.profiles.items()}
+    providers = {}
+    for name, table in (config.data.get("providers") or {}).items():
+        providers[name] = fill(dict(table), ("providers", name))
+        if config.providers[name].withhold_env_key:
+            providers[name]["api_key"] = ""
+    if providers:
+        out["providers"] = providers
+    agents = {}
+    for name, ac in config.agents.items():
+        resolved = {k: fill(v, ("agents", name, k)) for k, v in ac.options.items()}
+        if ac.profile is not None:
+            resolved = {"profile": ac.profile, **resolved}
+        agents[name] = resolved
+    if agents:
+        out["agents"] = agents
+    for name in config.sections:
+        out[name] = fill(config.data[name], (name,))
+    if not mask:
+        return out
+    # secret_paths were recorded under the agents' own key paths (see fill above)
+    return mask_secrets(out, secret_paths=frozenset(secret_paths))  # type: ignore[no-any-return]
