@@ -1,0 +1,851 @@
+"""Session stores: the :class:`Store` contract, the in-memory store, and moving sessions around.
+
+A store keeps sessions: a :class:`SessionInfo` (ids, title, model, timestamps, total usage,
+free-form metadata) and the session's messages, written one *turn* at a time. The contract
+every backend keeps (and :mod:`agentkit.testing.conformance.stores` checks):
+
+- ``append_turn`` stores all of a turn's messages or none of them;
+- ``load_messages`` answers a tool call that never got its result (a crash mid-tool) with an
+  "interrupted" error result, so a resumed conversation is valid and the tool is not re-run;
+- ``put_session`` writes a session exactly as given, which is what makes :func:`migrate`
+  between any two stores lossless.
+
+Stores are async-first: backends that block (files, SQLite) do their I/O off the event loop.
+They are picked by name through the ``register_stores`` hook: ``"memory"`` is built in,
+``"sqlite"`` (the default) and ``"jsonl"`` come from the agentkit-sqlite and agentkit-jsonl
+plugins. :func:`open_store` turns a name, a ``"name:location"`` string, a mapping or a ready
+store into a :class:`Store`.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+
+from .errors import CorruptSessionError, PluginError, SessionNotFoundError, StorageError
+from .messages import AssistantMessage, Message, SystemMessage, ToolMessage, Usage, UserMessage
+
+__all__ = [
+    "DEFAULT_STORE",
+    "EXPORT_FORMAT",
+    "INTERRUPTED_RESULT",
+    "MAX_SESSION_ID_LENGTH",
+    "UNSET",
+    "InMemoryStore",
+    "SearchHit",
+    "SessionInfo",
+    "Store",
+    "agentkit_home",
+    "answer_interrupted",
+    "check_session_id",
+    "export_session",
+    "import_session",
+    "info_from_dict",
+    "info_to_dict",
+    "migrate",
+    "open_store",
+    "search_terms",
+    "session_from_dict",
+    "session_to_dict",
+    "shared_store",
+    "utcnow",
+]
+
+#: The store used when none is named.
+DEFAULT_STORE: Final = "sqlite"
+#: The ``format`` tag of an exported session document.
+EXPORT_FORMAT: Final = "agentkit.session"
+#: Session ids longer than this are refused, the same by every backend.
+MAX_SESSION_ID_LENGTH: Final = 512
+#: Content of the result that answers a tool call whose result was never stored.
+INTERRUPTED_RESULT: Final = (
+    "interrupted: this tool call did not complete (the program stopped before its result was "
+    "stored); it was not run again"
+)
+
+
+class _Unset:
+    """Marks an argument that was not given (``None`` is a value: "no title")."""
+
+    _instance: _Unset | None = None
+
+    def __new__(cls) -> _Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Final = _Unset()
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC, at the microsecond (what stores record)."""
+    return datetime.now(UTC)
+
+
+def agentkit_home() -> Path:
+    """``$AGENTKIT_HOME``, else ``~/.agentkit``: where default stores keep their files."""
+    return Path(os.environ.get("AGENTKIT_HOME") or "~/.agentkit").expanduser()
+
+
+def check_session_id(session_id: object) -> str:
+    """Return ``session_id`` if every backend can store it; raise a StorageError saying why not.
+
+    Any non-empty text up to :data:`MAX_SESSION_ID_LENGTH` characters that is valid Unicode is
+    allowed (``"../x"`` and ``"/etc/passwd"`` too): backends that map ids to file names encode
+    them, so an id never becomes a path.
+    """
+    if not isinstance(session_id, str):
+        raise StorageError(f"a session id must be a string, not {type(session_id).__name__}")
+    if not session_id:
+        raise StorageError("a session id must not be empty", hint="pass a name such as 'chat-42'")
+    if len(session_id) > MAX_SESSION_ID_LENGTH:
+        raise StorageError(
+            f"session id is {len(session_id)} characters long; the limit is {MAX_SESSION_ID_LENGTH}",
+            hint="use a shorter id (a hash of a long key works)",
+        )
+    try:
+        session_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise StorageError("a session id must be valid Unicode text (it holds a lone surrogate)") from None
+    return session_id
+
+
+def _check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise TypeError(f"session metadata must be a mapping, not {type(metadata).__name__}")
+    try:
+        return dict(json.loads(json.dumps(dict(metadata))))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"session metadata must be JSON-able: {exc}") from None
+
+
+def _check_messages(messages: Iterable[Message]) -> list[Message]:
+    out = list(messages)
+    for m in out:
+        if not isinstance(m, SystemMessage | UserMessage | AssistantMessage | ToolMessage):
+            raise TypeError(f"expected agentkit messages, got {type(m).__name__}")
+    return out
+
+
+# -- values ------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class SessionInfo:
+    """What a store knows about a session besides its messages.
+
+    ``usage`` is summed over every stored turn; ``model`` is the model of the latest turn;
+    ``metadata`` is free-form JSON-able data (the agent's name, tags, ...).
+    """
+
+    id: str
+    user_id: str
+    created_at: datetime
+    updated_at: datetime
+    title: str | None = None
+    model: str | None = None
+    message_count: int = 0
+    usage: Usage = attrs.field(factory=Usage)
+    metadata: Mapping[str, Any] = attrs.field(factory=dict, converter=dict, hash=False)
+
+
+@attrs.frozen
+class SearchHit:
+    """A message matching a search: its session, its position there, role and text."""
+
+    session_id: str
+    index: int
+    role: str
+    text: str
+
+
+# -- the contract ------------------------------------------------------------------------------
+
+
+class Store(abc.ABC):
+    """Where sessions live. Every method is async; blocking backends work off the event loop.
+
+    Backends implement the abstract methods; :meth:`load_messages`, :meth:`get_session`,
+    :meth:`open_session` and :meth:`fork_session` are built on them (a backend may override
+    ``fork_session`` to do it in one transaction). Missing sessions raise
+    :class:`~agentkit.errors.SessionNotFoundError`.
+    """
+
+    #: Short name for messages (the registered name, usually).
+    name: str = "store"
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def find_session(self, session_id: str) -> SessionInfo | None:
+        """The session's info, or ``None`` when there is no such session."""
+
+    @abc.abstractmethod
+    async def create_session(
+        self,
+        session_id: str,
+        *,
+        user_id: str | None = None,
+        title: str | None = None,
+        model: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> SessionInfo:
+        """Create an empty session (``user_id`` defaults to the session id).
+
+        Raises StorageError when the id is taken.
+        """
+
+    @abc.abstractmethod
+    async def list_sessions(
+        self, *, user_id: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[SessionInfo]:
+        """Sessions, most recently updated first (ties by id), optionally of one user only."""
+
+    @abc.abstractmethod
+    async def update_session(
+        self,
+        session_id: str,
+        *,
+        title: str | _Unset | None = UNSET,
+        model: str | _Unset | None = UNSET,
+        metadata: Mapping[str, Any] | _Unset = UNSET,
+    ) -> SessionInfo:
+        """Change what is given (``metadata`` replaces the whole mapping); keeps the history."""
+
+    @abc.abstractmethod
+    async def delete_session(self, session_id: str) -> bool:
+        """Delete a session and its messages; ``False`` when there was none."""
+
+    # -- messages ----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def read_messages(self, session_id: str) -> list[Message]:
+        """The messages exactly as stored, oldest first (see :meth:`load_messages`)."""
+
+    @abc.abstractmethod
+    async def append_turn(
+        self,
+        session_id: str,
+        messages: Sequence[Message],
+        *,
+        usage: Usage | None = None,
+        model: str | None = None,
+        title: str | None = None,
+    ) -> SessionInfo:
+        """Append one turn atomically: every message or none.
+
+        ``usage`` is added to the session's total, ``model`` becomes its model, and ``title``
+        becomes its title only if it has none yet. An empty turn changes nothing.
+        """
+
+    @abc.abstractmethod
+    async def replace_messages(self, session_id: str, messages: Sequence[Message]) -> SessionInfo:
+        """Replace the whole history atomically (usage, title and metadata are kept)."""
+
+    @abc.abstractmethod
+    async def put_session(self, info: SessionInfo, messages: Sequence[Message]) -> SessionInfo:
+        """Write a session exactly as given (ids, timestamps, usage, metadata), replacing any
+        session with that id. ``info.message_count`` is taken from ``messages``. Used by
+        import and :func:`migrate`, which must be lossless.
+        """
+
+    @abc.abstractmethod
+    async def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        limit: int = 20,
+    ) -> list[SearchHit]:
+        """Messages whose text holds every word of ``query`` (case-insensitive, whole words),
+        newest session first, later messages first within a session.
+        """
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Release files, connections and threads. The store must not be used afterwards."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Synchronous :meth:`aclose`, for code without an event loop."""
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- built on the above ------------------------------------------------------------------
+
+    async def get_session(self, session_id: str) -> SessionInfo:
+        """The session's info; raises SessionNotFoundError when it does not exist."""
+        info = await self.find_session(session_id)
+        if info is None:
+            raise self._not_found(session_id)
+        return info
+
+    async def open_session(
+        self,
+        session_id: str,
+        *,
+        user_id: str | None = None,
+        title: str | None = None,
+        model: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> SessionInfo:
+        """Load the session, or create it. A session of another user is refused."""
+        info = await self.find_session(session_id)
+        if info is None:
+            try:
+                return await self.create_session(
+                    session_id, user_id=user_id, title=title, model=model, metadata=metadata
+                )
+            except StorageError:
+                info = await self.find_session(session_id)  # created by someone else meanwhile
+                if info is None:
+                    raise
+        if user_id is not None and info.user_id != user_id:
+            raise StorageError(
+                f"session {session_id!r} belongs to another user than {user_id!r}",
+                store=self.name,
+                session_id=session_id,
+                hint="use another session id, or the user id the session was created with",
+            )
+        return info
+
+    async def load_messages(self, session_id: str) -> list[Message]:
+        """The history to continue from: as stored, with interrupted tool calls answered."""
+        return answer_interrupted(await self.read_messages(session_id))
+
+    async def fork_session(
+        self,
+        source_id: str,
+        new_id: str,
+        *,
+        upto: int | None = None,
+        user_id: str | None = None,
+        title: str | None = None,
+    ) -> SessionInfo:
+        """Copy a session's first ``upto`` messages (all when ``None``; negative counts from
+        the end, like a slice) into a new session. Title, model and metadata are copied;
+        usage starts at zero.
+        """
+        source = await self.get_session(source_id)
+        check_session_id(new_id)
+        if await self.find_session(new_id) is not None:
+            raise StorageError(f"session {new_id!r} already exists", store=self.name, session_id=new_id)
+        messages = (await self.read_messages(source_id))[:upto]
+        now = utcnow()
+        info = SessionInfo(
+            id=new_id,
+            user_id=user_id or source.user_id,
+            created_at=now,
+            updated_at=now,
+            title=title if title is not None else source.title,
+            model=source.model,
+            metadata={**source.metadata, "forked_from": source_id},
+        )
+        return await self.put_session(info, messages)
+
+    def _not_found(self, session_id: str) -> SessionNotFoundError:
+        return SessionNotFoundError(
+            f"no session {session_id!r} in the {self.name} store",
+            store=self.name,
+            session_id=session_id,
+            hint="list sessions with `agentkit sessions list`",
+        )
+
+
+# -- interrupted tool calls --------------------------------------------------------------------
+
+
+def answer_interrupted(messages: Sequence[Message]) -> list[Message]:
+    """Answer every tool call that has no result with an "interrupted" error result.
+
+    A result must follow its call (after the call's assistant message, among the tool
+    messages right after it); a missing one is inserted there, so providers accept the
+    history and the loop never runs the tool again.
+    """
+    out: list[Message] = []
+    pending: list[tuple[str, str]] = []  # (call id, tool name) still unanswered
+
+    def flush() -> None:
+        for call_id, name in pending:
+            out.append(ToolMessage(call_id, name, INTERRUPTED_RESULT, is_error=True))
+        pending.clear()
+
+    for message in messages:
+        if isinstance(message, ToolMessage):
+            pending[:] = [p for p in pending if p[0] != message.tool_call_id]
+        else:
+            flush()
+        out.append(message)
+        if isinstance(message, AssistantMessage) and message.tool_calls:
+            pending.extend((c.id, c.name) for c in message.tool_calls)
+    flush()
+    return out
+
+
+# -- search ------------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def search_terms(text: str) -> list[str]:
+    """The words of ``text`` as search compares them: letters and digits, lower-cased."""
+    return [w.casefold() for w in _WORD.findall(text)]
+
+
+# -- the in-memory store -----------------------------------------------------------------------
+
+
+@attrs.define
+class _Entry:
+    info: SessionInfo
+    messages: list[Message]
+
+
+class InMemoryStore(Store):
+    """Sessions in a dict: for tests and throwaway agents. Thread-safe; nothing persists."""
+
+    name = "memory"
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+
+    def _entry(self, session_id: str) -> _Entry:
+        entry = self._sessions.get(session_id)
+        if entry is None:
+            raise self._not_found(session_id)
+        return entry
+
+    async def find_session(self, session_id: str) -> SessionInfo | None:
+        with self._lock:
+            entry = self._sessions.get(session_id)
+            return None if entry is None else entry.info
+
+    async def create_session(
+        self,
+        session_id: str,
+        *,
+        user_id: str | None = None,
+        title: str | None = None,
+        model: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> SessionInfo:
+        check_session_id(session_id)
+        meta = _check_metadata(metadata)
+        now = utcnow()
+        info = SessionInfo(session_id, user_id or session_id, now, now, title, model, 0, Usage(), meta)
+        with self._lock:
+            if session_id in self._sessions:
+                raise StorageError(
+                    f"session {session_id!r} already exists", store=self.name, session_id=session_id
+                )
+            self._sessions[session_id] = _Entry(info, [])
+        return info
+
+    async def list_sessions(
+        self, *, user_id: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[SessionInfo]:
+        with self._lock:
+            infos = [e.info for e in self._sessions.values() if user_id is None or e.info.user_id == user_id]
+        infos.sort(key=lambda i: i.id)
+        infos.sort(key=lambda i: i.updated_at, reverse=True)
+        end = None if limit is None else offset + limit
+        return infos[offset:end]
+
+    async def update_session(
+        self,
+        session_id: str,
+        *,
+        title: str | _Unset | None = UNSET,
+        model: str | _Unset | None = UNSET,
+        metadata: Mapping[str, Any] | _Unset = UNSET,
+    ) -> SessionInfo:
+        changes: dict[str, Any] = {"updated_at": utcnow()}
+        if not isinstance(title, _Unset):
+            changes["title"] = title
+        if not isinstance(model, _Unset):
+            changes["model"] = model
+        if not isinstance(metadata, _Unset):
+            changes["metadata"] = _check_metadata(metadata)
+        with self._lock:
+            entry = self._entry(session_id)
+            entry.info = attrs.evolve(entry.info, **changes)
+            return entry.info
+
+    async def delete_session(self, session_id: str) -> bool:
+        with self._lock:
+            return self._sessions.pop(session_id, None) is not None
+
+    async def read_messages(self, session_id: str) -> list[Message]:
+        with self._lock:
+            return list(self._entry(session_id).messages)
+
+    async def append_turn(
+        self,
+        session_id: str,
+        messages: Sequence[Message],
+        *,
+        usage: Usage | None = None,
+        model: str | None = None,
+        title: str | None = None,
+    ) -> SessionInfo:
+        turn = _check_messages(messages)
+        with self._lock:
+            entry = self._entry(session_id)
+            if not turn:
+                return entry.info
+            entry.messages.extend(turn)
+            info = entry.info
+            entry.info = attrs.evolve(
+                info,
+                updated_at=utcnow(),
+                message_count=len(entry.messages),
+                usage=info.usage + usage if usage is not None else info.usage,
+                model=model if model is not None else info.model,
+                title=info.title if info.title is not None else title,
+            )
+            return entry.info
+
+    async def replace_messages(self, session_id: str, messages: Sequence[Message]) -> SessionInfo:
+        new = _check_messages(messages)
+        with self._lock:
+            entry = self._entry(session_id)
+            entry.messages = new
+            entry.info = attrs.evolve(entry.info, updated_at=utcnow(), message_count=len(new))
+            return entry.info
+
+    async def put_session(self, info: SessionInfo, messages: Sequence[Message]) -> SessionInfo:
+        check_session_id(info.id)
+        stored = _check_messages(messages)
+        info = attrs.evolve(info, message_count=len(stored), metadata=_check_metadata(info.metadata))
+        with self._lock:
+            self._sessions[info.id] = _Entry(info, stored)
+        return info
+
+    async def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        limit: int = 20,
+    ) -> list[SearchHit]:
+        terms = set(search_terms(query))
+        if not terms or limit <= 0:
+            return []
+        sessions = await self.list_sessions(user_id=user_id)
+        hits: list[SearchHit] = []
+        for info in sessions:
+            if session_id is not None and info.id != session_id:
+                continue
+            with self._lock:
+                entry = self._sessions.get(info.id)
+                messages = list(entry.messages) if entry else []
+            for index in range(len(messages) - 1, -1, -1):
+                message = messages[index]
+                if terms <= set(search_terms(message.text)):
+                    hits.append(SearchHit(info.id, index, message.role, message.text))
+                    if len(hits) >= limit:
+                        return hits
+        return hits
+
+
+# -- the export format -------------------------------------------------------------------------
+
+
+def _time_to_text(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _time_from_text(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"expected an ISO 8601 timestamp, got {value!r}")
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def info_to_dict(info: SessionInfo) -> dict[str, Any]:
+    """A SessionInfo as JSON-able data (timestamps as ISO 8601 text, usage as the converter's)."""
+    from .serialization import to_dict
+
+    out: dict[str, Any] = {
+        "id": info.id,
+        "user_id": info.user_id,
+        "title": info.title,
+        "model": info.model,
+        "created_at": _time_to_text(info.created_at),
+        "updated_at": _time_to_text(info.updated_at),
+        "message_count": info.message_count,
+        "usage": to_dict(info.usage),
+        "metadata": dict(info.metadata),
+    }
+    return out
+
+
+def info_from_dict(data: Mapping[str, Any]) -> SessionInfo:
+    """The inverse of :func:`info_to_dict`; raises ValueError naming what is wrong."""
+    from .serialization import from_dict
+
+    if not isinstance(data, Mapping):
+        raise ValueError(f"session info must be an object, got {type(data).__name__}")
+    unknown = set(data) - {
+        "id", "user_id", "title", "model", "created_at", "updated_at", "message_count", "usage", "metadata",
+    }  # fmt: skip
+    if unknown:
+        raise ValueError(f"unknown session field(s): {', '.join(sorted(unknown))}")
+    try:
+        session_id = data["id"]
+        created = _time_from_text(data["created_at"])
+    except KeyError as exc:
+        raise ValueError(f"session info lacks {exc.args[0]!r}") from None
+    try:
+        usage = from_dict(data.get("usage") or {}, Usage)
+    except Exception as exc:
+        raise ValueError(f"bad usage: {exc}") from None
+    return SessionInfo(
+        id=check_session_id(session_id),
+        user_id=str(data.get("user_id") or session_id),
+        created_at=created,
+        updated_at=_time_from_text(data.get("updated_at") or data["created_at"]),
+        title=data.get("title"),
+        model=data.get("model"),
+        message_count=int(data.get("message_count") or 0),
+        usage=usage,
+        metadata=_check_metadata(data.get("metadata")),
+    )
+
+
+def session_to_dict(info: SessionInfo, messages: Sequence[Message]) -> dict[str, Any]:
+    """A whole session in agentkit's backend-neutral export format."""
+    from .serialization import FORMAT_VERSION, messages_to_dicts
+
+    return {
+        "format": EXPORT_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "session": info_to_dict(attrs.evolve(info, message_count=len(messages))),
+        "messages": messages_to_dicts(messages),
+    }
+
+
+def session_from_dict(
+    data: Mapping[str, Any], *, source: str | None = None
+) -> tuple[SessionInfo, list[Message]]:
+    """Read an exported session; raises CorruptSessionError naming ``source`` and the problem."""
+    from .serialization import FORMAT_VERSION, messages_from_dicts
+
+    def bad(problem: str) -> CorruptSessionError:
+        where = f"{source}: " if source else ""
+        return CorruptSessionError(f"{where}not an agentkit session export: {problem}", path=source)
+
+    if not isinstance(data, Mapping) or data.get("format") != EXPORT_FORMAT:
+        raise bad(f'expected an object with "format": "{EXPORT_FORMAT}"')
+    version = data.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CorruptSessionError(
+            f"{source + ': ' if source else ''}session export format version {version!r} is not supported "
+            f"(this agentkit reads up to {FORMAT_VERSION})",
+            path=source,
+            hint="upgrade agentkit to import it",
+        )
+    try:
+        info = info_from_dict(data.get("session"))  # type: ignore[arg-type]
+        raw = data.get("messages")
+        if not isinstance(raw, list):
+            raise ValueError('"messages" must be a list')
+        messages = messages_from_dicts(raw)
+    except (ValueError, StorageError) as exc:
+        raise bad(str(exc)) from None
+    return attrs.evolve(info, message_count=len(messages)), messages
+
+
+async def export_session(store: Store, session_id: str) -> dict[str, Any]:
+    """A session as an export document (messages exactly as stored)."""
+    info = await store.get_session(session_id)
+    return session_to_dict(info, await store.read_messages(session_id))
+
+
+async def import_session(
+    store: Store,
+    data: Mapping[str, Any],
+    *,
+    session_id: str | None = None,
+    overwrite: bool = False,
+) -> SessionInfo:
+    """Write an export document into ``store`` (under ``session_id`` if given).
+
+    An existing session with that id is an error unless ``overwrite``.
+    """
+    info, messages = session_from_dict(data)
+    if session_id is not None:
+        info = attrs.evolve(info, id=check_session_id(session_id))
+    if not overwrite and await store.find_session(info.id) is not None:
+        raise StorageError(
+            f"session {info.id!r} already exists in the {store.name} store",
+            store=store.name,
+            session_id=info.id,
+            hint="import under another id, or overwrite it",
+        )
+    return await store.put_session(info, messages)
+
+
+async def migrate(
+    source: Store | str | Mapping[str, Any],
+    target: Store | str | Mapping[str, Any],
+    session_ids: Iterable[str] | None = None,
+    *,
+    on_conflict: str = "error",
+) -> list[str]:
+    """Copy sessions (all when ``session_ids`` is None) from one store to another, losslessly.
+
+    ``on_conflict`` says what to do with ids the target already has: ``"error"`` (checked
+    before anything is copied), ``"skip"`` or ``"replace"``. Stores given by name are opened
+    and closed here. Returns the ids copied.
+    """
+    if on_conflict not in ("error", "skip", "replace"):
+        raise ValueError(f"on_conflict must be 'error', 'skip' or 'replace', not {on_conflict!r}")
+    src, close_src = (source, False) if isinstance(source, Store) else (open_store(source), True)
+    try:
+        dst, close_dst = (target, False) if isinstance(target, Store) else (open_store(target), True)
+        try:
+            if session_ids is None:
+                ids = [info.id for info in await src.list_sessions()]
+            else:
+                ids = list(dict.fromkeys(session_ids))
+                for sid in ids:
+                    await src.get_session(sid)
+            existing = [sid for sid in ids if await dst.find_session(sid) is not None]
+            if existing and on_conflict == "error":
+                shown = ", ".join(repr(s) for s in existing[:5]) + (" ..." if len(existing) > 5 else "")
+                raise StorageError(
+                    f"the {dst.name} store already has {len(existing)} of these sessions: {shown}",
+                    store=dst.name,
+                    hint="migrate with on_conflict='skip' or 'replace'",
+                )
+            copied = []
+            for sid in ids:
+                if sid in existing and on_conflict == "skip":
+                    continue
+                info = await src.get_session(sid)
+                await dst.put_session(info, await src.read_messages(sid))
+                copied.append(sid)
+            return copied
+        finally:
+            if close_dst:
+                await dst.aclose()
+    finally:
+        if close_src:
+            await src.aclose()
+
+
+# -- finding stores by name --------------------------------------------------------------------
+
+
+def _split_spec(spec: str | Mapping[str, Any], settings: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    if isinstance(spec, Mapping):
+        options = dict(spec)
+        name = options.pop("name", None)
+        if not isinstance(name, str):
+            raise StorageError(
+                f'a store given as a table needs a "name" (for example "sqlite"), got {spec!r}'
+            )
+        return name, {**options, **settings}
+    name, sep, location = spec.partition(":")
+    options = dict(settings)
+    if sep:
+        options.setdefault("path", location)
+    return name.strip(), options
+
+
+def open_store(
+    spec: Store | str | Mapping[str, Any] | None = None, *, host: Any = None, **settings: Any
+) -> Store:
+    """A store from a ready Store, a registered name, ``"name:path"``, or ``{"name": ..., **settings}``.
+
+    ``None`` means the default store, :data:`DEFAULT_STORE` (SQLite at
+    ``$AGENTKIT_HOME/agentkit.db``). Each call opens a new store; the caller closes it.
+    """
+    if isinstance(spec, Store):
+        if settings:
+            raise TypeError("settings cannot be applied to a ready Store instance")
+        return spec
+    if spec is None:
+        spec = DEFAULT_STORE
+    if not isinstance(spec, str | Mapping):
+        raise TypeError(f"a store is a Store, a name or a mapping, not {type(spec).__name__}")
+    name, options = _split_spec(spec, settings)
+    if host is None:
+        from .plugins import get_host
+
+        host = get_host()
+    registry = host.registry("store")
+    if name not in registry:
+        hint = "install it with `pip install agentkit-sqlite`" if name == "sqlite" else None
+        hint = "install it with `pip install agentkit-jsonl`" if name == "jsonl" else hint
+        raise PluginError(registry.unknown_message(name), hint=hint)
+    entry = registry.get(name)
+    try:
+        store = entry.value(**options)
+    except TypeError as exc:
+        raise StorageError(
+            f"store {name!r} (from {entry.plugin}) rejected its settings: {exc}", store=name
+        ) from exc
+    if not isinstance(store, Store):
+        raise PluginError(
+            f"store {name!r} from plugin {entry.plugin!r} built a {type(store).__name__}, not an agentkit Store",
+            plugin=entry.plugin,
+        )
+    return store
+
+
+_shared: dict[tuple[Any, ...], Store] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_store(spec: Store | str | Mapping[str, Any] | None = None, *, host: Any = None) -> Store:
+    """Like :func:`open_store`, but one store per distinct spec for the whole process.
+
+    Sessions use it so that many ``agent.session(...)`` calls share one connection or
+    worker thread. The key includes ``$AGENTKIT_HOME``, which moves default stores.
+    """
+    if isinstance(spec, Store):
+        return spec
+    key = (
+        host,
+        json.dumps(spec, sort_keys=True, default=str),
+        os.environ.get("AGENTKIT_HOME"),
+    )
+    with _shared_lock:
+        store = _shared.get(key)
+        if store is None:
+            store = _shared[key] = open_store(spec, host=host)
+        return store
+
+
+def _close_shared_stores() -> None:
+    """Close every shared store (tests call this between cases)."""
+    with _shared_lock:
+        stores = list(_shared.values())
+        _shared.clear()
+    for store in stores:
+        store.close()

@@ -1,0 +1,34 @@
+"""Conformance suites that third-party plugins subclass to prove they keep agentkit's contracts.
+
+::
+
+    from agentkit.testing.conformance import StoreConformance
+
+    class TestMyStore(StoreConformance):
+        @pytest.fixture
+        def store(self, tmp_path):
+            store = MyStore(tmp_path)
+            yield store
+            store.close()
+
+Names are imported on first access: importing this package imports neither pytest nor a suite.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "MemoryConformance": "agentkit.testing.conformance.memory",
+    "StoreConformance": "agentkit.testing.conformance.stores",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentkit.testing.conformance' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
