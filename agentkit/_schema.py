@@ -98,10 +98,15 @@ def is_optional(tp: Any) -> bool:
 
 def _strip_annotated(tp: Any) -> tuple[Any, list[Any]]:
     meta: list[Any] = []
-    while typing.get_origin(tp) is typing.Annotated:
-        meta.extend(tp.__metadata__)
-        tp = tp.__origin__
-    return tp, meta
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            meta.extend(tp.__metadata__)
+            tp = tp.__origin__
+        elif origin in (typing.NotRequired, typing.Required):  # TypedDict markers
+            tp = typing.get_args(tp)[0]
+        else:
+            return tp, meta
 
 
 def _is_union(tp: Any) -> bool:
@@ -235,7 +240,7 @@ class _Builder:
             hints = type_hints(tp, self.localns)
             docs = parse_docstring(tp.__doc__).params
             props = {name: self._described(hint, docs.get(name)) for name, hint in hints.items()}
-            required = [n for n in hints if n in getattr(tp, "__required_keys__", frozenset(hints))]
+            required = [n for n, hint in hints.items() if _typeddict_key_required(tp, n, hint)]
         finally:
             self.stack.pop()
         out: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
@@ -273,6 +278,20 @@ class _Builder:
         if doc and "description" not in prop:
             prop = {**prop, "description": doc}
         return prop
+
+
+def _typeddict_key_required(tp: type, name: str, hint: Any) -> bool:
+    # With string annotations, Python 3.11 cannot see NotRequired[...] when it builds
+    # __required_keys__, so the resolved hint decides first.
+    origin = typing.get_origin(hint)
+    while origin is typing.Annotated:
+        hint = hint.__origin__
+        origin = typing.get_origin(hint)
+    if origin is typing.NotRequired:
+        return False
+    if origin is typing.Required:
+        return True
+    return name in getattr(tp, "__required_keys__", ())
 
 
 def _class_description(tp: type) -> str:
@@ -368,6 +387,16 @@ def _converter() -> Any:
         raise ValueError(f"{value!r} matches none of {_show(tp)}")
 
     conv.register_structure_hook_func(_is_union, structure_union)
+
+    def structure_typeddict(value: Any, tp: Any) -> Any:
+        # cattrs trusts __required_keys__, which Python 3.11 gets wrong for string annotations.
+        hints = type_hints(tp)
+        unknown = set(value) - set(hints)
+        if unknown:
+            raise ValueError(f"unexpected key(s) {', '.join(sorted(unknown))} for {tp.__name__}")
+        return {k: structure(v, hints[k]) for k, v in value.items()}
+
+    conv.register_structure_hook_func(_is_typeddict, structure_typeddict)
     conv.register_structure_hook_func(
         lambda t: hasattr(t, "model_validate") and isinstance(t, type),
         lambda v, t: v if isinstance(v, t) else t.model_validate(v),
