@@ -211,7 +211,9 @@ class HttpClient:
         client = httpx.AsyncClient(
             base_url=self.base_url,
             headers=self._headers,
-            timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
+            # httpx's read timeout also bounds the wait for the response headers, so it must allow
+            # the (longer) first-byte wait; idle reads of the body are bounded in OpenResponse.
+            timeout=httpx.Timeout(max(s.read_timeout, s.first_byte_timeout), connect=s.connect_timeout),
             transport=self._transport,
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
         )
@@ -290,7 +292,10 @@ class HttpClient:
                 if response.status_code < 400:
                     return OpenResponse(response, self, model, deadline)
                 try:
-                    body = (await _read_capped(response, 64 * 1024)).decode("utf-8", "replace")
+                    async with asyncio.timeout(max(0.0, min(deadline - time.monotonic(), s.read_timeout))):
+                        body = (await _read_capped(response, 64 * 1024)).decode("utf-8", "replace")
+                except (TimeoutError, httpx.HTTPError):
+                    body = ""  # the status says enough; a stalled or broken error body must not hang us
                 finally:
                     await response.aclose()
                 retry_after = parse_retry_after(response.headers)

@@ -1,0 +1,389 @@
+"""The provider: Chat Completions over :class:`agentkit.http.HttpClient`, for OpenAI and every profile.
+
+The reliability rules (timeouts, a total deadline, retries with backoff and Retry-After,
+typed errors) live in :mod:`agentkit.http`; this module adds what is specific to the
+OpenAI protocol: where the key comes from, the SSE stream, and a retry of a stream that
+broke before any event reached the caller (never after).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import attrs
+
+from agentkit.errors import (
+    AuthenticationError,
+    ConfigError,
+    IncompleteStreamError,
+    PluginError,
+    ProviderError,
+    ProviderTimeoutError,
+)
+from agentkit.events import (
+    ModelResponse,
+    ModelStreamEvent,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallStarted,
+)
+from agentkit.http import HttpClient, HttpSettings, OpenResponse, aiter_sse
+from agentkit.providers import Capabilities, ModelInfo, ModelRequest, Provider
+
+from .profiles import PROFILES, Profile
+from .streaming import StreamAssembler
+from .wire import (
+    WireOptions,
+    build_chat_body,
+    error_from_payload,
+    parse_completion,
+    parse_embeddings,
+    parse_models,
+)
+
+__all__ = ["OpenAIProvider"]
+
+log = logging.getLogger("agentkit_openai")
+
+_HTTP_SETTINGS = tuple(f.name for f in attrs.fields(HttpSettings))
+_OWN_SETTINGS = (
+    "api_key_env",
+    "headers",
+    "structured_output",
+    "null_tool_call_content",
+    "stream_usage",
+    "embedding_batch_size",
+)
+_REDACTED = "<redacted>"
+
+
+class _Key:
+    """An API key that never shows itself in a repr, a log line or a traceback's locals."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<api key hidden>"
+
+    __str__ = __repr__
+
+
+class _Client(HttpClient):
+    """HttpClient whose errors never quote the key and whose 401 names where the key came from."""
+
+    def __init__(self, *, key: _Key | None, auth_hint: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._key = key
+        self._auth_hint = auth_hint
+
+    def redact(self, text: str) -> str:
+        if self._key is not None and self._key.reveal() and self._key.reveal() in text:
+            text = text.replace(self._key.reveal(), _REDACTED)
+        return text
+
+    def error(
+        self, status: int, body: str, model: str | None, retry_after: float | None = None
+    ) -> ProviderError:
+        error = super().error(status, self.redact(body), model, retry_after)
+        if isinstance(error, AuthenticationError):
+            what = "authentication failed" if status == 401 else "permission denied"
+            return AuthenticationError(
+                f"{what}: {self._auth_hint}",
+                env_var=self.env_var,
+                provider=self.provider,
+                model=model,
+                status_code=status,
+                body=error.body,
+            )
+        return error
+
+
+class OpenAIProvider(Provider):
+    """Chat Completions, streaming and not, embeddings and model listing, for one endpoint.
+
+    :param profile: a name from :data:`~agentkit_openai.profiles.PROFILES` (``"openai"``,
+        ``"groq"``, ``"lmstudio"``, ...): the base URL and key variable to start from.
+    :param base_url: overrides the profile's URL (for ``openai`` also ``OPENAI_BASE_URL``).
+    :param api_key: the key itself. Otherwise ``api_key_env`` names the variable holding it,
+        else the profile's variable is read. Hosted profiles need a key; local servers do not.
+    :param settings: ``api_key_env``, ``headers`` (extra HTTP headers), ``structured_output``
+        (``"json_schema"`` | ``"json_object"`` | ``"none"``), ``null_tool_call_content``,
+        ``stream_usage``, ``embedding_batch_size``, and the timeouts and retry policy of
+        :class:`agentkit.http.HttpSettings` (``connect_timeout``, ``read_timeout``,
+        ``first_byte_timeout``, ``total_timeout``, ``max_retries``, ...).
+    """
+
+    def __init__(
+        self,
+        *,
+        profile: str = "openai",
+        base_url: str | None = None,
+        api_key: str | None = None,
+        **settings: Any,
+    ) -> None:
+        try:
+            spec: Profile = PROFILES[profile]
+        except KeyError:
+            raise PluginError(
+                f"unknown OpenAI-compatible profile {profile!r}; profiles: {', '.join(sorted(PROFILES))}",
+                plugin="agentkit-openai",
+            ) from None
+        unknown = sorted(set(settings) - set(_HTTP_SETTINGS) - set(_OWN_SETTINGS))
+        if unknown:
+            raise ConfigError(
+                f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+                f"for provider {profile!r}",
+                key_path="provider_settings",
+                hint="known settings: " + ", ".join(sorted((*_OWN_SETTINGS, *_HTTP_SETTINGS))),
+            )
+        self.name = profile
+        self.profile = spec
+        env = os.environ
+        if not base_url and spec.base_url_env:
+            base_url = env.get(spec.base_url_env) or None
+        self.base_url = (base_url or spec.base_url).rstrip("/")
+        custom_endpoint = self.base_url != spec.base_url.rstrip("/")
+
+        api_key_env = settings.pop("api_key_env", None)
+        self.env_var: str | None = api_key_env or spec.env_var
+        if api_key:
+            key: str | None = api_key
+            self._key_source = "the key given as api_key"
+        else:
+            key = (env.get(self.env_var) if self.env_var else None) or None
+            self._key_source = f"the key in {self.env_var}"
+        self._key = _Key(key) if key else None
+        # A hosted API refuses anonymous calls; so does anything whose key variable was named.
+        self._key_required = bool(api_key_env) or (spec.requires_key and not custom_endpoint)
+
+        self._headers = {str(k): str(v) for k, v in (settings.pop("headers", None) or {}).items()}
+        mode = settings.pop("structured_output", None) or spec.structured_output
+        if mode not in ("json_schema", "json_object", "none"):
+            raise ConfigError(
+                f"structured_output must be 'json_schema', 'json_object' or 'none', not {mode!r}",
+                key_path="provider_settings.structured_output",
+            )
+        null_content = settings.pop("null_tool_call_content", None)
+        if null_content is None:
+            # The OpenAI spec says null; an unknown server behind a custom URL is often one that refuses it.
+            null_content = spec.null_tool_call_content and not custom_endpoint
+        self._options = WireOptions(
+            structured_output=mode,
+            null_tool_call_content=bool(null_content),
+            stream_usage=bool(settings.pop("stream_usage", True)),
+        )
+        batch = settings.pop("embedding_batch_size", 128)
+        if not isinstance(batch, int) or batch < 1:
+            raise ConfigError(
+                f"embedding_batch_size must be a positive integer, not {batch!r}",
+                key_path="provider_settings.embedding_batch_size",
+            )
+        self.embedding_batch_size = batch
+        for name, value in settings.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ConfigError(
+                    f"{name} must be a non-negative number, not {value!r}",
+                    key_path=f"provider_settings.{name}",
+                )
+        self.http_settings = HttpSettings(**settings)
+        self.capabilities = Capabilities(
+            streaming=True,
+            tools=True,
+            vision=True,
+            structured_output=mode != "none",
+            embeddings=True,
+            list_models=True,
+        )
+        self._client: _Client | None = None
+
+    def __repr__(self) -> str:
+        key = "set" if self._key is not None else "not set"
+        return f"OpenAIProvider(name={self.name!r}, base_url={self.base_url!r}, api_key={key})"
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _http(self, model: str | None) -> _Client:
+        if self._key is None and self._key_required:
+            raise AuthenticationError(
+                f"no API key: set the environment variable {self.env_var}",
+                env_var=self.env_var,
+                provider=self.name,
+                model=model,
+                hint=f"export {self.env_var}=..., or pass api_key= / api_key_env= in the provider settings",
+            )
+        if self._client is None:
+            headers = {"Accept": "application/json", "User-Agent": "agentkit-openai/0.1", **self._headers}
+            if self._key is not None:
+                headers["Authorization"] = f"Bearer {self._key.reveal()}"
+            if self._key is not None:
+                hint = f"the server refused {self._key_source}"
+                if self.env_var and self._key_source != f"the key in {self.env_var}":
+                    hint += f" (or set {self.env_var})"
+            elif self.env_var:
+                hint = f"no key was sent; set {self.env_var}"
+            else:
+                hint = "the server wants a key; pass api_key= or api_key_env= in the provider settings"
+            self._client = _Client(
+                key=self._key,
+                auth_hint=hint,
+                provider=self.name,
+                base_url=self.base_url,
+                headers=headers,
+                settings=self.http_settings,
+                env_var=self.env_var,
+            )
+        return self._client
+
+    async def _json(self, method: str, path: str, body: Any, model: str | None) -> Any:
+        client = self._http(model)
+        response = await client.open(method, path, json_body=body, model=model)
+        try:
+            raw = b"".join([chunk async for chunk in response.aiter_bytes()])
+        finally:
+            await response.aclose()
+        text = client.redact(raw.decode("utf-8", "replace"))
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise ProviderError(
+                "the server answered with something that is not JSON",
+                provider=self.name,
+                model=model,
+                body=text,
+            ) from None
+
+    # -- the Provider API -------------------------------------------------------------------
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        """One non-streaming call (``stream: false``)."""
+        body = build_chat_body(request, stream=False, options=self._options)
+        data = await self._json("POST", "/chat/completions", body, request.model)
+        return parse_completion(data, provider=self.name, model=request.model, env_var=self.env_var)
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent | ModelResponse]:
+        """One streaming call: deltas as they arrive, then the ModelResponse.
+
+        A stream that breaks or stalls before its first event reached the caller is sent
+        again (within the retry budget and the total deadline); after that, never.
+        """
+        body = build_chat_body(request, stream=True, options=self._options)
+        client = self._http(request.model)
+        settings = client.settings
+        deadline = time.monotonic() + settings.total_timeout
+        attempt = 0
+        while True:
+            attempt += 1
+            delivered = False
+            response = await client.open(
+                "POST", "/chat/completions", json_body=body, model=request.model, deadline=deadline
+            )
+            try:
+                if "application/json" in response.headers.get("content-type", ""):
+                    result = await self._whole_response(response, request.model)  # the server ignored stream
+                    for event in _events_of(result):
+                        delivered = True
+                        yield event
+                else:
+                    assembler = StreamAssembler(provider=self.name, model=request.model, env_var=self.env_var)
+                    async for sse in aiter_sse(response.aiter_bytes()):
+                        data = client.redact(sse.data)
+                        if sse.event == "error":
+                            raise _stream_error(
+                                data, provider=self.name, model=request.model, env_var=self.env_var
+                            )
+                        for event in assembler.feed(data):
+                            delivered = True
+                            yield event
+                        if assembler.done:
+                            break
+                    result = assembler.response()
+            except (IncompleteStreamError, ProviderTimeoutError) as exc:
+                if delivered or attempt > settings.max_retries:
+                    raise
+                wait = settings.backoff(attempt)
+                if time.monotonic() + wait >= deadline:
+                    raise
+                log.info(
+                    "%s: the stream broke before any output; retrying after %.2fs (%s)", self.name, wait, exc
+                )
+                await asyncio.sleep(wait)
+                continue
+            finally:
+                await response.aclose()
+            yield result
+            return
+
+    async def _whole_response(self, response: OpenResponse, model: str) -> ModelResponse:
+        raw = b"".join([chunk async for chunk in response.aiter_bytes()])
+        assert self._client is not None
+        text = self._client.redact(raw.decode("utf-8", "replace"))
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise ProviderError(
+                "the server answered with something that is not JSON",
+                provider=self.name,
+                model=model,
+                body=text,
+            ) from None
+        return parse_completion(data, provider=self.name, model=model, env_var=self.env_var)
+
+    async def embed(self, model: str, texts: list[str]) -> list[list[float]]:
+        """Embedding vectors via ``POST /embeddings``, in batches of ``embedding_batch_size``, in input order."""
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), self.embedding_batch_size):
+            batch = list(texts[start : start + self.embedding_batch_size])
+            data = await self._json("POST", "/embeddings", {"model": model, "input": batch}, model)
+            if isinstance(data, Mapping) and data.get("error") is not None:
+                raise error_from_payload(data, provider=self.name, model=model, env_var=self.env_var)
+            vectors.extend(parse_embeddings(data, expected=len(batch), provider=self.name, model=model))
+        return vectors
+
+    async def list_models(self) -> list[ModelInfo]:
+        """The server's models (``GET /models``)."""
+        data = await self._json("GET", "/models", None, None)
+        return parse_models(data, provider=self.name)
+
+    async def aclose(self) -> None:
+        """Close this event loop's connection pool. Safe to call more than once."""
+        if self._client is not None:
+            await self._client.aclose()
+
+
+def _stream_error(data: str, *, provider: str, model: str, env_var: str | None) -> ProviderError:
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        payload = {"error": {"message": data}}
+    if not isinstance(payload, dict):
+        payload = {"error": {"message": str(payload)}}
+    if "error" not in payload:
+        payload = {"error": payload}
+    return error_from_payload(payload, provider=provider, model=model, env_var=env_var)
+
+
+def _events_of(response: ModelResponse) -> list[ModelStreamEvent]:
+    """The deltas a streamed answer would have carried, for a server that answered in one piece."""
+    message = response.message
+    events: list[ModelStreamEvent] = []
+    if message.reasoning:
+        events.append(ReasoningDelta(message.reasoning))
+    if message.content:
+        events.append(TextDelta(message.content))
+    for index, call in enumerate(message.tool_calls):
+        events.append(ToolCallStarted(index=index, id=call.id, name=call.name))
+        events.append(ToolCallDelta(index=index, id=call.id, arguments=call.arguments))
+    return events
