@@ -70,11 +70,11 @@ def _stages(on: str | Iterable[str], allowed: tuple[str, ...] = _TEXT_STAGES) ->
     return frozenset(stages)
 
 
-def _action(action: str, allowed: Mapping[str, str]) -> str:
+def _action(action: str, allowed: Mapping[str, str], option: str = "action") -> str:
     try:
         return allowed[action]
-    except KeyError:
-        raise ValueError(f"action={action!r} is not supported; use one of {', '.join(allowed)}") from None
+    except (KeyError, TypeError):
+        raise ValueError(f"{option}={action!r} is not supported; use one of {', '.join(allowed)}") from None
 
 
 class _TextGuardrail(Guardrail):
@@ -221,7 +221,11 @@ _PHONE = re.compile(
 _DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}")
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _PII_KINDS = ("email", "phone", "card")
-_PII_LABEL = {"email": "email address", "phone": "phone number", "card": "card number"}
+_PII_LABEL = {
+    "email": ("email address", "email addresses"),
+    "phone": ("phone number", "phone numbers"),
+    "card": ("card number", "card numbers"),
+}
 
 
 def luhn_ok(digits: str) -> bool:
@@ -300,7 +304,7 @@ class PiiRedactor(_TextGuardrail):
         redacted, found = self.redact(text)
         if not found:
             return Verdict.allow()
-        summary = ", ".join(f"{n} {_PII_LABEL[k]}{'s' if n != 1 else ''}" for k, n in found.items())
+        summary = ", ".join(f"{n} {_PII_LABEL[k][n != 1]}" for k, n in found.items())
         if self.action == "tripwire":
             return Verdict.tripwire(f"{_WHAT[stage]} contains personal data ({summary})")
         return Verdict.rewrite(redacted, reason=f"redacted {summary}")
@@ -464,7 +468,9 @@ class LlmJudge(Guardrail):
         self.model = model_name if slash else model
         self.policy = policy.strip()
         self.stages = _stages(on)
-        self.on_error = _action(on_error, {"tripwire": "tripwire", "allow": "allow", "raise": "raise"})
+        self.on_error = _action(
+            on_error, {"tripwire": "tripwire", "allow": "allow", "raise": "raise"}, "on_error"
+        )
         self._provider = provider
         self._base_url = base_url
         self._api_key = api_key  # never shown: Guardrail.__repr__ shows only the name
