@@ -129,6 +129,11 @@ def make_converter() -> cattrs.Converter:
                     continue
                 kwargs[f.name] = conv.structure(value[f.name], f.type)
             unknown = set(value) - init_names - tag_names
+            for f in fields:  # a tag that names another class must not be read as this one
+                if f.name in tag_names and f.name in value and value[f.name] != f.default:
+                    raise ValueError(
+                        f"{f.name} {value[f.name]!r} does not match {cls.__name__} (expected {f.default!r})"
+                    )
             if unknown:
                 raise ValueError(f"unknown field(s) for {cls.__name__}: {', '.join(sorted(unknown))}")
             return cls(**kwargs)
