@@ -110,11 +110,11 @@ AGENT_KEYS: dict[str, dict[str, Any]] = {
     "tool_retries": _COUNT,
     "tool_errors": {"enum": ["return", "raise"]},
     "cache": {
-        "x-expected": "true, false, a cache name, or a table with a 'name' key",
-        "oneOf": [{"type": "boolean"}, *_NAMED["oneOf"]],
+        "x-expected": "true, false, a registered cache name, or a directory path",
+        "oneOf": [{"type": "boolean"}, {"type": "string", "minLength": 1}],
     },
     "context_window": {"type": "integer", "minimum": 1},
-    "context_strategy": {"type": "string", "minLength": 1},
+    "context_strategy": {"enum": ["trim", "summarize"]},
     "prices": {"type": "object", "additionalProperties": _TABLE},
 }
 

@@ -510,12 +510,13 @@ def _build_agent(config: Config, ac: AgentConfig, overrides: Mapping[str, Any]) 
             raise reraise_at(exc, file=config.file, key_path=_origin(ac, "guardrails")) from exc
     for key, kind in (("storage", "store"), ("memory", "memory")):
         if opts.get(key) is not None:
-            kwargs[key] = _build_named(config, ac, key, kind, opts[key], host)
+            kwargs[key] = _check_named(config, ac, key, kind, opts[key], host)
     cache = opts.get("cache")
-    if cache is True:
-        kwargs["cache"] = True
-    elif cache not in (None, False):
-        kwargs["cache"] = _build_named(config, ac, "cache", "cache", cache, host)
+    if isinstance(cache, str) and cache not in host.registry("cache"):
+        cache_dir = Path(cache).expanduser()
+        kwargs["cache"] = cache_dir if cache_dir.is_absolute() else config.base_dir / cache_dir
+    elif cache is not None:
+        kwargs["cache"] = cache
     if opts.get("output_schema") is not None:
         kwargs["output_type"] = load_json_schema(
             opts["output_schema"],
@@ -636,11 +637,12 @@ def _resolve_tools(
         raise reraise_at(exc, file=config.file, key_path=_origin(ac, "tools")) from exc
 
 
-def _build_named(config: Config, ac: AgentConfig, key: str, kind: str, spec: Any, host: PluginHost) -> Any:
-    """A store, memory backend or cache from ``"name"`` or ``{name = "...", **settings}``."""
+def _check_named(config: Config, ac: AgentConfig, key: str, kind: str, spec: Any, host: PluginHost) -> Any:
+    """Check the name in ``"name"``, ``"name:path"`` or ``{name = "...", ...}``; return the spec."""
     where = _origin(ac, key)
-    settings = dict(spec) if isinstance(spec, Mapping) else {}
-    name = settings.pop("name", None) if isinstance(spec, Mapping) else spec
+    name = spec.get("name") if isinstance(spec, Mapping) else str(spec)
+    if kind == "store" and isinstance(spec, str):
+        name = spec.partition(":")[0].strip()
     registry = host.registry(kind)
     if name not in registry:
         raise ConfigError(
@@ -649,10 +651,7 @@ def _build_named(config: Config, ac: AgentConfig, key: str, kind: str, spec: Any
             key_path=format_key_path((*where, "name") if isinstance(spec, Mapping) else where),
             hint="install the plugin that provides it (`agentkit install ...`), or fix the name",
         )
-    try:
-        return registry.get(name).value(**settings)
-    except Exception as exc:
-        raise reraise_at(exc, file=config.file, key_path=where) from exc
+    return dict(spec) if isinstance(spec, Mapping) else spec
 
 
 def _build_provider(config: Config, name: str) -> Any:

@@ -1,0 +1,115 @@
+"""The ``agentkit`` command (also ``python -m agentkit``).
+
+``main()`` parses the command line, imports the one module that carries out the command, and
+turns every failure into one line, a hint and an exit code (see :mod:`agentkit.cli._exit`).
+Nothing heavy is imported here: ``agentkit --help`` builds the argparse tree and stops, so it
+never loads the plugin host, httpx, jsonschema, tiktoken or any plugin.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``agentkit`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    from ._exit import EXIT_INTERRUPTED, EXIT_OK, EXIT_PIPE, EXIT_USAGE, report
+    from ._parser import COMMAND, build_parser
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:  # --help, or a usage error argparse already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    debug = bool(args.debug) or os.environ.get("AGENTKIT_DEBUG", "") not in ("", "0")
+    args.debug = debug
+    if args.version:
+        from .. import __version__
+
+        print(f"agentkit {__version__}")
+        return EXIT_OK
+    module_name = getattr(args, COMMAND, None)
+    if module_name is None:
+        parser.print_help()
+        return EXIT_USAGE
+    if debug:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+    try:
+        import importlib
+
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        code = module.run(args)
+        _flush_stdout()
+        return int(code or 0)
+    except BrokenPipeError:
+        return _closed_pipe(EXIT_PIPE)
+    except KeyboardInterrupt:
+        _quiet_newline()
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if isinstance(exc, OSError) and _is_closed_pipe(exc):
+            return _closed_pipe(EXIT_PIPE)
+        from ._exit import UsageFailure
+
+        if isinstance(exc, UsageFailure):
+            sub = getattr(args, "command", None)
+            try:
+                sys.stderr.write(f"agentkit {sub}: error: {exc}\n" if sub else f"agentkit: error: {exc}\n")
+                if exc.hint:
+                    sys.stderr.write(f"hint: {exc.hint}\n")
+            except OSError:
+                pass
+            return EXIT_USAGE
+        return report(exc, debug=debug)
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError):
+        pass
+
+
+def _is_closed_pipe(exc: OSError) -> bool:
+    import errno
+
+    return exc.errno in (errno.EPIPE, errno.EINVAL) and _stdout_broken()
+
+
+def _stdout_broken() -> bool:
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError):
+        return True
+    return False
+
+
+def _closed_pipe(code: int) -> int:
+    """The reader of our output went away (``agentkit ... | head -1``): stop quietly.
+
+    stdout is pointed at /dev/null so that the interpreter's final flush does not raise
+    (and print) the same error again.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return code
+
+
+def _quiet_newline() -> None:
+    try:
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass

@@ -1,0 +1,147 @@
+"""The ``agentkit`` command line: every command and option, in one argparse tree.
+
+This module imports argparse and nothing else, so ``agentkit --help`` stays fast: each
+command's code lives in its own module, named by ``COMMAND`` below and imported only when
+that command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["COMMAND", "build_parser"]
+
+#: ``args.command`` -> the module (under agentkit.cli) whose ``run(args)`` carries it out.
+COMMAND = "_command"
+
+EPILOG = """\
+exit codes: 0 ok, 1 unexpected error, 2 usage, 3 config, 4 provider, 5 tool,
+6 guardrail tripwire, 7 storage or memory, 8 plugin, 9 run limit (max_turns, output),
+130 interrupted (Ctrl-C), 141 output pipe closed.
+docs: docs/cli.md and docs/config.md"""
+
+
+def _common(debug_default: object = argparse.SUPPRESS) -> argparse.ArgumentParser:
+    """Options every command takes, before or after the command name."""
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("global options")
+    group.add_argument("-c", "--config", metavar="FILE", default=debug_default, help="config file (default: "
+                       "./agentkit.toml, else $AGENTKIT_HOME/agentkit.toml)")
+    group.add_argument("--trust-config", action="store_true", default=debug_default,
+                       help="let a project config's base_url receive API keys from the environment")
+    group.add_argument("--debug", action="store_true", default=debug_default,
+                       help="show tracebacks and debug logs")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree."""
+    parser = argparse.ArgumentParser(
+        prog="agentkit",
+        description="Run LLM agents, chat with them, and manage plugins, sessions and config.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_common(debug_default=None)],
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.set_defaults(config=None, trust_config=False, debug=False)
+    common = _common()
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
+
+    def command(name: str, module: str, help: str, **kw: object) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help, parents=[common], **kw)  # type: ignore[arg-type]
+        p.set_defaults(**{COMMAND: module})
+        return p
+
+    # -- run ------------------------------------------------------------------------------------
+    run = command("run", "run_cmd", "Run an agent once on a prompt and stream the answer.",
+                  epilog="PROMPT '-' or no PROMPT reads the prompt from standard input.")
+    _agent_options(run)
+    run.add_argument("-s", "--system", metavar="SYSTEM", help="system prompt (replaces the agent's)")
+    run.add_argument("-T", "--tool", dest="tools", action="append", default=[], metavar="TOOL",
+                     help="add a tool: a registered tool or toolset name, or package.module:function "
+                     "(repeatable)")
+    run.add_argument("-p", "--param", dest="params", action="append", default=[], metavar="KEY=VALUE",
+                     help="a generation parameter such as temperature=0.2 (JSON values; repeatable)")
+    run.add_argument("--session", metavar="ID", help="continue (or start) the stored session ID")
+    run.add_argument("--json", action="store_true", help="print every event as a JSON line")
+    run.add_argument("--schema", metavar="FILE", help="answer as JSON matching the JSON Schema in FILE")
+    run.add_argument("--image", dest="images", action="append", default=[], metavar="PATH_OR_URL",
+                     help="attach an image (repeatable)")
+    run.add_argument("prompt", nargs="?", metavar="PROMPT", help="what to ask")
+
+    # -- chat -----------------------------------------------------------------------------------
+    chat = command("chat", "chat_cmd", "Chat with an agent in the terminal.",
+                   epilog="In the chat: /new, /model [MODEL], /tools, /session, /help, /exit. "
+                   "Ctrl-C cancels the current answer; Ctrl-D or /exit leaves.")
+    _agent_options(chat)
+    chat.add_argument("-s", "--system", metavar="SYSTEM", help="system prompt (replaces the agent's)")
+    chat.add_argument("-T", "--tool", dest="tools", action="append", default=[], metavar="TOOL",
+                      help="add a tool (repeatable)")
+    chat.add_argument("--session", metavar="ID", help="store the chat as session ID (continues it if it exists)")
+
+    # -- plugins, tools, models -----------------------------------------------------------------
+    plugins = command("plugins", "plugins_cmd", "List installed plugins: versions, hooks, what they registered.")
+    plugins.add_argument("--json", action="store_true", help="print JSON")
+
+    install = command("install", "install_cmd", "Install plugins into agentkit's environment (pip or uv).")
+    install.add_argument("packages", nargs="+", metavar="PACKAGE", help="what to install (as pip takes it)")
+    install.add_argument("-U", "--upgrade", action="store_true", help="upgrade if already installed")
+    install.add_argument("-e", "--editable", action="store_true", help="install a local project in editable mode")
+    install.add_argument("--dry-run", action="store_true", help="print the installer command, do not run it")
+
+    uninstall = command("uninstall", "install_cmd", "Uninstall plugins from agentkit's environment.")
+    uninstall.add_argument("packages", nargs="+", metavar="PACKAGE", help="distribution names")
+    uninstall.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    uninstall.add_argument("--dry-run", action="store_true", help="print the installer command, do not run it")
+
+    tools = command("tools", "plugins_cmd", "List the tools and toolsets plugins registered.")
+    tools.add_argument("--json", action="store_true", help="print JSON")
+
+    models = command("models", "plugins_cmd", "List models of providers that can list them.")
+    models.add_argument("providers", nargs="*", metavar="PROVIDER",
+                        help="providers to ask (default: those configured or with a key set)")
+    models.add_argument("--json", action="store_true", help="print JSON")
+
+    # -- sessions -------------------------------------------------------------------------------
+    sessions = command("sessions", "sessions_cmd", "List, show, export, import, delete and migrate sessions.")
+    sessions.add_argument("--store", metavar="STORE",
+                          help="store to use: a name, name:path, such as jsonl:./sessions (default: the "
+                          "agent's storage, else sqlite)")
+    sessions.add_argument("-a", "--agent", metavar="AGENT", help="use this configured agent's store")
+    ssub = sessions.add_subparsers(title="actions", metavar="ACTION", dest="action", required=True)
+    s_list = ssub.add_parser("list", help="list sessions, most recent first", parents=[common])
+    s_list.add_argument("-n", "--limit", type=int, default=50, help="at most this many (default 50)")
+    s_list.add_argument("--user", metavar="USER_ID", help="only this user's sessions")
+    s_list.add_argument("--json", action="store_true", help="print JSON")
+    s_show = ssub.add_parser("show", help="print a session's messages", parents=[common])
+    s_show.add_argument("session_id", metavar="ID")
+    s_show.add_argument("--json", action="store_true", help="print the messages as JSON lines")
+    s_export = ssub.add_parser("export", help="write a session as a JSON document", parents=[common])
+    s_export.add_argument("session_id", metavar="ID")
+    s_export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: standard output)")
+    s_import = ssub.add_parser("import", help="read a session from a JSON export", parents=[common])
+    s_import.add_argument("file", metavar="FILE", help="export document ('-' reads standard input)")
+    s_import.add_argument("--id", dest="session_id", metavar="ID", help="import under this id")
+    s_import.add_argument("--overwrite", action="store_true", help="replace a session with the same id")
+    s_delete = ssub.add_parser("delete", help="delete sessions", parents=[common])
+    s_delete.add_argument("session_ids", nargs="+", metavar="ID")
+    s_migrate = ssub.add_parser("migrate", help="copy sessions to another store", parents=[common])
+    s_migrate.add_argument("--to", dest="target", required=True, metavar="STORE", help="target store")
+    s_migrate.add_argument("session_ids", nargs="*", metavar="ID", help="sessions to copy (default: all)")
+    s_migrate.add_argument("--on-conflict", choices=("error", "skip", "replace"), default="error",
+                           help="when the target has a session already (default: error)")
+
+    # -- config ---------------------------------------------------------------------------------
+    config = command("config", "config_cmd", "Check the config file, or show it resolved.")
+    csub = config.add_subparsers(title="actions", metavar="ACTION", dest="action", required=True)
+    csub.add_parser("check", help="validate the file and build every agent", parents=[common])
+    c_show = csub.add_parser("show", help="print the resolved config, secrets masked", parents=[common])
+    c_show.add_argument("--json", action="store_true", help="print JSON instead of TOML")
+    csub.add_parser("path", help="print which config file is used", parents=[common])
+    return parser
+
+
+def _agent_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-a", "--agent", metavar="AGENT", help="a named agent from the config (default: default_agent)")
+    p.add_argument("-m", "--model", metavar="MODEL", help="model as provider/name, such as openai/gpt-4o-mini")

@@ -1,0 +1,124 @@
+"""``agentkit config check|show|path``.
+
+``check`` validates the file and builds every agent, listing every problem (not only the
+first); ``show`` prints the config as agentkit uses it (profiles merged into agents,
+``${VAR}`` filled in) with secrets masked; ``path`` says which file is used and why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from ._common import load_config, print_json, say
+
+__all__ = ["run", "to_toml"]
+
+
+def run(args: argparse.Namespace) -> int:
+    return {"check": _check, "show": _show, "path": _path}[args.action](args)
+
+
+def _path(args: argparse.Namespace) -> int:
+    from ..config import find_config
+
+    path, source = find_config(args.config)
+    if path is None:
+        say("no config file: looked for ./agentkit.toml and $AGENTKIT_HOME/agentkit.toml")
+        return 0
+    sys.stdout.write(f"{path}\n")
+    say(f"({source} config)")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
+
+    try:
+        config = load_config(args)
+    except ConfigError as exc:
+        problems = [exc, *getattr(exc, "more", ())]
+        for problem in problems:
+            _print_problem(problem)
+        raise ConfigError(
+            f"{len(problems)} problem(s) in the config", file=exc.file, hint=problems[0].hint
+        ) from None
+    problems = config.check()
+    for problem in problems:
+        _print_problem(problem)
+    if problems:
+        raise ConfigError(f"{len(problems)} problem(s) in the config", file=config.file, hint=problems[0].hint)
+    where = config.file or "no config file (defaults only)"
+    agents = len(config.agents)
+    sys.stdout.write(f"ok: {where} ({agents} agent{'s' if agents != 1 else ''}, {len(config.providers)} "
+                     f"provider setting{'s' if len(config.providers) != 1 else ''})\n")
+    return 0
+
+
+def _print_problem(problem: Exception) -> None:
+    say(f"  {' '.join(str(problem).split())}")
+
+
+def _show(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    resolved = config.resolved(mask=True)
+    if args.json:
+        print_json(resolved)
+    else:
+        if config.file:
+            sys.stdout.write(f"# {config.file} ({config.source} config), resolved; secrets masked\n")
+        sys.stdout.write(to_toml(resolved))
+    return 0
+
+
+# -- a small TOML writer (for show: strings, numbers, booleans, arrays and tables) -------------------
+
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _key(key: str) -> str:
+    return key if _BARE.match(key) else json.dumps(key, ensure_ascii=False)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{_key(str(k))} = {_value(v)}" for k, v in value.items()) + " }"
+    if value is None:
+        return '""'
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def to_toml(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> str:
+    """``data`` as TOML: plain keys first, then one ``[table]`` per nested mapping."""
+    lines: list[str] = []
+    tables: list[tuple[str, Mapping[str, Any]]] = []
+    for key, value in data.items():
+        if isinstance(value, Mapping) and not _inline(prefix, key):
+            tables.append((key, value))
+        else:
+            lines.append(f"{_key(str(key))} = {_value(value)}")
+    out = "\n".join(lines) + ("\n" if lines else "")
+    for key, value in tables:
+        path = (*prefix, str(key))
+        body = to_toml(value, path)
+        header = "[" + ".".join(_key(p) for p in path) + "]\n"
+        has_plain = any(not isinstance(v, Mapping) or _inline(path, k) for k, v in value.items())
+        out += ("\n" if out else "") + (header if has_plain or not value else "") + body
+    return out
+
+
+def _inline(prefix: tuple[str, ...], key: Any) -> bool:
+    """JSON Schemas and named specs read better inline than as a forest of tables."""
+    return len(prefix) >= 2 and prefix[0] == "agents" and key in ("output_schema", "storage", "memory")

@@ -1,0 +1,166 @@
+"""``agentkit plugins``, ``agentkit tools`` and ``agentkit models``: what is installed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ._common import AsyncRunner, load_config, print_json, say
+
+__all__ = ["run"]
+
+
+def run(args: argparse.Namespace) -> int:
+    command = {"plugins": _plugins, "tools": _tools, "models": _models}[args.command]
+    return command(args)
+
+
+# -- plugins ---------------------------------------------------------------------------------
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    from ..plugins import get_host
+
+    infos = get_host().plugins()
+    if args.json:
+        print_json(
+            [
+                {
+                    "name": i.name,
+                    "distribution": i.distribution,
+                    "version": i.version,
+                    "builtin": i.builtin,
+                    "hooks": list(i.hooks),
+                    "registered": {k: list(v) for k, v in i.registered.items()},
+                    "error": i.error,
+                }
+                for i in infos
+            ]
+        )
+        return 0
+    out = sys.stdout
+    for info in infos:
+        version = f" {info.version}" if info.version else ""
+        origin = " (built in)" if info.builtin else ""
+        out.write(f"{info.name}{version}{origin}\n")
+        if info.error:
+            out.write(f"  error: {info.error}\n")
+            continue
+        if info.hooks:
+            out.write(f"  hooks: {', '.join(info.hooks)}\n")
+        for kind, names in sorted(info.registered.items()):
+            out.write(f"  {kind}: {', '.join(names)}\n")
+    return 0
+
+
+# -- tools -----------------------------------------------------------------------------------
+
+
+def _tools(args: argparse.Namespace) -> int:
+    from ..plugins import get_host
+
+    host = get_host()
+    tools: list[dict[str, Any]] = [
+        {
+            "name": e.name,
+            "plugin": e.plugin,
+            "description": _first_line(e.description),
+            "settings": e.extra.get("settings_key"),
+        }
+        for e in host.registry("tool")
+    ]
+    toolsets: list[dict[str, Any]] = [
+        {"name": e.name, "plugin": e.plugin, "tools": list(e.value), "description": _first_line(e.description)}
+        for e in host.registry("toolset")
+    ]
+    if args.json:
+        print_json({"tools": tools, "toolsets": toolsets})
+        return 0
+    out = sys.stdout
+    if not tools and not toolsets:
+        say("no plugin registers tools; `agentkit install agentkit-files` adds file tools")
+        return 0
+    width = max((len(t["name"]) for t in (*tools, *toolsets)), default=0)
+    for t in tools:
+        settings = f" [tool_settings.{t['settings']}]" if t["settings"] else ""
+        out.write(f"{t['name']:<{width}}  {t['description']}{settings}  ({t['plugin']})\n")
+    if toolsets:
+        out.write("\ntoolsets:\n")
+        for s in toolsets:
+            out.write(f"{s['name']:<{width}}  {', '.join(s['tools'])}  ({s['plugin']})\n")
+    return 0
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+
+
+# -- models ----------------------------------------------------------------------------------
+
+
+def _models(args: argparse.Namespace) -> int:
+    import os
+
+    from ..errors import AgentkitError, PluginError
+
+    config = load_config(args)
+    registry = config.get_host().registry("provider")
+    asked = list(args.providers)
+    for name in asked:
+        if name not in registry:
+            raise PluginError(registry.unknown_message(name))
+    if asked:
+        names = asked
+    else:  # providers the user set up: configured ones, and those whose key variable is set
+        names = [
+            e.name
+            for e in registry
+            if e.name in config.providers or (e.extra.get("env_var") and os.environ.get(e.extra["env_var"]))
+        ]
+        if not names:
+            say("no provider is configured or has a key set; name one: agentkit models PROVIDER")
+            return 0
+    found: list[dict[str, Any]] = []
+    failures = 0
+    with AsyncRunner() as runner:
+        for name in names:
+            try:
+                provider = config.provider(name)
+            except AgentkitError as exc:
+                failures += 1
+                say(f"agentkit: {name}: {exc}")
+                continue
+            if not provider.capabilities.list_models:
+                if asked:
+                    failures += 1
+                    say(f"agentkit: provider {name!r} cannot list its models")
+                continue
+            try:
+                models = runner.run(_list(provider))
+            except AgentkitError as exc:
+                failures += 1
+                say(f"agentkit: {name}: {' '.join(str(exc).split())}")
+                continue
+            for m in models:
+                found.append(
+                    {"id": f"{name}/{m.id}", "provider": name, "context_window": m.context_window}
+                )
+    if args.json:
+        print_json(found)
+    else:
+        for m in found:
+            window = f"  ({m['context_window']} tokens)" if m["context_window"] else ""
+            sys.stdout.write(f"{m['id']}{window}\n")
+    if failures and not found:
+        from ..errors import ProviderError
+
+        raise ProviderError("no provider could list its models", hint="see the lines above")
+    return 0
+
+
+async def _list(provider: Any) -> list[Any]:
+    try:
+        return list(await provider.list_models())
+    finally:
+        await provider.aclose()
