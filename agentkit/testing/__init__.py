@@ -19,7 +19,10 @@ _EXPORTS: dict[str, str] = {
     "Pause": "agentkit.testing.servers",
     "RecordedRequest": "agentkit.testing.servers",
     "Reply": "agentkit.testing.servers",
+    "ScriptedProvider": "agentkit.testing.scripted",
     "json_reply": "agentkit.testing.servers",
+    "tool_call": "agentkit.testing.scripted",
+    "tool_calls": "agentkit.testing.scripted",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,182 @@
+"""Running the tool calls of one model turn.
+
+The calls of a turn run concurrently (a synchronous tool in a worker thread), their results
+come back in call order, and every call is answered exactly once. What goes wrong becomes an
+error result the model can read and act on, never a traceback:
+
+- an unknown tool name: the result lists the tools that exist;
+- arguments that are not JSON or fail the schema: ``message @ $.path`` lines;
+- an exception: its type and message;
+- a timeout: the call is cancelled and the model is told.
+
+Budgets stop a model that keeps failing: a tool may fail ``tool_retries`` times in a row
+(a success resets its count), and a run absorbs at most ``3 * (tool_retries + 1)`` failed
+calls in all, so inventing new tool names cannot loop forever either. Past a budget, the
+error is raised. With ``tool_errors="raise"``, an exception or timeout in a tool is raised
+at once instead.
+
+Guardrails and hooks wrap each call: guardrail ``check_tool_call``, then ``before_tool_call``
+hooks, then the tool; then ``after_tool_call`` hooks, then guardrail ``check_tool_result``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .errors import ToolArgumentsError, ToolError, ToolTimeoutError, UnknownToolError
+from .events import StreamEvent, ToolCallResult
+from .messages import ToolCall, ToolMessage
+
+if TYPE_CHECKING:
+    from .lifecycle import Lifecycle
+    from .run_context import RunContext
+    from .tools import Tool
+
+__all__ = ["ToolRunner", "run_budget"]
+
+Emit = Callable[[StreamEvent], Awaitable[None]]
+
+
+def run_budget(tool_retries: int) -> int:
+    """Failed tool calls one run absorbs before it raises."""
+    return 3 * (max(0, tool_retries) + 1)
+
+
+class ToolRunner:
+    """Runs tool calls for one run, keeping its failure budgets."""
+
+    def __init__(
+        self,
+        tools: Mapping[str, Tool],
+        *,
+        ctx: RunContext,
+        lifecycle: Lifecycle,
+        guardrails: Sequence[Any],
+        emit: Emit,
+        timeout: float | None,
+        retries: int,
+        errors: str,
+        result_limit: int,
+    ) -> None:
+        self.tools = tools
+        self.ctx = ctx
+        self.lifecycle = lifecycle
+        self.guardrails = guardrails
+        self.emit = emit
+        self.timeout = timeout
+        self.retries = retries
+        self.raise_errors = errors == "raise"
+        self.result_limit = result_limit
+        self.failures: dict[str, int] = {}  # consecutive failures per tool name
+        self.total_failures = 0
+        #: results by call position, as they arrive (what an aborted run still has)
+        self.done: dict[int, ToolMessage] = {}
+
+    async def run(self, calls: Sequence[ToolCall]) -> list[ToolMessage]:
+        """Run ``calls`` concurrently; their results in call order."""
+        self.done = {}
+        if not calls:
+            return []
+        if len(calls) == 1:
+            return [await self._one(0, calls[0])]
+        tasks = [asyncio.ensure_future(self._one(i, call)) for i, call in enumerate(calls)]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            pending = [t for t in tasks if not t.done()]
+            for t in pending:
+                t.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        for t in tasks:  # the first error in call order, like a sequential run would give
+            if not t.cancelled() and t.exception() is not None:
+                raise t.exception()  # type: ignore[misc]
+        return [t.result() for t in tasks]
+
+    async def _one(self, index: int, call: ToolCall) -> ToolMessage:
+        result = await self._execute(call)
+        result = await self.lifecycle.after_tool_call(self.ctx, call, result)
+        if self.guardrails:
+            from .guardrails import apply_tool_result
+
+            result = await apply_tool_result(self.guardrails, call, result, self.ctx)
+        self.done[index] = result
+        await self.emit(ToolCallResult(call=call, result=result))
+        return result
+
+    async def _execute(self, call: ToolCall) -> ToolMessage:
+        tool = self.tools.get(call.name)
+        if tool is None:
+            available = tuple(sorted(self.tools))
+            listing = ", ".join(available) if available else "none"
+            error = UnknownToolError(
+                f"unknown tool {call.name!r}; the tools that exist: {listing}", tool=call.name, available=available
+            )
+            return self._failed(call, error, f"Error: there is no tool named {call.name!r}. Available tools: {listing}.")
+        try:
+            arguments = tool.validate(call.arguments)
+        except ToolArgumentsError as error:
+            return self._failed(call, error, _arguments_text(call.name, error))
+        if self.guardrails:
+            from .guardrails import apply_tool_call
+
+            checked = await apply_tool_call(self.guardrails, call, self.ctx)
+            if isinstance(checked, ToolMessage):
+                return checked
+            if checked.arguments != call.arguments:
+                try:
+                    arguments = tool.validate(checked.arguments)
+                except ToolArgumentsError as error:
+                    return self._failed(call, error, _arguments_text(call.name, error))
+            call = checked
+        replaced = await self.lifecycle.before_tool_call(self.ctx, call)
+        if replaced is not None:
+            return replaced
+        if tool.timeout is None and self.timeout is not None:
+            tool = tool.with_timeout(self.timeout)
+        try:
+            value = await tool.invoke(arguments, self.ctx)
+        except ToolTimeoutError as error:
+            if self.raise_errors:
+                raise
+            return self._failed(
+                call, error, f"Error: tool {call.name!r} did not finish within {error.timeout:g} s and was cancelled."
+            )
+        except ToolArgumentsError as error:  # JSON that fits the schema but not the Python types
+            return self._failed(call, error, _arguments_text(call.name, error))
+        except Exception as exc:
+            if self.raise_errors:
+                raise ToolError(f"tool {call.name!r} failed: {type(exc).__name__}: {exc}", tool=call.name) from exc
+            failure = ToolError(f"tool {call.name!r} failed: {type(exc).__name__}: {exc}", tool=call.name)
+            failure.__cause__ = exc
+            return self._failed(call, failure, f"Error: {type(exc).__name__}: {exc}")
+        from .tools import render_result
+
+        self.failures[call.name] = 0
+        text = render_result(value, limit=self.result_limit)
+        return ToolMessage(tool_call_id=call.id, name=call.name, content=text)
+
+    def _failed(self, call: ToolCall, error: ToolError, text: str) -> ToolMessage:
+        """Count a failure against the budgets (raising past them); the error result otherwise."""
+        count = self.failures.get(call.name, 0) + 1
+        self.failures[call.name] = count
+        self.total_failures += 1
+        if count > self.retries:
+            error.message = f"{error.message} (failed {count} time(s) in a row; tool_retries={self.retries})"
+            error.args = (error.message,)
+            raise error
+        budget = run_budget(self.retries)
+        if self.total_failures > budget:
+            raise ToolError(
+                f"{self.total_failures} tool calls failed in this run (the budget is {budget}); last: {error}",
+                tool=call.name,
+                hint="raise tool_retries, or check why the model keeps calling tools wrongly",
+            ) from error
+        return ToolMessage(tool_call_id=call.id, name=call.name, content=text, is_error=True)
+
+
+def _arguments_text(name: str, error: ToolArgumentsError) -> str:
+    lines = "\n".join(f"- {line}" for line in error.errors) or f"- {error}"
+    return f"Error: invalid arguments for tool {name!r}:\n{lines}\nFix the arguments and call the tool again."

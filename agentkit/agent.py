@@ -1,0 +1,604 @@
+"""The Agent: a model, instructions, tools and policies, run as many times as you like.
+
+::
+
+    agent = Agent("openai/gpt-4o-mini", system="You are terse.", tools=[add])
+    result = agent.run("What is 2 + 3?")           # or: await agent.arun(...)
+    for event in agent.stream("Tell me a story"):  # or: async for ... in agent.astream(...)
+        ...
+
+An Agent holds settings only; every run has its own state (:class:`agentkit.loop.Run`), so
+one agent can serve many runs at once. Keyword arguments of a run override the agent's
+settings for that run (``agent.run("hi", max_turns=3, params={"temperature": 0})``; ``params``
+are merged into the agent's).
+
+The model string is ``"<provider>/<model>"``; the provider is built by the factory a plugin
+registered under that name, with ``base_url``, ``api_key`` and ``provider_settings``. Tests
+pass a ready provider as ``provider=`` (for example :class:`agentkit.testing.ScriptedProvider`).
+The API key is kept private: it is in no repr, and it never reaches a cache key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ._sync import iterate_sync, run_sync
+from .errors import ConfigError, RunAbortedError, ToolDefinitionError
+from .events import RunResult, StreamEvent
+from .lifecycle import Lifecycle
+from .loop import ModelTarget, Resources, Run, RunSettings
+from .messages import Message
+from .output import FINAL_ANSWER_TOOL, output_spec
+from .providers import Provider
+
+if TYPE_CHECKING:
+    from .plugins import PluginHost
+
+__all__ = ["Agent"]
+
+log = logging.getLogger("agentkit.agent")
+
+_RUN_OPTIONS = frozenset(f.name for f in attrs.fields(RunSettings))
+_END = object()
+
+
+class _Control:
+    """A run in progress, so ``stop()`` and ``abort()`` can reach it from any thread."""
+
+    def __init__(self, run: Run, task: asyncio.Task[Any]) -> None:
+        self.run = run
+        self.task = task
+        self.loop = asyncio.get_running_loop()
+
+    def stop(self) -> None:
+        self.run.ctx.stop()
+
+    def abort(self) -> None:
+        self.run.aborted = True
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            self.task.cancel()
+        else:
+            try:
+                self.loop.call_soon_threadsafe(self.task.cancel)
+            except RuntimeError:  # the loop has closed: the run is over
+                pass
+
+
+class Agent:
+    """An LLM agent. See the module docs and ``docs/agents.md``."""
+
+    #: Tool results longer than this many characters are cut, with a marker saying so.
+    tool_result_limit: int = 50_000
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        system: str | None = None,
+        template_params: Mapping[str, Any] | None = None,
+        user_template: str | None = None,
+        tools: Iterable[Any] | Any = (),
+        tool_settings: Mapping[str, Mapping[str, Any]] | None = None,
+        output_type: Any = None,
+        output_retries: int = 2,
+        guardrails: Iterable[Any] | Any = (),
+        storage: Any = None,
+        memory: Any = None,
+        memory_settings: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        synthesizer_model: str | None = None,
+        max_turns: int = 20,
+        tool_timeout: float | None = 60,
+        tool_retries: int = 2,
+        tool_errors: str = "return",
+        base_url: str | None = None,
+        api_key: str | None = None,
+        provider: Provider | None = None,
+        provider_settings: Mapping[str, Any] | None = None,
+        hooks: Any = None,
+        cache: Any = None,
+        context_window: int | None = None,
+        context_strategy: str = "trim",
+        prices: Mapping[str, Any] | None = None,
+        plugin_host: PluginHost | None = None,
+        name: str | None = None,
+    ) -> None:
+        self._settings = _checked(
+            RunSettings(
+                model=model,
+                system=system,
+                template_params=dict(template_params or {}),
+                user_template=user_template,
+                tools=_as_tuple(tools),
+                tool_settings=tool_settings,
+                output_type=output_type,
+                output_retries=output_retries,
+                guardrails=_as_tuple(guardrails),
+                memory=memory,
+                memory_settings=dict(memory_settings or {}),
+                params=dict(params or {}),
+                synthesizer_model=synthesizer_model,
+                max_turns=max_turns,
+                tool_timeout=tool_timeout,
+                tool_retries=tool_retries,
+                tool_errors=tool_errors,
+                cache=cache,
+                context_window=context_window,
+                context_strategy=context_strategy,
+                prices=prices,
+            ),
+            has_provider=provider is not None,
+        )
+        self._output = output_spec(output_type)  # a bad output type fails here, not mid-run
+        self.name = name or "agent"
+        self.storage = storage
+        self.hooks = hooks
+        self._base_url = base_url
+        self._api_key = api_key
+        self._provider = provider
+        self._provider_settings = dict(provider_settings or {})
+        self._plugin_host = plugin_host
+        self._lock = threading.RLock()
+        self._providers: dict[str, Provider] = {}
+        self._lifecycle: tuple[PluginHost, Lifecycle] | None = None
+        self._static: tuple[PluginHost, Resources] | None = None
+        self._active: set[_Control] = set()
+
+    def __repr__(self) -> str:
+        return f"Agent({self.model!r}, name={self.name!r})"
+
+    # -- settings ---------------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> RunSettings:
+        """The agent's run settings (runs may override them)."""
+        return self._settings
+
+    @property
+    def model(self) -> str:
+        return self._settings.model
+
+    @property
+    def system(self) -> str | None:
+        return self._settings.system
+
+    @property
+    def memory(self) -> Any:
+        return self._settings.memory
+
+    @property
+    def host(self) -> PluginHost:
+        """The plugin host this agent resolves names with."""
+        if self._plugin_host is not None:
+            return self._plugin_host
+        from .plugins import get_host
+
+        return get_host()
+
+    @property
+    def provider(self) -> Provider:
+        """The provider of the agent's model (built on first use)."""
+        return self._target(self.model).provider
+
+    def _settings_for(self, overrides: Mapping[str, Any]) -> RunSettings:
+        if not overrides:
+            return self._settings
+        unknown = sorted(set(overrides) - _RUN_OPTIONS)
+        if unknown:
+            raise TypeError(
+                f"unknown run option(s) {', '.join(map(repr, unknown))}; a run may override: "
+                f"{', '.join(sorted(_RUN_OPTIONS))}"
+            )
+        changes = dict(overrides)
+        if "params" in changes:
+            changes["params"] = {**self._settings.params, **(changes["params"] or {})}
+        for key in ("tools", "guardrails"):
+            if key in changes:
+                changes[key] = _as_tuple(changes[key])
+        return _checked(attrs.evolve(self._settings, **changes), has_provider=self._provider is not None)
+
+    # -- resolving names into objects -------------------------------------------------------------
+
+    def _target(self, model: str, *, own: bool = True) -> ModelTarget:
+        """The provider and model names for ``model``; the agent's connection settings apply to
+        its own provider only."""
+        if self._provider is not None:
+            prefix, sep, rest = model.partition("/")
+            if not sep or prefix == self._provider.name:
+                name = rest if sep else model
+                full = model if sep else f"{self._provider.name}/{model}"
+                return ModelTarget(self._provider, full, name, self._provider.name)
+        prefix, sep, name = model.partition("/")
+        if not sep or not prefix or not name:
+            raise ConfigError(
+                f"model {model!r} must be '<provider>/<model>', for example 'openai/gpt-4o-mini'", key_path="model"
+            )
+        mine = own and self.model.partition("/")[0] == prefix
+        key = prefix if mine else f"{prefix} (defaults)"
+        with self._lock:
+            provider = self._providers.get(key)
+            if provider is None:
+                factory = self.host.registry("provider").get(prefix).value
+                if mine:
+                    provider = factory(base_url=self._base_url, api_key=self._api_key, **self._provider_settings)
+                else:
+                    provider = factory(base_url=None, api_key=None)
+                self._providers[key] = provider
+        label = prefix + (f"@{self._base_url}" if mine and self._base_url else "")
+        return ModelTarget(provider, model, name, label)
+
+    def _resources(self, settings: RunSettings) -> Resources:
+        host = self.host
+        static = self._static
+        if settings is self._settings and static is not None and static[0] is host:
+            return static[1]
+        target = self._target(settings.model)
+        synthesizer = None
+        if settings.synthesizer_model:
+            same = settings.synthesizer_model.partition("/")[0] == settings.model.partition("/")[0]
+            synthesizer = self._target(settings.synthesizer_model, own=same)
+        memory = self._memory(settings, host)
+        tools = self._tools(settings, host, memory)
+        guardrails: list[Any] = []
+        if settings.guardrails:
+            from .guardrails import resolve_guardrails
+
+            guardrails = resolve_guardrails(settings.guardrails, host=host)
+        from .cache import resolve_cache
+
+        resources = Resources(
+            target=target,
+            synthesizer=synthesizer,
+            tools=tools,
+            guardrails=guardrails,
+            cache=resolve_cache(settings.cache, host=host),
+            lifecycle=self._lifecycle_for(host),
+            output=self._output if settings.output_type is self._settings.output_type else output_spec(settings.output_type),
+            memory=memory,
+            host=host,
+        )
+        if settings is self._settings:
+            self._static = (host, resources)
+        return resources
+
+    def _tools(self, settings: RunSettings, host: PluginHost, memory: Any) -> dict[str, Any]:
+        found = []
+        if settings.tools:
+            from .tools import resolve_tools
+
+            found = resolve_tools(settings.tools, host=host, settings=settings.tool_settings)
+        if memory is not None and settings.memory_settings.get("tools"):
+            found.extend(_memory_function("memory_tools")(memory))
+        tools: dict[str, Any] = {}
+        for t in found:
+            if t.name in tools and tools[t.name] is not t:
+                raise ToolDefinitionError(f"two tools are named {t.name!r}; rename one", tool=t.name)
+            tools[t.name] = t
+        if settings.output_type is not None and FINAL_ANSWER_TOOL in tools:
+            raise ToolDefinitionError(
+                f"the tool name {FINAL_ANSWER_TOOL!r} is reserved for structured output; rename the tool",
+                tool=FINAL_ANSWER_TOOL,
+            )
+        return tools
+
+    def _memory(self, settings: RunSettings, host: PluginHost) -> Any:
+        spec = settings.memory
+        if spec is None:
+            return None
+        if isinstance(spec, str | Mapping):
+            return _memory_function("resolve_memory")(spec, host=host)
+        return spec
+
+    def _lifecycle_for(self, host: PluginHost) -> Lifecycle:
+        with self._lock:
+            if self._lifecycle is None or self._lifecycle[0] is not host:
+                self._lifecycle = (host, Lifecycle(host, self.hooks))
+            return self._lifecycle[1]
+
+    # -- running ----------------------------------------------------------------------------------
+
+    def _new_run(
+        self,
+        prompt: Any,
+        *,
+        history: Sequence[Message] | None,
+        images: Sequence[Any] | None,
+        template_params: Mapping[str, Any] | None,
+        deps: Any,
+        session_id: str | None,
+        user_id: str | None,
+        overrides: Mapping[str, Any],
+        streaming: bool,
+        sink: Any = None,
+    ) -> Run:
+        settings = self._settings_for(overrides)
+        return Run(
+            self,
+            settings,
+            self._resources(settings),
+            prompt=prompt,
+            history=history,
+            images=images,
+            template_params=template_params,
+            deps=deps,
+            session_id=session_id,
+            user_id=user_id,
+            streaming=streaming,
+            sink=sink,
+            result_limit=self.tool_result_limit,
+        )
+
+    def _register(self, run: Run, task: asyncio.Task[Any]) -> _Control:
+        control = _Control(run, task)
+        with self._lock:
+            self._active.add(control)
+        return control
+
+    def _unregister(self, control: _Control) -> None:
+        with self._lock:
+            self._active.discard(control)
+
+    async def arun(
+        self,
+        prompt: Any,
+        *,
+        history: Sequence[Message] | None = None,
+        images: Sequence[Any] | None = None,
+        template_params: Mapping[str, Any] | None = None,
+        deps: Any = None,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        **overrides: Any,
+    ) -> RunResult:
+        """Run the agent on ``prompt`` and return the result.
+
+        ``prompt`` is text, a message, or a list of messages; ``history`` the conversation
+        so far (not repeated in the result); ``images`` paths, URLs, bytes or ImageParts
+        added to the user's message; ``deps`` is handed to tools and hooks as ``ctx.deps``.
+        """
+        run = self._new_run(
+            prompt,
+            history=history,
+            images=images,
+            template_params=template_params,
+            deps=deps,
+            session_id=session_id,
+            user_id=user_id,
+            overrides=overrides,
+            streaming=False,
+        )
+        task = asyncio.ensure_future(run.execute())
+        control = self._register(run, task)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if run.aborted and task.cancelled():
+                raise RunAbortedError("the run was aborted", partial=run.partial()) from None
+            raise
+        finally:
+            self._unregister(control)
+
+    async def astream(
+        self,
+        prompt: Any,
+        *,
+        history: Sequence[Message] | None = None,
+        images: Sequence[Any] | None = None,
+        template_params: Mapping[str, Any] | None = None,
+        deps: Any = None,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        **overrides: Any,
+    ) -> AsyncIterator[StreamEvent]:
+        """Run the agent, yielding its events; the last one is :class:`~agentkit.RunCompleted`.
+
+        Leaving the loop early cancels the run.
+        """
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+
+        async def sink(event: StreamEvent) -> None:
+            queue.put_nowait(event)
+
+        run = self._new_run(
+            prompt,
+            history=history,
+            images=images,
+            template_params=template_params,
+            deps=deps,
+            session_id=session_id,
+            user_id=user_id,
+            overrides=overrides,
+            streaming=True,
+            sink=sink,
+        )
+        task = asyncio.ensure_future(run.execute())
+        control = self._register(run, task)
+        task.add_done_callback(lambda _task: queue.put_nowait(_END))
+        try:
+            while True:
+                item = await queue.get()
+                if item is _END:
+                    break
+                yield item
+            if task.cancelled():
+                if run.aborted:
+                    raise RunAbortedError("the run was aborted", partial=run.partial())
+                raise asyncio.CancelledError()
+            error = task.exception()
+            if error is not None:
+                raise error
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+            self._unregister(control)
+
+    def run(
+        self,
+        prompt: Any,
+        *,
+        history: Sequence[Message] | None = None,
+        images: Sequence[Any] | None = None,
+        template_params: Mapping[str, Any] | None = None,
+        deps: Any = None,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        **overrides: Any,
+    ) -> RunResult:
+        """:meth:`arun` from synchronous code (also inside a running event loop, as in Jupyter)."""
+        kwargs = dict(
+            history=history,
+            images=images,
+            template_params=template_params,
+            deps=deps,
+            session_id=session_id,
+            user_id=user_id,
+            **overrides,
+        )
+
+        async def go() -> RunResult:
+            try:
+                return await self.arun(prompt, **kwargs)
+            finally:
+                await self._close_loop_resources()
+
+        return run_sync(go)
+
+    def stream(
+        self,
+        prompt: Any,
+        *,
+        history: Sequence[Message] | None = None,
+        images: Sequence[Any] | None = None,
+        template_params: Mapping[str, Any] | None = None,
+        deps: Any = None,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        **overrides: Any,
+    ) -> Iterator[StreamEvent]:
+        """:meth:`astream` from synchronous code: an iterator of events."""
+        kwargs = dict(
+            history=history,
+            images=images,
+            template_params=template_params,
+            deps=deps,
+            session_id=session_id,
+            user_id=user_id,
+            **overrides,
+        )
+
+        async def events() -> AsyncIterator[StreamEvent]:
+            try:
+                async for event in self.astream(prompt, **kwargs):
+                    yield event
+            finally:
+                await self._close_loop_resources()
+
+        return iterate_sync(events)
+
+    # -- control ----------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Let every run of this agent finish its current turn, then end (``result.stopped``).
+
+        Safe from hooks, tools and other threads.
+        """
+        with self._lock:
+            controls = list(self._active)
+        for control in controls:
+            control.stop()
+
+    def abort(self) -> None:
+        """Cancel every run of this agent at once: they raise
+        :class:`~agentkit.errors.RunAbortedError` carrying what they had so far.
+
+        Safe from hooks, tools and other threads.
+        """
+        with self._lock:
+            controls = list(self._active)
+        for control in controls:
+            control.abort()
+
+    def session(self, session_id: str, user_id: str | None = None) -> Any:
+        """A :class:`agentkit.sessions.Session`: runs that remember the conversation."""
+        from .sessions import Session
+
+        return Session(self, session_id, user_id=user_id)
+
+    async def _close_loop_resources(self) -> None:
+        """Close providers' connections bound to the current event loop (it is about to end)."""
+        with self._lock:
+            providers = {id(p): p for p in self._providers.values()}
+        if self._provider is not None:
+            providers[id(self._provider)] = self._provider
+        for provider in providers.values():
+            try:
+                await provider.aclose()
+            except Exception as exc:
+                log.warning("closing provider %r failed: %s: %s", provider.name, type(exc).__name__, exc)
+
+    async def aclose(self) -> None:
+        """Close the providers' connections. The agent stays usable."""
+        await self._close_loop_resources()
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str | Mapping) or callable(value) or not isinstance(value, Iterable):
+        return (value,)
+    return tuple(value)
+
+
+def _checked(settings: RunSettings, *, has_provider: bool) -> RunSettings:
+    """Reject settings that cannot work, naming the setting and what would."""
+    s = settings
+    if not isinstance(s.model, str) or not s.model.strip():
+        raise ConfigError("model must be a non-empty string such as 'openai/gpt-4o-mini'", key_path="model")
+    if "/" not in s.model and not has_provider:
+        raise ConfigError(
+            f"model {s.model!r} must be '<provider>/<model>', for example 'openai/gpt-4o-mini'", key_path="model"
+        )
+    if s.tool_errors not in ("return", "raise"):
+        raise ConfigError(f"tool_errors must be 'return' or 'raise', got {s.tool_errors!r}", key_path="tool_errors")
+    for key in ("max_turns",):
+        value = getattr(s, key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{key} must be an integer >= 1, got {value!r}", key_path=key)
+    for key in ("output_retries", "tool_retries"):
+        value = getattr(s, key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"{key} must be an integer >= 0, got {value!r}", key_path=key)
+    if s.tool_timeout is not None and (not isinstance(s.tool_timeout, int | float) or s.tool_timeout <= 0):
+        raise ConfigError(f"tool_timeout must be a number of seconds > 0 or None, got {s.tool_timeout!r}",
+                          key_path="tool_timeout")
+    if s.context_window is not None and (not isinstance(s.context_window, int) or s.context_window <= 0):
+        raise ConfigError(f"context_window must be a positive integer, got {s.context_window!r}",
+                          key_path="context_window")
+    if s.synthesizer_model is not None and "/" not in s.synthesizer_model and not has_provider:
+        raise ConfigError(
+            f"synthesizer_model {s.synthesizer_model!r} must be '<provider>/<model>'", key_path="synthesizer_model"
+        )
+    return s
+
+
+def _memory_function(name: str) -> Any:
+    import importlib
+
+    from .errors import MemoryStoreError
+
+    module = importlib.import_module("agentkit.memory")
+    func = getattr(module, name, None)
+    if func is None:
+        raise MemoryStoreError(f"agentkit.memory has no {name}(); this agentkit cannot give an agent memory tools")
+    return func

@@ -1,0 +1,646 @@
+"""The agent loop: one run, from the user's input to the final answer.
+
+A run is a sequence of turns. Each turn sends the conversation to the model; when the model
+asks for tools, their results are added and the next turn begins; when it answers, the run
+ends. Around that core:
+
+- input guardrails before the first model call, output guardrails before the result is
+  returned, tool guardrails around every call (:mod:`agentkit.guardrails`);
+- lifecycle hooks at each step (:mod:`agentkit.lifecycle`), which may replace a model call
+  or a tool call;
+- the context window: before each call the messages are fitted to the model's window
+  (:mod:`agentkit.context_budget`);
+- the response cache, usage and cost, structured output with re-asks, ``max_turns``,
+  ``stop()`` (after the current turn) and ``abort()`` (at once, via task cancellation,
+  handled by :class:`agentkit.Agent`).
+
+Streaming and non-streaming runs share this code: a streaming run forwards the provider's
+deltas, a non-streaming one calls ``complete()``; both build the same messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ._tool_calls import ToolRunner
+from .errors import IncompleteStreamError, MaxTurnsError, OutputValidationError
+from .events import (
+    ModelResponse,
+    ReasoningDelta,
+    RunCompleted,
+    RunResult,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallResult,
+    ToolCallStarted,
+    TurnCompleted,
+)
+from .messages import (
+    AssistantMessage,
+    ImagePart,
+    Message,
+    SystemMessage,
+    TextPart,
+    ToolCall,
+    ToolMessage,
+    Usage,
+    UserMessage,
+)
+from .output import FINAL_ANSWER_TOOL, OutputSpec
+from .providers import ModelRequest, Provider, ToolSpec
+from .run_context import RunContext
+from .templates import render
+
+if TYPE_CHECKING:
+    from .cache import ResponseCache
+    from .lifecycle import Lifecycle
+    from .tools import Tool
+
+__all__ = ["ModelTarget", "Resources", "Run", "RunSettings", "build_input"]
+
+log = logging.getLogger("agentkit.loop")
+
+Sink = Callable[[StreamEvent], Awaitable[None]]
+
+_MESSAGE_TYPES = (SystemMessage, UserMessage, AssistantMessage, ToolMessage)
+_INTERRUPTED = "Interrupted: the run was aborted before this tool call finished; it may or may not have run."
+_CUT_OFF = (
+    "Not run: your answer was cut off by the output length limit (finish_reason 'length') before this tool "
+    "call was complete. Call it again, with shorter arguments if needed."
+)
+
+
+@attrs.frozen(kw_only=True)
+class RunSettings:
+    """The settings of one run: the agent's, with the run's overrides applied."""
+
+    model: str
+    system: str | None = None
+    template_params: Mapping[str, Any] = attrs.field(factory=dict)
+    user_template: str | None = None
+    tools: tuple[Any, ...] = ()
+    tool_settings: Mapping[str, Any] | None = None
+    output_type: Any = None
+    output_retries: int = 2
+    guardrails: tuple[Any, ...] = ()
+    memory: Any = None
+    memory_settings: Mapping[str, Any] = attrs.field(factory=dict)
+    params: Mapping[str, Any] = attrs.field(factory=dict)
+    synthesizer_model: str | None = None
+    max_turns: int = 20
+    tool_timeout: float | None = 60
+    tool_retries: int = 2
+    tool_errors: str = "return"
+    cache: Any = None
+    context_window: int | None = None
+    context_strategy: str = "trim"
+    prices: Mapping[str, Any] | None = None
+
+
+@attrs.frozen
+class ModelTarget:
+    """A model to call: the provider object, the full ``provider/model`` string, the name
+    sent in requests, and the provider's identity for cache keys (never a credential)."""
+
+    provider: Provider = attrs.field(repr=False)
+    model: str
+    name: str
+    label: str
+
+
+@attrs.define
+class Resources:
+    """What a run uses, resolved by the agent from its settings."""
+
+    target: ModelTarget
+    synthesizer: ModelTarget | None
+    tools: dict[str, Tool]
+    guardrails: list[Any]
+    cache: ResponseCache | None
+    lifecycle: Lifecycle
+    output: OutputSpec | None
+    memory: Any = None
+    host: Any = None
+
+
+def build_input(
+    prompt: Any, images: Sequence[Any] | None, user_template: str | None, params: Mapping[str, Any]
+) -> list[Message]:
+    """The run's input messages from ``prompt`` (text, a message, or a list of them)."""
+    if isinstance(prompt, str):
+        messages: list[Message] = [UserMessage(prompt)]
+    elif isinstance(prompt, _MESSAGE_TYPES):
+        messages = [prompt]
+    elif isinstance(prompt, list | tuple):
+        messages = []
+        for i, item in enumerate(prompt):
+            if isinstance(item, str):
+                messages.append(UserMessage(item))
+            elif isinstance(item, _MESSAGE_TYPES):
+                messages.append(item)
+            else:
+                raise TypeError(f"prompt[{i}] is {type(item).__name__}; expected a str or a message")
+    else:
+        raise TypeError(f"prompt is {type(prompt).__name__}; expected a str, a message, or a list of them")
+    last = max((i for i, m in enumerate(messages) if isinstance(m, UserMessage)), default=None)
+    if user_template is not None and last is not None:
+        message = messages[last]
+        assert isinstance(message, UserMessage)
+        text = render(user_template, {**params, "message": message.text}, where="user_template")
+        messages[last] = UserMessage((TextPart(text), *message.images))
+    if images:
+        parts = tuple(p if isinstance(p, ImagePart) else ImagePart.from_source(p) for p in images)
+        if last is None:
+            messages.append(UserMessage(parts))
+        else:
+            message = messages[last]
+            assert isinstance(message, UserMessage)
+            messages[last] = UserMessage((*message.content, *parts))
+    return messages
+
+
+class Run:
+    """One run of an agent. :meth:`execute` runs it; :meth:`partial` is what it has so far."""
+
+    def __init__(
+        self,
+        agent: Any,
+        settings: RunSettings,
+        resources: Resources,
+        *,
+        prompt: Any,
+        history: Sequence[Message] | None = None,
+        images: Sequence[Any] | None = None,
+        template_params: Mapping[str, Any] | None = None,
+        deps: Any = None,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        streaming: bool = False,
+        sink: Sink | None = None,
+        result_limit: int = 50_000,
+    ) -> None:
+        self.agent = agent
+        self.settings = settings
+        self.res = resources
+        self.prompt = prompt
+        self.history: list[Message] = list(history or ())
+        self.images = images
+        self.params = {**settings.template_params, **(template_params or {})}
+        self.streaming = streaming
+        self.sink = sink
+        self.result_limit = result_limit
+        self.ctx = RunContext(
+            agent=agent,
+            run_id=uuid.uuid4().hex,
+            model=resources.target.model,
+            deps=deps,
+            session_id=session_id,
+            user_id=user_id,
+        )
+        self.new: list[Message] = []  # this run's messages, the input included
+        self.prefix: list[Message] = []  # system prompt and recalled memory: sent, not stored
+        self.usage = Usage()
+        self.turns = 0
+        self.aborted = False
+        self._streamed_text = ""  # text of the turn in progress, for an aborted run's partial
+        self._observed = resources.lifecycle.has("on_event")
+        self._tools: ToolRunner | None = None
+
+    # -- what the run has so far ----------------------------------------------------------------
+
+    def partial(self) -> RunResult:
+        """The run so far; a tool call without a result is answered as interrupted."""
+        messages = list(self.new)
+        if messages and isinstance(messages[-1], AssistantMessage) and messages[-1].tool_calls:
+            done = self._tools.done if self._tools is not None else {}
+            for i, call in enumerate(messages[-1].tool_calls):
+                messages.append(
+                    done.get(i) or ToolMessage(tool_call_id=call.id, name=call.name, content=_INTERRUPTED, is_error=True)
+                )
+        text = self._streamed_text or _last_text(messages)
+        return RunResult(
+            text=text, messages=messages, usage=self.usage, turns=self.turns, stopped=True, run_id=self.ctx.run_id
+        )
+
+    # -- events ---------------------------------------------------------------------------------
+
+    async def emit(self, event: StreamEvent) -> None:
+        if self._observed:
+            await self.res.lifecycle.on_event(self.ctx, event)
+        if self.sink is not None:
+            await self.sink(event)
+
+    # -- the run --------------------------------------------------------------------------------
+
+    async def execute(self) -> RunResult:
+        s, res, ctx = self.settings, self.res, self.ctx
+        inputs = build_input(self.prompt, self.images, s.user_template, self.params)
+        self.prefix = await self._system_messages()
+        self.new = inputs
+        ctx.messages = [*self.history, *self.new]
+        await res.lifecycle.before_run(ctx)
+        if res.guardrails:
+            from .guardrails import apply_input
+
+            self.new = await apply_input(res.guardrails, self.new, ctx)
+            ctx.messages = [*self.history, *self.new]
+        if res.memory is not None and s.memory_settings.get("auto_recall", True):
+            block = await self._recall(inputs)
+            if block:
+                self.prefix.append(SystemMessage(block))
+
+        self._tools = ToolRunner(
+            res.tools,
+            ctx=ctx,
+            lifecycle=res.lifecycle,
+            guardrails=res.guardrails,
+            emit=self.emit,
+            timeout=s.tool_timeout,
+            retries=s.tool_retries,
+            errors=s.tool_errors,
+            result_limit=self.result_limit,
+        )
+        output_failures = 0
+        tool_results_in = False
+        output: Any = None
+        text = ""
+        stopped = False
+        while True:
+            if ctx.stop_requested:
+                stopped = True
+                text = _last_text(self.new)
+                break
+            if self.turns >= s.max_turns:
+                partial = self.partial()
+                raise MaxTurnsError(
+                    f"the run reached max_turns={s.max_turns} and the model still asks for tools",
+                    max_turns=s.max_turns,
+                    partial=attrs.evolve(partial, stopped=False),
+                )
+            self.turns += 1
+            ctx.turn = self.turns
+            target = res.synthesizer if (tool_results_in and res.synthesizer is not None) else res.target
+            response = await self._model_call(target)
+            message = response.message
+            self._append(message)
+            await self.emit(TurnCompleted(response=response, turn=self.turns))
+
+            if message.tool_calls:
+                results, final_call, final_value, final_error = await self._answer_calls(message)
+                for answer in results:
+                    self._append(answer)
+                tool_results_in = True
+                if final_call is not None:
+                    output, text = final_value, final_call.arguments
+                    break
+                if final_error is not None:
+                    output_failures += 1
+                    if output_failures > s.output_retries:
+                        raise final_error
+                continue
+
+            text = message.content
+            spec = res.output
+            if spec is None:
+                output = text
+                break
+            if self._native_output():
+                try:
+                    output = spec.parse_text(text)
+                    break
+                except OutputValidationError as error:
+                    output_failures += 1
+                    if output_failures > s.output_retries:
+                        raise
+                    self._append(UserMessage(_retry_prompt(error)))
+                    continue
+            output_failures += 1
+            if output_failures > s.output_retries:
+                raise OutputValidationError(
+                    f"the model answered in text instead of calling the {FINAL_ANSWER_TOOL!r} tool",
+                    raw_text=text,
+                    errors=(f"no call to {FINAL_ANSWER_TOOL} @ $",),
+                )
+            self._append(
+                UserMessage(f"Give your final answer by calling the {FINAL_ANSWER_TOOL} tool; its arguments are the answer.")
+            )
+
+        text, output = await self._check_output(text, output, stopped)
+        result = RunResult(
+            text=text,
+            messages=self.new,
+            usage=self.usage,
+            output=output,
+            turns=self.turns,
+            stopped=stopped,
+            run_id=ctx.run_id,
+        )
+        result = await res.lifecycle.after_run(ctx, result)
+        await self.emit(RunCompleted(result=result))
+        return result
+
+    def _append(self, message: Message) -> None:
+        self.new.append(message)
+        self.ctx.messages.append(message)
+
+    # -- before the first call ------------------------------------------------------------------
+
+    async def _system_messages(self) -> list[Message]:
+        s = self.settings
+        parts = []
+        if s.system:
+            parts.append(render(s.system, self.params, where="system prompt"))
+        if self.res.guardrails:
+            from .guardrails import system_instructions
+
+            extra = system_instructions(self.res.guardrails)
+            if extra:
+                parts.append(extra)
+        return [SystemMessage("\n\n".join(parts))] if parts else []
+
+    async def _recall(self, inputs: Sequence[Message]) -> str | None:
+        memory_module = _memory_module()
+        recall_block = getattr(memory_module, "recall_block", None)
+        if recall_block is None:
+            from .errors import MemoryStoreError
+
+            raise MemoryStoreError(
+                "agentkit.memory has no recall_block(); this agentkit cannot recall memories automatically",
+                hint="set memory_settings={'auto_recall': False}",
+            )
+        m = self.settings.memory_settings
+        query = "\n".join(msg.text for msg in inputs if isinstance(msg, UserMessage))
+        block = await recall_block(
+            self.res.memory,
+            user_id=self.ctx.user_id,
+            agent_name=getattr(self.agent, "name", None),
+            session_id=self.ctx.session_id,
+            query=query,
+            token_budget=int(m.get("token_budget", 500)),
+            k=int(m.get("k", 5)),
+            model=self.res.target.model,
+        )
+        return block or None
+
+    # -- model calls ----------------------------------------------------------------------------
+
+    def _native_output(self) -> bool:
+        return self.res.output is not None and bool(self.res.target.provider.capabilities.structured_output)
+
+    async def _request(self, target: ModelTarget) -> ModelRequest:
+        s, spec = self.settings, self.res.output
+        specs: list[ToolSpec] = [t.spec for t in self.res.tools.values()]
+        tool_choice: str | None = None
+        output_schema = None
+        if spec is not None:
+            if self._native_output():
+                output_schema = spec.output_schema()
+            else:
+                specs.append(spec.tool_spec())
+                tool_choice = "required" if len(specs) > 1 else FINAL_ANSWER_TOOL
+        messages = await self._fit([*self.prefix, *self.history, *self.new], target, specs)
+        return ModelRequest(
+            model=target.name,
+            messages=messages,
+            tools=specs,
+            tool_choice=tool_choice,
+            output_schema=output_schema,
+            params=dict(s.params),
+        )
+
+    async def _fit(self, messages: list[Message], target: ModelTarget, specs: Sequence[ToolSpec]) -> list[Message]:
+        """The messages that fit the model's window: the provider's figure, else the known one,
+        else the agent's ``context_window``; unknown means no fitting."""
+        s = self.settings
+        from . import context_budget
+
+        window = await target.provider.context_window(target.name)
+        if window is None:
+            window = context_budget.known_context_window(target.model)
+        if window is None:
+            window = s.context_window
+        if window is None:
+            return messages
+        reserve = s.params.get("max_tokens") or s.params.get("max_output_tokens") or min(4096, max(256, window // 8))
+        summarizer = self._summarizer(target) if s.context_strategy == "summarize" else None
+        return list(
+            await context_budget.fit_messages(
+                messages,
+                model=target.model,
+                window=window,
+                reserve=int(reserve),
+                strategy=s.context_strategy,
+                summarizer=summarizer,
+                tools=specs,
+                host=self.res.host,
+            )
+        )
+
+    def _summarizer(self, target: ModelTarget) -> Callable[[Sequence[Message]], Awaitable[str]]:
+        """Summaries for the ``summarize`` strategy, by the synthesizer model if set; usage is counted."""
+        chosen = self.res.synthesizer or target
+
+        async def summarize(messages: Sequence[Message]) -> str:
+            from .context_budget import summary_prompt
+
+            request = ModelRequest(model=chosen.name, messages=[UserMessage(summary_prompt(messages))])
+            response = await chosen.provider.complete(request)
+            usage = response.usage if response.usage.requests else attrs.evolve(response.usage, requests=1)
+            self._count(usage, chosen)
+            return response.message.content.strip()
+
+        return summarize
+
+    async def _model_call(self, target: ModelTarget) -> ModelResponse:
+        lifecycle = self.res.lifecycle
+        request = await self._request(target)
+        self._streamed_text = ""
+        response = await lifecycle.before_model_call(self.ctx, request)
+        source = "hook"
+        if response is None:
+            cache, key = self.res.cache, None
+            if cache is not None:
+                from .cache import cache_key
+
+                key = cache_key(request, target.label)
+                cached = await cache.get(key)
+                if cached is not None:
+                    response, source = attrs.evolve(cached, cached=True), "cache"
+            if response is None:
+                response, source = await self._invoke(target, request), "provider"
+                if cache is not None and key is not None:
+                    await cache.put(key, response)
+        if source != "provider" and self.streaming:
+            await self._replay(response)
+        response = await lifecycle.after_model_call(self.ctx, request, response)
+        return self._account(response, target, counted=source != "cache")
+
+    async def _invoke(self, target: ModelTarget, request: ModelRequest) -> ModelResponse:
+        provider = target.provider
+        if not (self.streaming and provider.capabilities.streaming):
+            whole = await provider.complete(request)
+            if self.streaming:
+                await self._replay(whole)
+            return whole
+        response: ModelResponse | None = None
+        async for event in provider.stream(request):
+            if isinstance(event, ModelResponse):
+                response = event
+                continue
+            if isinstance(event, TextDelta):
+                self._streamed_text += event.text
+            await self.emit(event)
+        if response is None:
+            raise IncompleteStreamError(
+                "the stream ended without a final response", provider=provider.name, model=request.model
+            )
+        return response
+
+    async def _replay(self, response: ModelResponse) -> None:
+        """Stream events for a response that did not come from a stream (cache, hook, complete())."""
+        message = response.message
+        if message.reasoning:
+            await self.emit(ReasoningDelta(message.reasoning))
+        if message.content:
+            self._streamed_text += message.content
+            await self.emit(TextDelta(message.content))
+        for index, call in enumerate(message.tool_calls):
+            await self.emit(ToolCallStarted(index=index, id=call.id, name=call.name))
+            if call.arguments:
+                await self.emit(ToolCallDelta(index=index, id=call.id, arguments=call.arguments))
+
+    def _account(self, response: ModelResponse, target: ModelTarget, *, counted: bool) -> ModelResponse:
+        """Fill in model, usage and cost; add the call's usage to the run's (a cache hit costs nothing)."""
+        usage = response.usage
+        if counted and usage.requests == 0:
+            usage = attrs.evolve(usage, requests=1)
+        if counted and self.settings.prices is not None and usage.cost is None:
+            from .context_budget import cost_of
+
+            usage = attrs.evolve(usage, cost=cost_of(usage, target.model, self.settings.prices))
+        message = response.message
+        message = attrs.evolve(
+            message,
+            model=message.model or response.model or target.name,
+            usage=usage if counted else (message.usage or usage),
+            finish_reason=message.finish_reason or response.finish_reason,
+        )
+        response = attrs.evolve(
+            response,
+            message=message,
+            usage=usage,
+            model=response.model or message.model,
+            finish_reason=response.finish_reason or message.finish_reason,
+        )
+        if counted:
+            self._count(usage, target)
+        return response
+
+    def _count(self, usage: Usage, target: ModelTarget) -> None:
+        self.usage = self.usage + usage
+        self.ctx.usage = self.usage
+
+    # -- tool calls -----------------------------------------------------------------------------
+
+    async def _answer_calls(
+        self, message: AssistantMessage
+    ) -> tuple[list[ToolMessage], ToolCall | None, Any, OutputValidationError | None]:
+        """Answer every call of ``message`` (in order); also the final answer, if one was given."""
+        calls = list(message.tool_calls)
+        answers: list[ToolMessage | None] = [None] * len(calls)
+        if message.finish_reason == "length":
+            for i, call in enumerate(calls):
+                answers[i] = ToolMessage(tool_call_id=call.id, name=call.name, content=_CUT_OFF, is_error=True)
+                await self.emit(ToolCallResult(call=call, result=answers[i]))  # type: ignore[arg-type]
+            return [a for a in answers if a is not None], None, None, None
+
+        spec = self.res.output
+        final_call: ToolCall | None = None
+        final_value: Any = None
+        final_error: OutputValidationError | None = None
+        regular: list[int] = []
+        for i, call in enumerate(calls):
+            if spec is None or self._native_output() or call.name != FINAL_ANSWER_TOOL:
+                regular.append(i)
+                continue
+            if final_call is not None:
+                answers[i] = ToolMessage(call.id, call.name, "Ignored: a final answer was already given.")
+                continue
+            try:
+                final_value = spec.parse_text(call.arguments)
+            except OutputValidationError as error:
+                final_error = error
+                answers[i] = ToolMessage(call.id, call.name, _retry_prompt(error), is_error=True)
+            else:
+                final_call, final_error = call, None
+                answers[i] = ToolMessage(call.id, call.name, "Final answer received.")
+        for i, call in enumerate(calls):
+            if answers[i] is not None:
+                await self.emit(ToolCallResult(call=call, result=answers[i]))  # type: ignore[arg-type]
+        if final_call is not None:
+            for i in regular:
+                call = calls[i]
+                answers[i] = ToolMessage(call.id, call.name, "Not run: the final answer was given in the same turn.")
+                await self.emit(ToolCallResult(call=call, result=answers[i]))  # type: ignore[arg-type]
+        elif regular:
+            assert self._tools is not None
+            results = await self._tools.run([calls[i] for i in regular])
+            for i, result in zip(regular, results, strict=True):
+                answers[i] = result
+        return [a for a in answers if a is not None], final_call, final_value, final_error
+
+    # -- the end --------------------------------------------------------------------------------
+
+    async def _check_output(self, text: str, output: Any, stopped: bool) -> tuple[str, Any]:
+        """Output guardrails on the final text; a rewrite replaces the stored answer too."""
+        if not self.res.guardrails or not text:
+            return text, output
+        from .guardrails import apply_output
+
+        checked = await apply_output(self.res.guardrails, text, self.ctx)
+        if checked == text:
+            return text, output
+        spec = self.res.output
+        if spec is not None and not stopped:
+            output = spec.parse_text(checked)
+        elif spec is None:
+            output = checked
+        self._replace_answer(text, checked)
+        return checked, output
+
+    def _replace_answer(self, old: str, new: str) -> None:
+        for i in range(len(self.new) - 1, -1, -1):
+            message = self.new[i]
+            if not isinstance(message, AssistantMessage):
+                continue
+            if message.content == old:
+                self.new[i] = attrs.evolve(message, content=new)
+                return
+            calls = tuple(attrs.evolve(c, arguments=new) if c.arguments == old else c for c in message.tool_calls)
+            if calls != message.tool_calls:
+                self.new[i] = attrs.evolve(message, tool_calls=calls)
+                return
+
+
+def _last_text(messages: Sequence[Message]) -> str:
+    for message in reversed(messages):
+        if isinstance(message, AssistantMessage):
+            return message.content
+    return ""
+
+
+def _retry_prompt(error: OutputValidationError) -> str:
+    lines = "\n".join(f"- {e}" for e in error.errors) or f"- {error}"
+    return f"Your answer does not match the required schema:\n{lines}\nAnswer again, fixing these errors."
+
+
+def _memory_module() -> Any:
+    import importlib
+
+    return importlib.import_module("agentkit.memory")
