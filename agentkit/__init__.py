@@ -13,6 +13,8 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
+    # agents
+    "Agent": "agentkit.agent",
     # messages and values
     "AssistantMessage": "agentkit.messages",
     "ImagePart": "agentkit.messages",
@@ -105,6 +107,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     # ruff: noqa: F401
+    from .agent import Agent
     from .errors import *  # noqa: F403
     from .events import *  # noqa: F403
     from .hookspecs import hookimpl
