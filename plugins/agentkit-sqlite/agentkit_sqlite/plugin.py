@@ -1,0 +1,34 @@
+"""agentkit-sqlite's hook implementations. The store and cache modules load on first use."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from agentkit import hookimpl
+
+if TYPE_CHECKING:
+    from agentkit.registry import StoreRegistrar
+
+__all__ = ["register_stores"]
+
+
+def _store(**settings: Any) -> Any:
+    from .store import SqliteStore
+
+    return SqliteStore(**settings)
+
+
+def _cache(**settings: Any) -> Any:
+    from .cache import SqliteResponseCache
+
+    return SqliteResponseCache(**settings)
+
+
+@hookimpl
+def register_stores(registry: StoreRegistrar) -> None:
+    registry.add(
+        "sqlite", _store, description="sessions in SQLite at $AGENTKIT_HOME/agentkit.db (the default)"
+    )
+    registry.add_cache(
+        "sqlite", _cache, description="model responses in SQLite at $AGENTKIT_HOME/cache/responses.db"
+    )

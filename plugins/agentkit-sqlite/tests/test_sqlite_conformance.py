@@ -1,0 +1,24 @@
+"""The SQLite store keeps the whole Store contract."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agentkit.stores import Store
+from agentkit.testing.conformance import StoreConformance
+from agentkit_sqlite import SqliteStore
+
+
+class TestSqliteStore(StoreConformance):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[Store]:
+        store = SqliteStore(tmp_path / "sessions.db")
+        yield store
+        store.close()
+
+    def reopen(self, store: Store) -> Store | None:
+        assert isinstance(store, SqliteStore)
+        return SqliteStore(store.path)

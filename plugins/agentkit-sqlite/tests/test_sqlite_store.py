@@ -1,0 +1,218 @@
+"""SQLite specifics: files and modes, pragmas, schema versions, errors, registration."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+import agentkit_sqlite.plugin
+from agentkit.errors import CorruptSessionError, SchemaVersionError, StorageError
+from agentkit.messages import AssistantMessage, UserMessage
+from agentkit.plugins import PluginHost
+from agentkit.stores import open_store
+from agentkit_sqlite import SCHEMA_VERSION, SqliteStore
+from agentkit_sqlite.schema import MIGRATIONS
+
+
+def turn(i: int) -> list:
+    return [UserMessage(f"question {i}"), AssistantMessage(f"answer {i}")]
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+async def test_files_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "nested" / "agentkit.db"
+    store = SqliteStore(path)
+    try:
+        await store.create_session("s")
+        await store.append_turn("s", turn(0))
+        assert mode(tmp_path / "new") == 0o700
+        assert mode(tmp_path / "new" / "nested") == 0o700
+        assert mode(path) == 0o600
+        for suffix in ("-wal", "-shm"):
+            assert mode(path.with_name(path.name + suffix)) == 0o600
+    finally:
+        store.close()
+
+
+async def test_wal_and_busy_timeout(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "a.db", busy_timeout=7.5)
+    try:
+        await store.list_sessions()
+        check = sqlite3.connect(tmp_path / "a.db")
+        assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        check.close()
+        assert (
+            await store._worker.call(lambda conn: conn.execute("PRAGMA busy_timeout").fetchone()[0]) == 7500
+        )
+    finally:
+        store.close()
+
+
+async def test_default_path_follows_agentkit_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTKIT_HOME", str(tmp_path / "home"))
+    host = PluginHost(entry_points=False)
+    host.register(agentkit_sqlite.plugin, name="sqlite")
+    store = open_store(host=host)
+    try:
+        assert isinstance(store, SqliteStore)
+        assert store.path == tmp_path / "home" / "agentkit.db"
+        await store.create_session("x")
+        assert mode(tmp_path / "home") == 0o700
+    finally:
+        store.close()
+    named = open_store(f"sqlite:{tmp_path / 'other.db'}", host=host, busy_timeout=1)
+    assert isinstance(named, SqliteStore) and named.path == tmp_path / "other.db" and named.busy_timeout == 1
+    named.close()
+    assert "sqlite" in host.registry("cache")
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    conn.close()
+    store = SqliteStore(path)
+    try:
+        with pytest.raises(SchemaVersionError) as info:
+            await store.list_sessions()
+        error = info.value
+        assert (error.found, error.supported) == (SCHEMA_VERSION + 5, SCHEMA_VERSION)
+        assert str(path) in str(error) and "newer" in str(error)
+        assert "upgrade agentkit-sqlite" in (error.hint or "")
+        with pytest.raises(SchemaVersionError):  # and again, not a broken store
+            await store.find_session("x")
+    finally:
+        store.close()
+
+
+async def test_forward_migration_keeps_data_and_indexes_it(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for statement in MIGRATIONS[1]:
+        conn.execute(statement)
+    conn.execute(
+        "INSERT INTO sessions (id, user_id, created_at, updated_at, message_count, usage, metadata)"
+        " VALUES ('old', 'u', 1, 2, 1, '{}', '{}')"
+    )
+    conn.execute(
+        "INSERT INTO messages (session_id, seq, turn, role, text, data) VALUES ('old', 0, 1, 'user', 'legacy words',"
+        ' \'{"role": "user", "content": [{"type": "text", "text": "legacy words"}]}\')'
+    )
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    store = SqliteStore(path)
+    try:
+        assert await store.read_messages("old") == [UserMessage("legacy words")]
+        assert [h.session_id for h in await store.search("legacy")] == ["old"]
+    finally:
+        store.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+
+
+async def test_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    store = SqliteStore(path)
+    try:
+        with pytest.raises(CorruptSessionError, match=r"junk\.db"):
+            await store.list_sessions()
+    finally:
+        store.close()
+
+
+async def test_unreadable_row_names_session_and_position(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.db")
+    try:
+        await store.create_session("s")
+        await store.append_turn("s", turn(0))
+        await store._worker.call(
+            lambda c: c.execute('UPDATE messages SET data = \'{"role": "alien"}\' WHERE seq = 1')
+        )
+        with pytest.raises(CorruptSessionError, match=r"message 1 of session 's'"):
+            await store.read_messages("s")
+    finally:
+        store.close()
+
+
+async def test_lock_held_past_busy_timeout_is_a_clear_error(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "l.db", busy_timeout=0.2)
+    try:
+        await store.create_session("s")
+        blocker = sqlite3.connect(tmp_path / "l.db", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(StorageError) as info:
+                await store.append_turn("s", turn(1))
+            assert "busy timeout" in str(info.value) and "busy_timeout" in (info.value.hint or "")
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert await store.read_messages("s") == []
+        await store.append_turn("s", turn(1))
+    finally:
+        store.close()
+
+
+async def test_waiting_for_the_lock_does_not_block_the_event_loop(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "w.db", busy_timeout=30)
+    await store.create_session("s")
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold_lock() -> None:
+        blocker = sqlite3.connect(tmp_path / "w.db", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        held.set()
+        release.wait(30)
+        blocker.execute("COMMIT")
+        blocker.close()
+
+    thread = threading.Thread(target=hold_lock)
+    thread.start()
+    try:
+        assert await asyncio.to_thread(held.wait, 30)
+        ticks = 0
+        write = asyncio.create_task(store.append_turn("s", turn(1)))
+        while ticks < 20:  # the loop keeps running while the write waits for the lock
+            await asyncio.sleep(0.005)
+            ticks += 1
+        assert not write.done()
+        release.set()
+        info = await asyncio.wait_for(write, 30)
+        assert info.message_count == 2
+    finally:
+        release.set()
+        thread.join()
+        store.close()
+
+
+async def test_closed_store_says_so(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "c.db")
+    await store.list_sessions()
+    await store.aclose()
+    store.close()  # idempotent
+    with pytest.raises(StorageError, match="closed"):
+        await store.list_sessions()
+
+
+def test_bad_settings() -> None:
+    with pytest.raises(StorageError, match="synchronous"):
+        SqliteStore("x.db", synchronous="sometimes")
+
+
+def test_repr_shows_the_path(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "r.db")
+    assert repr(store) == f"SqliteStore({str(tmp_path / 'r.db')!r})"
+    store.close()
