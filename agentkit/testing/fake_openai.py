@@ -40,7 +40,8 @@ A script item is one of:
 ``default`` item is used; without one the server answers HTTP 400 saying the script is
 exhausted. ``api_key`` makes the server refuse (401) requests without that bearer key.
 Everything received is recorded: ``requests`` (every request), ``chat_requests`` and
-``embedding_requests`` (their JSON bodies).
+``embedding_requests`` (their JSON bodies). ``reset(script, default=...)`` starts over, so one
+server can serve many tests (starting a server costs about half a second).
 """
 
 from __future__ import annotations
@@ -155,6 +156,20 @@ class FakeOpenAIServer:
     def requests(self) -> list[RecordedRequest]:
         """Every request received, in order."""
         return self._server.requests
+
+    def reset(
+        self, script: Iterable[Item] | Callable[[dict[str, Any]], Item] = (), *, default: Item = None
+    ) -> FakeOpenAIServer:
+        """Start over with a new script and empty records (a long-lived server shared by tests)."""
+        with self._lock:
+            self._script_fn = script if callable(script) else None
+            self._script = [] if callable(script) else list(script)
+            self.default = default
+            self._used = 0
+            self.chat_requests.clear()
+            self.embedding_requests.clear()
+            self.requests.clear()
+        return self
 
     def add(self, *items: Item) -> None:
         """Append items to the script."""
