@@ -10,9 +10,9 @@ older tool steps go oldest first. If even what must stay does not fit, a
 :class:`~agentkit.errors.ContextLengthError` says how much is needed.
 
 With ``strategy="summarize"`` a model summarizes what was dropped (the loop passes the
-summarizer; :func:`summary_prompt` builds the text it sends) and the summary is inserted,
-after the leading system messages, as a :class:`~agentkit.SystemMessage` that says it is a
-summary.
+summarizer; :func:`summary_prompt` builds the text it sends) and the summary is inserted
+where the dropped messages were (after the system prompt) as a :class:`~agentkit.SystemMessage`
+that says it is a summary.
 
 Context windows of common models are in :data:`CONTEXT_WINDOWS`; :func:`cost_of` prices a
 call's usage from a price table.
@@ -391,8 +391,9 @@ async def fit_messages(
     message = _fit_summary(text, budget - kept_total, counter)
     if message is None:
         return kept
-    at = next((i for i, m in enumerate(kept) if not isinstance(m, SystemMessage)), len(kept))
-    kept.insert(at, message)
+    # Where the dropped messages were: after the system prompt, before what came after them.
+    first_dropped = min(dropped)
+    kept.insert(sum(1 for i in range(first_dropped) if i not in dropped), message)
     return kept
 
 

