@@ -75,6 +75,10 @@ def tool_call(
 _ids = itertools.count(1)
 
 
+def _to_calls(value: Iterable[ToolCall]) -> tuple[ToolCall, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class FakeReply:
     """One scripted answer with every detail under control.
@@ -88,7 +92,7 @@ class FakeReply:
     """
 
     text: str = ""
-    tool_calls: Sequence[ToolCall] = attrs.field(default=(), converter=tuple)
+    tool_calls: tuple[ToolCall, ...] = attrs.field(default=(), converter=_to_calls)
     reasoning: str | None = None
     finish_reason: str | None = None
     usage: Mapping[str, Any] | None = None

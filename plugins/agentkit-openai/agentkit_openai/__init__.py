@@ -23,7 +23,15 @@ _EXPORTS: dict[str, str] = {
     "is_strict_compatible": "agentkit_openai.wire",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "PROFILES",
+    "OpenAIProvider",
+    "Profile",
+    "StreamAssembler",
+    "WireOptions",
+    "factory_for",
+    "is_strict_compatible",
+]
 
 
 def __getattr__(name: str) -> Any:

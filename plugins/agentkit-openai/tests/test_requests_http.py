@@ -233,3 +233,20 @@ async def test_tool_calls_malformed_arguments_and_length(serve, make_provider) -
     assert [c.arguments for c in response.message.tool_calls] == ['{"city": "Paris"}', "{not json"]
     assert response.message.content == ""
     assert response.message.finish_reason == "length"
+
+
+async def test_tool_choice_in_params_forces_one_round_then_lets_the_model_answer(serve, make_provider) -> None:
+    server = serve([completion({"content": "x"})])
+    provider = make_provider(server.url + "/v1")
+    params = {"tool_choice": "get_weather"}
+    first = [UserMessage("Weather?")]
+    after = [
+        *first,
+        AssistantMessage("", tool_calls=[ToolCall("c", "get_weather", "{}")]),
+        ToolMessage("c", "get_weather", "sunny"),
+    ]
+    for messages in (first, after, [*after, AssistantMessage("Sunny."), UserMessage("And tomorrow?")]):
+        await provider.complete(ModelRequest("m", messages, tools=[WEATHER], params=params))
+    choices = [r.json()["tool_choice"] for r in server.requests]
+    forced = {"type": "function", "function": {"name": "get_weather"}}
+    assert choices == [forced, "none", forced]
