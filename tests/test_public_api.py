@@ -1,4 +1,4 @@
-"""The public API of ``agentkit`` is exactly the pinned list below.
+"""The public API of ``agentkit`` is exactly the pinned list below, and importing it costs nothing.
 
 To add a public name: add it to ``_EXPORTS`` in ``agentkit/__init__.py`` (name -> module) and
 to ``PUBLIC_API`` here under its module, and document it. A name that disappears or appears
@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import ast
 import importlib
+import json
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -158,3 +160,100 @@ def test_every_core_module_declares_all():
         if not _module_declares_all(path) and str(path.relative_to(PACKAGE.parent)) not in MISSING_ALL_ALLOWED
     )
     assert missing == []
+
+
+# -- import agentkit does no work (checked in fresh interpreters, never timed here) ------------
+
+HEAVY = (
+    "pluggy",
+    "httpx",
+    "httpcore",
+    "jsonschema",
+    "tiktoken",
+    "cattrs",
+    "attrs",
+    "attr",
+    "anyio",
+    "sqlite3",
+)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(code: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_import_agentkit_imports_nothing_heavy_and_no_plugin():
+    out = run(
+        """
+        import json, sys
+        before = set(sys.modules)
+        import agentkit
+        new = sorted(set(sys.modules) - before)
+        print(json.dumps(new))
+        """
+    )
+    roots = {name.split(".")[0] for name in out}
+    assert not roots & set(HEAVY), roots & set(HEAVY)
+    assert [m for m in out if m.startswith("agentkit")] == ["agentkit"]
+    assert not [m for m in out if m.startswith(("agentkit_", "llm_"))]
+
+
+def test_import_agentkit_opens_no_file_but_code_and_no_socket():
+    out = run(
+        """
+        import json, sys
+        events = []
+
+        def hook(event, args):
+            if event == "open" or event.startswith(("socket.", "subprocess.")):
+                events.append([event, str(args[0]) if args else ""])
+
+        sys.addaudithook(hook)
+        import agentkit
+        print(json.dumps(events))
+        """
+    )
+    # Loading code (agentkit's own and the few stdlib modules it needs) is the only reading allowed.
+    unexpected = [(event, arg) for event, arg in out if not (event == "open" and arg.endswith((".py", ".pyc")))]
+    assert unexpected == []
+    loaded = [arg for _, arg in out if "site-packages" in arg and "agentkit" not in arg]
+    assert loaded == []
+
+
+def test_the_plugin_host_is_not_built_by_import_or_attribute_access():
+    out = run(
+        """
+        import json, sys
+        import agentkit
+        agentkit.UserMessage, agentkit.AgentkitError, agentkit.tool
+        from agentkit import plugins
+        print(json.dumps({"host": plugins._host is not None, "mods": sorted(sys.modules)}))
+        """
+    )
+    assert out["host"] is False
+    assert not [m for m in out["mods"] if m.startswith(("agentkit_", "agentkit.default_plugins"))]
+
+
+def test_the_bench_runs_and_writes_json(tmp_path):
+    target = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "import_time.py"), "-n", "1", "--json", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "import agentkit costs" in proc.stdout
+    data = json.loads(target.read_text())
+    assert [r["label"] for r in data["results"]] == [
+        "bare interpreter",
+        "import agentkit",
+        "from agentkit import Agent, tool",
+    ]
+    assert data["runs"] == 1 and data["budget_ms"] == 60.0
+    assert isinstance(data["within_budget"], bool)
