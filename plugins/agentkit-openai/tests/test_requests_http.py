@@ -235,7 +235,9 @@ async def test_tool_calls_malformed_arguments_and_length(serve, make_provider) -
     assert response.message.finish_reason == "length"
 
 
-async def test_tool_choice_in_params_forces_one_round_then_lets_the_model_answer(serve, make_provider) -> None:
+async def test_tool_choice_in_params_forces_one_round_then_lets_the_model_answer(
+    serve, make_provider
+) -> None:
     server = serve([completion({"content": "x"})])
     provider = make_provider(server.url + "/v1")
     params = {"tool_choice": "get_weather"}
