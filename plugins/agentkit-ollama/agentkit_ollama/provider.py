@@ -41,7 +41,7 @@ from agentkit.http import HttpClient, HttpSettings, aiter_ndjson, error_for_stat
 from agentkit.providers import Capabilities, ModelInfo, ModelRequest, Provider
 
 from .host import ResolvedHost, resolve_host
-from .wire import ChatAssembler, OllamaResponseInfo, build_chat_body, request_digest
+from .wire import ALIASES, OPTION_NAMES, ChatAssembler, OllamaResponseInfo, build_chat_body, request_digest
 
 __all__ = ["OLLAMA_HTTP_DEFAULTS", "OllamaProvider"]
 
@@ -67,7 +67,8 @@ class OllamaProvider(Provider):
     :param api_key: Sent as a bearer token, for an Ollama behind an authenticating proxy
         or ollama.com; default ``OLLAMA_API_KEY``. Local servers need none.
     :param options: Default Ollama ``options`` (``temperature``, ``num_ctx``, ...); a
-        request's ``params`` override them key by key.
+        request's ``params`` override them key by key. Option names are also accepted as
+        settings of their own (``temperature=0.2``), as ``[providers.ollama.options]`` gives them.
     :param num_ctx: Shortcut for ``options["num_ctx"]``; also what :meth:`context_window`
         answers, since it is the window Ollama will really use.
     :param think: Default ``think`` (``True``, ``False``, or ``"low"``/``"medium"``/``"high"``).
@@ -89,12 +90,13 @@ class OllamaProvider(Provider):
         api_key: str | None = None,
         **settings: Any,
     ) -> None:
-        unknown = sorted(set(settings) - set(_HTTP_FIELDS) - set(_OWN_SETTINGS))
+        unknown = sorted(set(settings) - set(_HTTP_FIELDS) - set(_OWN_SETTINGS) - OPTION_NAMES - set(ALIASES))
         if unknown:
             known = ", ".join(sorted((*_OWN_SETTINGS, *_HTTP_FIELDS, "base_url", "api_key")))
             raise ConfigError(
                 f"unknown Ollama provider setting{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
-                hint=f"settings the ollama provider takes: {known}",
+                hint=f"settings the ollama provider takes: {known}, and Ollama's model options "
+                "(temperature, top_p, num_predict, ...)",
             )
         self.host: ResolvedHost = resolve_host(base_url)
         self.settings = _http_settings({k: v for k, v in settings.items() if k in _HTTP_FIELDS})
@@ -445,6 +447,11 @@ def _default_params(settings: Mapping[str, Any]) -> dict[str, Any]:
             f"Ollama provider setting 'options' must be a table of Ollama options, not {options!r}"
         )
     merged = dict(options or {})
+    # Ollama's option names may also be given as settings themselves: that is how
+    # [providers.ollama.options] in agentkit.toml reaches the factory.
+    for key, value in settings.items():
+        if (key in OPTION_NAMES or key in ALIASES) and key != "num_ctx" and value is not None:
+            merged[ALIASES.get(key, key)] = value
     if settings.get("num_ctx") is not None:
         num_ctx = settings["num_ctx"]
         if not isinstance(num_ctx, int) or isinstance(num_ctx, bool) or num_ctx <= 0:

@@ -44,11 +44,14 @@ from agentkit.messages import (
 from agentkit.providers import ModelRequest, ToolSpec
 
 __all__ = [
+    "ALIASES",
     "OPTION_NAMES",
+    "TOP_LEVEL",
     "ChatAssembler",
     "OllamaResponseInfo",
     "build_chat_body",
     "message_to_wire",
+    "request_digest",
     "split_params",
 ]
 

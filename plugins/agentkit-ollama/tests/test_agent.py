@@ -147,3 +147,39 @@ async def test_unknown_model_fails_with_the_pull_command(ollama: FakeOllama, hos
     with pytest.raises(agentkit.ModelNotFoundError, match="ollama pull llama9:1b"):
         await agent.arun("hi")
     await agent.aclose()
+
+
+async def test_configured_in_agentkit_toml(ollama: FakeOllama, host: PluginHost, tmp_path: Any) -> None:
+    config = pytest.importorskip("agentkit.config")
+    path = tmp_path / "agentkit.toml"
+    path.write_text(
+        f"""
+[providers.ollama]
+base_url = "{ollama.url}"
+first_byte_timeout = 900
+max_retries = 0
+
+[providers.ollama.options]
+num_ctx = 8192
+temperature = 0.2
+think = true
+keep_alive = "30m"
+
+[agents.local]
+model = "ollama/qwen3:8b"
+system = "You run locally."
+""",
+        encoding="utf-8",
+    )
+    agent = config.load_agent(path, "local", host=host, environ={"AGENTKIT_HOME": str(tmp_path)})
+    ollama.script(Chat(content="configured"))
+    try:
+        assert (await agent.arun("hi")).text == "configured"
+        assert agent.provider.settings.first_byte_timeout == 900
+        assert await agent.provider.context_window("qwen3:8b") == 8192
+    finally:
+        await agent.aclose()
+    body = ollama.chat_requests()[0]
+    assert body["options"] == {"num_ctx": 8192, "temperature": 0.2}
+    assert body["think"] is True and body["keep_alive"] == "30m"
+    assert "POST /api/show" not in ollama.paths()  # num_ctx answers the context budget

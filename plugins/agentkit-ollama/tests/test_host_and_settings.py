@@ -94,3 +94,11 @@ def test_http_defaults_are_patient_with_a_loading_model() -> None:
     s = OllamaProvider().settings
     assert s.first_byte_timeout == 600 and s.read_timeout == 120 and s.first_byte_timeout < s.total_timeout
     assert OllamaProvider(first_byte_timeout=900, max_retries=0).settings.first_byte_timeout == 900
+
+
+def test_option_names_are_settings_too() -> None:
+    provider = OllamaProvider(temperature=0.2, max_tokens=50, options={"top_k": 5}, num_ctx=4096, think="low")
+    assert provider._defaults == {
+        "options": {"top_k": 5, "temperature": 0.2, "num_predict": 50, "num_ctx": 4096},
+        "think": "low",
+    }
