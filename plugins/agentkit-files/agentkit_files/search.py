@@ -1,0 +1,406 @@
+"""grep: search file contents with ripgrep when it is installed, in pure Python otherwise.
+
+Both give the same output (``path:line:text`` for matches, ``path-line-text`` for context,
+``--`` between groups, paths relative to the root) and skip the same things: hidden files
+and folders, binary files, symlinks, special files, files over the size cap. ripgrep also
+honours ``.gitignore``; the fallback does not.
+
+Everything the model gives ends up as an *argument* of ripgrep, never as an option:
+``--regexp=PATTERN``, ``--glob=GLOB``, ``--type=NAME`` and the path after ``--``. ripgrep is run
+with ``--no-config`` so that ``RIPGREP_CONFIG_PATH`` cannot add options either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import os
+import re
+import shutil
+import signal
+import stat
+import time
+from collections.abc import Iterator
+
+from agentkit.errors import ToolError
+
+from .globs import cap_text, compile_glob, looks_binary, walk_tree
+from .paths import Root
+from .settings import FilesSettings
+
+__all__ = ["FILE_TYPES", "find_ripgrep", "grep"]
+
+#: File types for ``file_type`` (names as ripgrep spells them) and their globs.
+FILE_TYPES: dict[str, tuple[str, ...]] = {
+    "c": ("*.c", "*.h"),
+    "cpp": ("*.cpp", "*.cc", "*.cxx", "*.hpp", "*.hh", "*.hxx", "*.h"),
+    "cs": ("*.cs",),
+    "css": ("*.css", "*.scss", "*.sass", "*.less"),
+    "go": ("*.go",),
+    "html": ("*.html", "*.htm", "*.xhtml"),
+    "java": ("*.java",),
+    "js": ("*.js", "*.jsx", "*.mjs", "*.cjs", "*.vue"),
+    "json": ("*.json", "*.jsonl"),
+    "kotlin": ("*.kt", "*.kts"),
+    "lua": ("*.lua",),
+    "md": ("*.md", "*.markdown", "*.mdx"),
+    "php": ("*.php",),
+    "py": ("*.py", "*.pyi"),
+    "rb": ("*.rb", "*.gemspec", "Rakefile", "Gemfile"),
+    "rust": ("*.rs",),
+    "sh": ("*.sh", "*.bash", "*.zsh", ".bashrc", ".zshrc"),
+    "sql": ("*.sql",),
+    "swift": ("*.swift",),
+    "toml": ("*.toml",),
+    "ts": ("*.ts", "*.tsx", "*.mts", "*.cts"),
+    "txt": ("*.txt",),
+    "xml": ("*.xml", "*.xsd", "*.xsl", "*.svg"),
+    "yaml": ("*.yaml", "*.yml"),
+}
+_MAX_CONTEXT = 10
+
+
+def find_ripgrep(settings: FilesSettings) -> str | None:
+    """The ``rg`` binary to use, or ``None`` for the pure-Python search."""
+    choice = settings.ripgrep
+    if choice is False:
+        return None
+    if isinstance(choice, str):
+        return choice
+    found = shutil.which("rg")
+    if found is None and choice is True:
+        raise ToolError("ripgrep is required by the settings (ripgrep=true) but 'rg' is not on PATH")
+    return found
+
+
+async def grep(
+    root: Root,
+    settings: FilesSettings,
+    pattern: str,
+    path: str = ".",
+    glob: str | None = None,
+    file_type: str | None = None,
+    ignore_case: bool = False,
+    context: int = 0,
+    files_with_matches: bool = False,
+) -> str:
+    """Lines matching a regular expression under ``path``, or the files that contain one."""
+    if not isinstance(pattern, str) or pattern == "":
+        raise ToolError("pattern must be a non-empty regular expression")
+    if isinstance(context, bool) or not isinstance(context, int) or not 0 <= context <= _MAX_CONTEXT:
+        raise ToolError(f"context must be a number of lines from 0 to {_MAX_CONTEXT}, got {context!r}")
+    if file_type is not None and file_type not in FILE_TYPES:
+        raise ToolError(f"unknown file_type {file_type!r}; known types: {', '.join(sorted(FILE_TYPES))}")
+    if glob is not None and (not glob or glob.startswith("/") or ".." in glob.split("/")):
+        raise ToolError(f"glob {glob!r} must be a relative pattern such as '*.py' or 'src/**/*.ts'")
+    resolved = root.resolve(path)
+    rg = find_ripgrep(settings)
+    query = _Query(pattern, glob, file_type, ignore_case, context, files_with_matches)
+    try:
+        async with asyncio.timeout(settings.grep_timeout):
+            if rg is not None:
+                lines, truncated, problems = await _ripgrep(rg, root, resolved.real, query, settings)
+            else:
+                deadline = time.monotonic() + settings.grep_timeout
+                lines, truncated, problems = await asyncio.to_thread(
+                    _python_grep, root, resolved.real, query, settings, deadline
+                )
+    except TimeoutError:
+        raise ToolError(
+            f"grep did not finish within {settings.grep_timeout:g} s; search a narrower path or use a glob"
+        ) from None
+    what = "files" if files_with_matches else "matching lines"
+    if not lines:
+        text = f"no matches for {pattern!r} in {resolved.shown!r}"
+        return text + ("\n" + "\n".join(problems) if problems else "")
+    if truncated:
+        problems.insert(0, f"[truncated: showing the first {settings.max_matches} {what}; narrow the pattern, path or glob]")
+    return cap_text("\n".join(lines + problems), settings.max_output_chars, "narrow the pattern, path or glob")
+
+
+class _Query:
+    def __init__(
+        self, pattern: str, glob: str | None, file_type: str | None, ignore_case: bool, context: int, files: bool
+    ) -> None:
+        self.pattern = pattern
+        self.glob = glob
+        self.file_type = file_type
+        self.ignore_case = ignore_case
+        self.context = context
+        self.files = files
+
+
+# -- ripgrep ----------------------------------------------------------------------------------
+
+
+def _rg_argv(rg: str, target: str, query: _Query, settings: FilesSettings) -> list[str]:
+    argv = [
+        rg,
+        "--no-config",
+        "--color=never",
+        "--no-messages",
+        f"--max-filesize={settings.max_file_bytes}",
+        "--null",
+        "--sort=path",  # the same order every time (and the fallback's order)
+    ]
+    if query.files:
+        argv.append("--files-with-matches")
+    else:
+        argv += [
+            "--line-number",
+            "--with-filename",
+            "--no-heading",
+            f"--max-columns={settings.max_line_chars}",
+            "--max-columns-preview",
+        ]
+        if query.context:
+            argv.append(f"--context={query.context}")
+    if query.ignore_case:
+        argv.append("--ignore-case")
+    if query.glob is not None:
+        argv.append(f"--glob={query.glob}")
+    if query.file_type is not None:
+        argv.append(f"--type={query.file_type}")
+    argv += [f"--regexp={query.pattern}", "--", target]
+    return argv
+
+
+async def _ripgrep(
+    rg: str, root: Root, real: str, query: _Query, settings: FilesSettings
+) -> tuple[list[str], bool, list[str]]:
+    rel = root.relative(real)
+    argv = _rg_argv(rg, rel, query, settings)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=root.path,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+            limit=1 << 20,
+        )
+    except OSError as exc:
+        raise ToolError(f"cannot run ripgrep ({rg}): {exc.strerror}") from None
+    lines: list[str] = []
+    truncated = False
+    limit = settings.max_matches
+    assert proc.stdout is not None and proc.stderr is not None
+    stderr_task = asyncio.ensure_future(proc.stderr.read(4096))
+    try:
+        if query.files:
+            buffer = b""
+            while len(lines) < limit:
+                chunk = await proc.stdout.read(1 << 16)
+                if not chunk:
+                    break
+                buffer += chunk
+                *names, buffer = buffer.split(b"\0")
+                lines += [_strip_dot(n.decode("utf-8", "replace")) for n in names if n]
+            truncated = len(lines) > limit or (
+                len(lines) == limit and (bool(buffer) or bool(await proc.stdout.read(1)))
+            )
+            del lines[limit:]
+        else:
+            matches = 0
+            while True:
+                try:
+                    raw = await proc.stdout.readuntil(b"\n")
+                except asyncio.IncompleteReadError as exc:
+                    raw = exc.partial
+                except asyncio.LimitOverrunError:
+                    raw = await proc.stdout.read(1 << 20)  # never happens with --max-columns; stay safe
+                if not raw:
+                    break
+                line = _rg_line(raw.rstrip(b"\n"), settings.max_line_chars)
+                if line is None:
+                    continue
+                if line[1] == ":":
+                    if matches >= limit:
+                        truncated = True
+                        break
+                    matches += 1
+                lines.append(line[0])
+            while lines and lines[-1] == "--":
+                lines.pop()
+        await _finish(proc)
+        stderr = (await stderr_task).decode("utf-8", "replace").strip()
+    finally:
+        await _finish(proc)
+        if not stderr_task.done():
+            stderr_task.cancel()
+    if proc.returncode == 2 and not lines:
+        raise ToolError(f"grep failed: {_first_line(stderr) or 'ripgrep exited with an error'}")
+    return lines, truncated, []
+
+
+def _strip_dot(path: str) -> str:
+    return path[2:] if path.startswith("./") else path
+
+
+def _rg_line(raw: bytes, max_chars: int) -> tuple[str, str] | None:
+    """A line of ripgrep's ``--null`` output as ``(display line, ':' or '-')``."""
+    if raw == b"--":
+        return "--", "-"
+    name, sep, rest = raw.partition(b"\0")
+    if not sep:
+        return None
+    text = rest.decode("utf-8", "replace")
+    match = re.match(r"(\d+)([:-])", text)
+    if match is None:
+        return None
+    body = text[match.end() :]
+    if len(body) > max_chars:
+        body = body[:max_chars] + " [... line cut]"
+    return f"{_strip_dot(name.decode('utf-8', 'replace'))}{match.group(2)}{match.group(1)}{match.group(2)}{body}", match.group(2)
+
+
+async def _finish(proc: asyncio.subprocess.Process) -> None:
+    """Stop ripgrep (and anything it started) if it is still running, and reap it."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        await asyncio.shield(proc.wait())
+
+
+def _first_line(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
+# -- pure Python --------------------------------------------------------------------------------
+
+
+def _python_grep(
+    root: Root, real: str, query: _Query, settings: FilesSettings, deadline: float
+) -> tuple[list[str], bool, list[str]]:
+    flags = re.IGNORECASE if query.ignore_case else 0
+    try:
+        regex = re.compile(query.pattern, flags)
+    except re.error as exc:
+        raise ToolError(f"grep failed: invalid regular expression {query.pattern!r}: {exc}") from None
+    lines: list[str] = []
+    matches = 0
+    files = 0
+    problems: list[str] = []
+    for rel_file, full in _candidate_files(root, real, query, settings, problems):
+        if time.monotonic() > deadline:
+            raise TimeoutError
+        found = _search_file(full, rel_file, regex, query, settings)
+        if found is None:
+            continue
+        if query.files:
+            if files >= settings.max_matches:
+                return lines, True, problems
+            files += 1
+            lines.append(rel_file)
+            continue
+        for line, is_match in found:
+            if is_match:
+                if matches >= settings.max_matches:
+                    while lines and lines[-1] == "--":
+                        lines.pop()
+                    return lines, True, problems
+                matches += 1
+            lines.append(line)
+    while lines and lines[-1] == "--":
+        lines.pop()
+    return lines, False, problems
+
+
+def _type_matcher(file_type: str | None) -> list[re.Pattern[str]]:
+    return [compile_glob(g) for g in FILE_TYPES[file_type]] if file_type else []
+
+
+def _candidate_files(
+    root: Root, real: str, query: _Query, settings: FilesSettings, problems: list[str]
+) -> Iterator[tuple[str, str]]:
+    """(path shown to the model, real path) of each regular file to search, in path order."""
+    types = _type_matcher(query.file_type)
+    glob = compile_glob(query.glob.lstrip("!")) if query.glob else None
+    negate = bool(query.glob and query.glob.startswith("!"))
+    base_glob_on_name = bool(query.glob and "/" not in query.glob)
+
+    def wanted(rel: str) -> bool:
+        name = rel.rsplit("/", 1)[-1]
+        if types and not any(t.match(name) for t in types):
+            return False
+        if glob is not None:
+            hit = bool(glob.match(name if base_glob_on_name else rel))
+            return hit != negate
+        return True
+
+    try:
+        st = os.stat(real)
+    except OSError:
+        return
+    if stat.S_ISREG(st.st_mode):  # an explicit file is searched whatever its name
+        yield root.relative(real), real
+        return
+    scanned = 0
+    for rel, is_dir in walk_tree(real, skip=lambda name: name.startswith(".")):
+        scanned += 1
+        if scanned > settings.max_scan_entries:
+            problems.append(f"[stopped after scanning {settings.max_scan_entries} entries; search a narrower path]")
+            return
+        if is_dir or any(part.startswith(".") for part in rel.split("/")):
+            continue
+        if not wanted(rel):
+            continue
+        yield root.relative(os.path.join(real, rel)), os.path.join(real, rel)
+
+
+def _search_file(
+    full: str, shown: str, regex: re.Pattern[str], query: _Query, settings: FilesSettings
+) -> list[tuple[str, bool]] | None:
+    """Output lines for one file, ``None`` when it has no match or is not searchable."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(full, flags)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_size > settings.max_file_bytes:
+            return None
+        data = f.read(settings.max_file_bytes + 1)
+    if len(data) > settings.max_file_bytes or looks_binary(data[:8192]):
+        return None
+    lines = data.decode("utf-8", "replace").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    out: list[tuple[str, bool]] = []
+    before: collections.deque[tuple[int, str]] = collections.deque(maxlen=query.context)
+    after = 0
+    last_shown = 0
+    for number, line in enumerate(lines, start=1):
+        line = line.removesuffix("\r")
+        if regex.search(line):
+            if query.files:
+                return []
+            first = before[0][0] if before else number
+            if query.context and last_shown and first > last_shown + 1:
+                out.append(("--", False))
+            out += [(_fmt(shown, n, "-", text, settings), False) for n, text in before]
+            before.clear()
+            out.append((_fmt(shown, number, ":", line, settings), True))
+            last_shown = number
+            after = query.context
+        elif after:
+            out.append((_fmt(shown, number, "-", line, settings), False))
+            last_shown = number
+            after -= 1
+        elif query.context:
+            before.append((number, line))
+    if not out:
+        return None
+    if query.context:
+        out.append(("--", False))
+    return out
+
+
+def _fmt(shown: str, number: int, sep: str, line: str, settings: FilesSettings) -> str:
+    if len(line) > settings.max_line_chars:
+        line = line[: settings.max_line_chars] + " [... line cut]"
+    return f"{shown}{sep}{number}{sep}{line}"

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from agentkit_files.paths import Root
+from agentkit_files.settings import FilesSettings
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A root with a few files, and beside it a sibling 'root-evil' and an 'outside' folder."""
+    root = tmp_path / "root"
+    (root / "src" / "pkg").mkdir(parents=True)
+    (root / "src" / "app.py").write_text("import os\n\ndef main():\n    print('hello')\n")
+    (root / "src" / "pkg" / "util.py").write_text("def helper():\n    return 42\n")
+    (root / "README.md").write_text("# Title\nhello world\n")
+    (root / "notes.txt").write_text("one\ntwo\nthree\n")
+    evil = tmp_path / "root-evil"
+    evil.mkdir()
+    (evil / "secret.txt").write_text("EVIL SECRET hello\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("OUTSIDE SECRET hello\n")
+    return root
+
+
+@pytest.fixture
+def root(tree: Path) -> Root:
+    return Root(tree)
+
+
+@pytest.fixture
+def settings(tree: Path) -> FilesSettings:
+    return FilesSettings(root=str(tree), ripgrep=False)
+
+
+@pytest.fixture(params=["python", "ripgrep"])
+def grep_settings(request: pytest.FixtureRequest, tree: Path) -> FilesSettings:
+    """Settings for both grep engines; the ripgrep case is skipped when rg is not installed."""
+    if request.param == "ripgrep":
+        rg = shutil.which("rg")
+        if rg is None:
+            pytest.skip("ripgrep is not installed")
+        return FilesSettings(root=str(tree), ripgrep=rg)
+    return FilesSettings(root=str(tree), ripgrep=False)
