@@ -31,6 +31,7 @@ __all__ = [
     "config_schema",
     "load_json_schema",
     "merge_layers",
+    "raise_first",
     "read_toml",
     "reraise_at",
     "validation_errors",
@@ -115,7 +116,14 @@ AGENT_KEYS: dict[str, dict[str, Any]] = {
     },
     "context_window": {"type": "integer", "minimum": 1},
     "context_strategy": {"enum": ["trim", "summarize"]},
-    "prices": {"type": "object", "additionalProperties": _TABLE},
+    "prices": {
+        "type": "object",
+        "additionalProperties": {
+            "type": "object",
+            "properties": {k: {"type": "number", "minimum": 0} for k in ("input", "output", "cached_input")},
+            "additionalProperties": False,
+        },
+    },
 }
 
 #: Keys of ``[providers.<name>]``.
@@ -224,8 +232,10 @@ def _container(path: tuple[str | int, ...]) -> str:
     return format_key_path(path)
 
 
-def _one_error(error: ValidationError, file: str | None) -> list[ConfigError]:
-    path = tuple(error.absolute_path)
+def _one_error(
+    error: ValidationError, file: str | None, prefix: tuple[str | int, ...] = ()
+) -> list[ConfigError]:
+    path = (*prefix, *error.absolute_path)
     key_path = format_key_path(path) or None
     schema = error.schema if isinstance(error.schema, Mapping) else {}
     validator = error.validator
@@ -268,7 +278,7 @@ def _one_error(error: ValidationError, file: str | None) -> list[ConfigError]:
     elif validator == "not" and "x-not" in schema:
         message = str(schema["x-not"])
     elif validator in ("oneOf", "anyOf") and "x-expected" in schema:
-        nested = _nested_error(error, file)
+        nested = _nested_error(error, file, prefix)
         if nested is not None:
             return [nested]
         message = f"expected {schema['x-expected']}, got {_shown(value, path)}"
@@ -283,13 +293,15 @@ def _one_error(error: ValidationError, file: str | None) -> list[ConfigError]:
     return [ConfigError(message, file=file, key_path=key_path)]
 
 
-def _nested_error(error: ValidationError, file: str | None) -> ConfigError | None:
+def _nested_error(
+    error: ValidationError, file: str | None, prefix: tuple[str | int, ...]
+) -> ConfigError | None:
     """For "a name or a table": a table that fails inside gets the table's own error."""
     if not isinstance(error.instance, Mapping):
         return None
     for sub in error.context or ():
         if sub.validator != "type":
-            found = _one_error(sub, file)
+            found = _one_error(sub, file, prefix)
             if found:
                 return found[0]
     return None
@@ -306,31 +318,56 @@ def _unknown_hint(path: tuple[str | int, ...], known: list[str]) -> str | None:
 
 
 def validation_errors(
-    data: Mapping[str, Any],
+    data: Any,
     schema: Mapping[str, Any],
     *,
     file: str | None,
+    prefix: tuple[str | int, ...] = (),
+    defer_references: bool = True,
 ) -> list[ConfigError]:
-    """Every problem jsonschema finds in ``data``, as ConfigErrors ordered by key path."""
+    """Every problem jsonschema finds in ``data``, as ConfigErrors ordered by key path.
+
+    ``prefix`` is the key path of ``data`` in the file. With ``defer_references``, a string
+    holding a ``${VAR}`` reference is only checked for being a string: its value is checked
+    once filled in, where it is used.
+    """
     from jsonschema import Draft202012Validator
 
     validator = Draft202012Validator(schema)
-    found: list[tuple[tuple[str, ...], ConfigError]] = []
+    found: list[ConfigError] = []
     for error in validator.iter_errors(data):
-        for problem in _one_error(error, file):
-            found.append((_sort_key(error.absolute_path), problem))
-    found.sort(key=lambda item: item[0])
+        if (
+            defer_references
+            and isinstance(error.instance, str)
+            and "${" in error.instance
+            and error.validator != "type"
+        ):
+            continue
+        found.extend(_one_error(error, file, prefix))
+    found.sort(key=lambda e: _sort_key(e.key_path or ""))
     unique: list[ConfigError] = []
     seen: set[str] = set()
-    for _, problem in found:
+    for problem in found:
         if str(problem) not in seen:
             seen.add(str(problem))
             unique.append(problem)
     return unique
 
 
-def _sort_key(path: Iterable[str | int]) -> tuple[str, ...]:
-    return tuple(f"{p:08d}" if isinstance(p, int) else p for p in path)
+def raise_first(errors: list[ConfigError]) -> None:
+    """Raise the first error, carrying the others in ``.more``."""
+    if not errors:
+        return
+    first = errors[0]
+    if len(errors) > 1:
+        first.more = errors[1:]  # type: ignore[attr-defined]
+        first.hint = first.hint or f"{len(errors) - 1} more problem(s): run `agentkit config check`"
+    raise first
+
+
+def _sort_key(key_path: str) -> tuple[str, ...]:
+    """``agents.a.tools[10]`` after ``agents.a.tools[9]``."""
+    return tuple(re.sub(r"\[(\d+)\]", lambda m: f".[{int(m.group(1)):08d}]", key_path).split("."))
 
 
 def check_json_schema(schema: Any, *, file: str | None, key_path: str) -> None:

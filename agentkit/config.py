@@ -30,9 +30,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from ._config_schema import (
+    AGENT_KEYS,
+    PROVIDER_KEYS,
     config_schema,
     load_json_schema,
     merge_layers,
+    raise_first,
     read_toml,
     reraise_at,
     validation_errors,
@@ -114,9 +117,11 @@ def find_config(
 class ProviderConfig:
     """``[providers.<name>]``: where a provider is and how to reach it.
 
-    ``api_key`` is never shown in a repr. ``withhold_env_key`` is set when a project config
-    changed ``base_url`` without naming a key and the user did not trust it: the provider then
-    gets an empty key, never one from the environment.
+    Values are kept as written; ``${VAR}`` references are filled when the provider is built
+    (:meth:`factory_kwargs`), so a variable only matters for providers in use. ``api_key`` is
+    never shown in a repr. ``withhold_env_key`` is set when a project config changed
+    ``base_url`` without naming a key and the user did not trust it: the provider then gets an
+    empty key, never one from the environment.
     """
 
     name: str
@@ -127,11 +132,14 @@ class ProviderConfig:
     withhold_env_key: bool = False
     file: str | None = None
 
+    def _fill(self, value: Any, key: str, environ: Mapping[str, str]) -> Any:
+        return interpolate(value, environ, file=self.file, path=("providers", self.name, key))
+
     def resolve_api_key(self, environ: Mapping[str, str] | None = None) -> str | None:
         """The key to give the provider: ``None`` lets it read its own variable; ``""`` is none."""
         env = os.environ if environ is None else environ
         if self.api_key is not None:
-            return self.api_key
+            return str(self._fill(self.api_key, "api_key", env))
         if self.api_key_env:
             value = env.get(self.api_key_env)
             if not value:
@@ -148,7 +156,23 @@ class ProviderConfig:
 
     def factory_kwargs(self, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         """Keyword arguments for the provider factory: ``base_url``, ``api_key`` and settings."""
-        return {"base_url": self.base_url, "api_key": self.resolve_api_key(environ), **self.settings}
+        env = os.environ if environ is None else environ
+        settings = {k: self._fill(v, k, env) for k, v in self.settings.items()}
+        base_url = self._fill(self.base_url, "base_url", env)
+        if base_url != self.base_url:  # filled in from the environment: check the value used
+            raise_first(
+                validation_errors(
+                    base_url,
+                    PROVIDER_KEYS["base_url"],
+                    file=self.file,
+                    prefix=("providers", self.name, "base_url"),
+                )
+            )
+        return {
+            "base_url": base_url,
+            "api_key": self.resolve_api_key(env),
+            **settings,
+        }
 
 
 @attrs.frozen
@@ -269,12 +293,8 @@ def load_config(
         host = get_host()
     sections = {e.name: e.value for e in host.registry("config_section")}
     errors = validation_errors(data, config_schema(sections), file=file)
-    if errors:
-        first = errors[0]
-        if len(errors) > 1:
-            first.more = errors[1:]  # type: ignore[attr-defined]
-            first.hint = first.hint or f"{len(errors) - 1} more problem(s): run `agentkit config check`"
-        raise first
+    errors += _name_errors(data, host, file)
+    raise_first(errors)
     if trust_config is None:
         trust_config = env.get(TRUST_ENV, "").strip().lower() in _TRUE
     return _build_config(data, found, source, host, env, trust_config)
@@ -293,27 +313,12 @@ def _build_config(
     providers: dict[str, ProviderConfig] = {}
     notices: list[str] = []
     for name, table in (data.get("providers") or {}).items():
-        if name not in provider_registry:
-            raise ConfigError(
-                provider_registry.unknown_message(name),
-                file=file,
-                key_path=format_key_path(("providers", name)),
-                hint="install the plugin that provides it (`agentkit install ...`), or fix the name",
-            )
         settings = {k: table[k] for k in _SETTING_KEYS if k in table}
-        options = dict(table.get("options") or {})
-        clash = sorted(set(options) & {"base_url", "api_key", *_SETTING_KEYS})
-        if clash:
-            raise ConfigError(
-                f"{clash[0]!r} belongs in [providers.{name}] itself, not in its options",
-                file=file,
-                key_path=format_key_path(("providers", name, "options", clash[0])),
-            )
-        settings.update(options)
-        path_base = ("providers", name)
-        settings = interpolate(settings, env, file=file, path=path_base)
-        base_url = interpolate(table.get("base_url"), env, file=file, path=(*path_base, "base_url"))
-        api_key = interpolate(table.get("api_key"), env, file=file, path=(*path_base, "api_key"))
+        settings.update(table.get("options") or {})
+        base_url = interpolate(
+            table.get("base_url"), env, file=file, path=("providers", name), on_missing=lambda v: f"${{{v}}}"
+        )
+        api_key = table.get("api_key")
         default_url = provider_registry.get(name).extra.get("base_url")
         changed = base_url is not None and _norm_url(base_url) != _norm_url(default_url)
         withhold = (
@@ -332,7 +337,7 @@ def _build_config(
             )
         providers[name] = ProviderConfig(
             name=name,
-            base_url=base_url,
+            base_url=table.get("base_url"),
             api_key=api_key,
             api_key_env=table.get("api_key_env"),
             settings=settings,
@@ -345,18 +350,16 @@ def _build_config(
         for name, table in (data.get("agents") or {}).items()
     }
     default_agent = data.get("default_agent")
-    if default_agent is not None and default_agent not in agents:
-        raise ConfigError(
-            _unknown("agent", default_agent, agents),
-            file=file,
-            key_path="default_agent",
-        )
     builtin = {"default_agent", "profiles", "providers", "agents"}
     sections = {
         name: interpolate(value, env, file=file, path=(name,))
         for name, value in data.items()
         if name not in builtin
     }
+    plugin_schemas = {e.name: e.value for e in host.registry("config_section")}
+    for name, value in sections.items():
+        if value != data[name]:  # filled in from the environment: check the values used
+            raise_first(validation_errors(value, plugin_schemas[name], file=file, prefix=(name,)))
     return Config(
         path=found,
         source=source,
@@ -370,6 +373,60 @@ def _build_config(
         host=host,
         environ=env,
     )
+
+
+def _name_errors(data: Mapping[str, Any], host: PluginHost, file: str | None) -> list[ConfigError]:
+    """Names the schema cannot check: providers, profiles and the default agent."""
+    errors = []
+    registry = host.registry("provider")
+
+    def tables(key: str) -> dict[str, Any]:
+        value = data.get(key)
+        return (
+            {k: v for k, v in value.items() if isinstance(v, Mapping)} if isinstance(value, Mapping) else {}
+        )
+
+    for name, table in tables("providers").items():
+        if name not in registry:
+            errors.append(
+                ConfigError(
+                    registry.unknown_message(name),
+                    file=file,
+                    key_path=format_key_path(("providers", name)),
+                    hint="install the plugin that provides it (`agentkit install ...`), or fix the name",
+                )
+            )
+        options = table.get("options")
+        clash = sorted(
+            set(options if isinstance(options, Mapping) else ())
+            & {"base_url", "api_key", "api_key_env", *_SETTING_KEYS}
+        )
+        if clash:
+            errors.append(
+                ConfigError(
+                    f"{clash[0]!r} belongs in [providers.{name}] itself, not in its options",
+                    file=file,
+                    key_path=format_key_path(("providers", name, "options", clash[0])),
+                )
+            )
+    profiles = tables("profiles")
+    agents = tables("agents")
+    for name, table in agents.items():
+        profile = table.get("profile")
+        if isinstance(profile, str) and profile not in profiles:
+            errors.append(
+                ConfigError(
+                    _unknown("profile", profile, profiles),
+                    file=file,
+                    key_path=format_key_path(("agents", name, "profile")),
+                )
+            )
+    default_agent = data.get("default_agent")
+    if isinstance(default_agent, str) and default_agent not in agents:
+        errors.append(
+            ConfigError(_unknown("agent", default_agent, agents), file=file, key_path="default_agent")
+        )
+    return errors
 
 
 def _norm_url(url: Any) -> str | None:
@@ -472,10 +529,12 @@ def _origin(ac: AgentConfig, key: str) -> KeyPath:
 def _build_agent(config: Config, ac: AgentConfig, overrides: Mapping[str, Any]) -> Agent:
     env = os.environ if config.environ is None else config.environ
     host = config.get_host()
-    opts: dict[str, Any] = {
-        key: interpolate(value, env, file=config.file, path=_origin(ac, key))
-        for key, value in ac.options.items()
-    }
+    opts: dict[str, Any] = {}
+    for key, value in ac.options.items():
+        opts[key] = interpolate(value, env, file=config.file, path=_origin(ac, key))
+        if opts[key] != value:  # filled in from the environment: check the values used
+            schema = AGENT_KEYS[key]
+            raise_first(validation_errors(opts[key], schema, file=config.file, prefix=_origin(ac, key)))
     overrides = dict(overrides)
     extra_tools = list(overrides.pop("tools", None) or ())
     for key in ("params", "template_params"):

@@ -72,6 +72,17 @@ def exit_code_for(exc: BaseException) -> int:
     return EXIT_ERROR
 
 
+_DEFAULT_HINTS = {
+    EXIT_CONFIG: "`agentkit config check` lists every problem; docs/config.md describes every key",
+    EXIT_PROVIDER: "check the provider's settings, key and network",
+    EXIT_TOOL: "the tool failed; its agent raises on tool errors (tool_errors = \"raise\")",
+    EXIT_GUARDRAIL: "a guardrail stopped the run on purpose",
+    EXIT_STORAGE: "check the store's settings and files",
+    EXIT_PLUGIN: "`agentkit plugins` lists what is installed",
+    EXIT_RUN_LIMIT: "raise max_turns or output_retries, or simplify the task",
+}
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -95,8 +106,8 @@ def report(exc: BaseException, *, debug: bool = False, stream: TextIO | None = N
     else:
         message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         hint = None
-    if hint is None and not debug:
-        hint = "run again with --debug to see the traceback"
+    if hint is None:
+        hint = _DEFAULT_HINTS.get(code) or ("" if debug else "run again with --debug to see the traceback")
     try:
         out.write(f"agentkit: error: {_one_line(message)}\n")
         if hint:
