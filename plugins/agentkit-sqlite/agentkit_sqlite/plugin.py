@@ -7,15 +7,21 @@ from typing import TYPE_CHECKING, Any
 from agentkit import hookimpl
 
 if TYPE_CHECKING:
-    from agentkit.registry import StoreRegistrar
+    from agentkit.registry import MemoryRegistrar, StoreRegistrar
 
-__all__ = ["register_stores"]
+__all__ = ["register_memory", "register_stores"]
 
 
 def _store(**settings: Any) -> Any:
     from .store import SqliteStore
 
     return SqliteStore(**settings)
+
+
+def _memory(**settings: Any) -> Any:
+    from .memory import SqliteMemory
+
+    return SqliteMemory(**settings)
 
 
 def _cache(**settings: Any) -> Any:
@@ -31,4 +37,13 @@ def register_stores(registry: StoreRegistrar) -> None:
     )
     registry.add_cache(
         "sqlite", _cache, description="model responses in SQLite at $AGENTKIT_HOME/cache/responses.db"
+    )
+
+
+@hookimpl
+def register_memory(registry: MemoryRegistrar) -> None:
+    registry.add(
+        "sqlite",
+        _memory,
+        description="long-term memory in SQLite at $AGENTKIT_HOME/memory.db: FTS5 BM25, hybrid with embeddings",
     )
