@@ -24,6 +24,7 @@ import collections
 import json
 import logging
 import math
+import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -239,22 +240,24 @@ _summary_cache: collections.OrderedDict[tuple[int, tuple[Message, ...]], tuple[A
     collections.OrderedDict()
 )
 _SUMMARY_CACHE_SIZE = 16
+_summary_lock = threading.Lock()  # agents may run on several event loops in several threads
 
 
 async def _summarize(summarizer: Summarizer, dropped: tuple[Message, ...]) -> str:
     """Summaries are cached: the same dropped prefix is met again on every call of a long run."""
+    key = (id(summarizer), dropped)
     try:
-        key = (id(summarizer), dropped)
-        hit = _summary_cache.get(key)
+        with _summary_lock:
+            hit = _summary_cache.get(key)
     except TypeError:  # unhashable content: no caching
         return await summarizer(dropped)
-    if hit is not None and hit[0] is summarizer:
-        _summary_cache.move_to_end(key)
+    if hit is not None and hit[0] is summarizer:  # the id of a collected summarizer may be reused
         return hit[1]
     text = await summarizer(dropped)
-    _summary_cache[key] = (summarizer, text)
-    while len(_summary_cache) > _SUMMARY_CACHE_SIZE:
-        _summary_cache.popitem(last=False)
+    with _summary_lock:
+        _summary_cache[key] = (summarizer, text)
+        while len(_summary_cache) > _SUMMARY_CACHE_SIZE:
+            _summary_cache.popitem(last=False)
     return text
 
 

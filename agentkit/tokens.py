@@ -344,7 +344,7 @@ _REPLY_PRIMING = 3
 _PER_TOOL_CALL = 3
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=4096)
 def _message_tokens(counter: TokenCounter, message: Message) -> int:
     return _count_message(counter, message)
 
@@ -367,6 +367,8 @@ def _count_message(counter: TokenCounter, message: Message) -> int:
 
 def message_tokens(message: Message, counter: TokenCounter) -> int:
     """Tokens one message takes in a request, format overhead included."""
+    if isinstance(message, UserMessage) and message.images:
+        return _count_message(counter, message)  # cheap to count, and the cache must not hold image bytes
     try:
         return _message_tokens(counter, message)
     except TypeError:  # an unhashable counter or message: count without the cache
