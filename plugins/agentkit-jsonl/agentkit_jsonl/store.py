@@ -1,0 +1,538 @@
+"""The JSONL session store (registered as ``"jsonl"``): one human-readable file per session.
+
+A session file is a sequence of JSON lines::
+
+    {"type": "session", "format": 1, "id": "chat-42", ..., "message_count": 0, ...}
+    {"role": "user", "content": [{"type": "text", "text": "Hi"}]}
+    {"role": "assistant", "content": "Hello!", ...}
+    {"type": "session", "format": 1, "id": "chat-42", ..., "message_count": 2, ...}
+
+Message lines are agentkit's message format. ``session`` lines carry the session's whole
+state (ids, title, model, usage, metadata, timestamps) and *commit* the messages before
+them: a turn is its message lines plus one session line, written together under an
+exclusive ``flock``. Lines after the last session line belong to a write a crash cut short:
+readers ignore them, and the next writer truncates them away and logs a warning naming the
+file. Metadata changes append a session line; clear, set_history and import replace the
+file atomically (temporary file + rename).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+
+from agentkit.errors import CorruptSessionError, SchemaVersionError, StorageError
+from agentkit.messages import Message, Usage
+from agentkit.serialization import messages_from_dicts, messages_to_dicts
+from agentkit.stores import (
+    UNSET,
+    SearchHit,
+    SessionInfo,
+    Store,
+    _Unset,
+    agentkit_home,
+    check_messages,
+    check_metadata,
+    check_session_id,
+    info_from_dict,
+    info_to_dict,
+    search_terms,
+    utcnow,
+)
+
+from ._files import SUFFIX, LockedFile, atomic_write, file_name, locked, make_private_dir, write_all
+
+__all__ = ["FILE_FORMAT", "JsonlStore"]
+
+log = logging.getLogger("agentkit_jsonl")
+
+#: Version of the session file layout, stored in every session line.
+FILE_FORMAT = 1
+
+T = TypeVar("T")
+
+
+def _dumps(value: Any) -> bytes:
+    try:
+        return json.dumps(value, ensure_ascii=False).encode("utf-8") + b"\n"
+    except UnicodeEncodeError:  # a lone surrogate in some text: escape it instead
+        return json.dumps(value).encode("ascii") + b"\n"
+
+
+def _state_line(info: SessionInfo) -> bytes:
+    return _dumps({"type": "session", "format": FILE_FORMAT, **info_to_dict(info)})
+
+
+def _message_lines(messages: Sequence[Message]) -> bytes:
+    return b"".join(_dumps(d) for d in messages_to_dicts(messages))
+
+
+@attrs.frozen
+class _Parsed:
+    info: SessionInfo
+    messages: list[Message]
+    committed_end: int  # byte offset just after the last session line
+
+
+class JsonlStore(Store):
+    """Sessions as JSONL files in a directory.
+
+    :param path: the directory (default ``$AGENTKIT_HOME/sessions``), created 0700.
+    :param repair: read past corrupt lines in the middle of a file (logging each one)
+        instead of raising :class:`~agentkit.errors.CorruptSessionError`.
+    :param fsync: flush every write to disk (survives power loss; slower).
+    :param lock_timeout: seconds to wait for another writer's lock on a session file.
+    """
+
+    name = "jsonl"
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        repair: bool = False,
+        fsync: bool = False,
+        lock_timeout: float = 30.0,
+    ) -> None:
+        self.path = Path(path).expanduser() if path else agentkit_home() / "sessions"
+        self.repair = repair
+        self.fsync = fsync
+        self.lock_timeout = lock_timeout
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="agentkit-jsonl")
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"JsonlStore({str(self.path)!r})"
+
+    def file_of(self, session_id: str) -> Path:
+        """The file that holds (or would hold) a session."""
+        return self.path / file_name(check_session_id(session_id))
+
+    async def _call(self, job: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise StorageError(f"the store at {self.path} is closed", store=self.name)
+        return await asyncio.wrap_future(self._executor.submit(self._run, job, args))
+
+    def _run(self, job: Callable[..., T], args: tuple[Any, ...]) -> T:
+        try:
+            return job(*args)
+        except OSError as exc:
+            where = exc.filename or self.path
+            raise StorageError(f"{where}: {exc.strerror or exc}", store=self.name) from exc
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._closed = True
+        self._executor.shutdown(wait=True)
+
+    def _lock(self, session_id: str, *, exclusive: bool) -> Any:
+        return locked(self.file_of(session_id), exclusive=exclusive, timeout=self.lock_timeout)
+
+    # -- reading a file ----------------------------------------------------------------------
+
+    def _corrupt(
+        self, path: Path, line: int | None, problem: str, session_id: str | None = None
+    ) -> CorruptSessionError:
+        where = f"{path}, line {line}" if line is not None else str(path)
+        return CorruptSessionError(
+            f"{where}: {problem}",
+            path=str(path),
+            line=line,
+            store=self.name,
+            session_id=session_id,
+            hint="fix or remove that line, or open the store with repair=True to skip corrupt lines",
+        )
+
+    def _info(self, record: Any, path: Path, line: int | None) -> SessionInfo:
+        fmt = record.get("format")
+        if isinstance(fmt, int) and fmt > FILE_FORMAT:
+            raise SchemaVersionError(
+                f"{path} was written in JSONL session format {fmt}; this agentkit-jsonl reads up to {FILE_FORMAT}",
+                found=fmt,
+                supported=FILE_FORMAT,
+                store=self.name,
+                hint="upgrade agentkit-jsonl (pip install -U agentkit-jsonl)",
+            )
+        try:
+            return info_from_dict({k: v for k, v in record.items() if k not in ("type", "format")})
+        except (ValueError, StorageError) as exc:
+            raise self._corrupt(path, line, f"bad session line: {exc}") from None
+
+    def _tail(self, f: LockedFile, session_id: str | None) -> tuple[SessionInfo, int, int, int]:
+        """The last session line (the current state) without reading the whole file.
+
+        Returns ``(info, end of that line, file size, complete lines after it)``. The line
+        must name ``session_id`` (any id when ``None``).
+        """
+        size = f.size()
+        window = 8192
+        while True:
+            start = max(0, size - window)
+            chunk = f.read_at(start, size - start)
+            line_end = chunk.rfind(b"\n")
+            after = 0
+            while line_end >= 0:
+                line_start = chunk.rfind(b"\n", 0, line_end) + 1
+                if line_start == 0 and start > 0:
+                    break  # this line may begin before the window
+                record = _loads(chunk[line_start:line_end])
+                if isinstance(record, dict) and record.get("type") == "session":
+                    info = self._info(record, f.path, None)
+                    if session_id is not None and info.id != session_id:
+                        raise self._corrupt(f.path, None, f"holds session {info.id!r}, not {session_id!r}")
+                    return info, start + line_end + 1, size, after
+                after += 1
+                line_end = line_start - 1
+            if start == 0:
+                raise self._corrupt(f.path, 1, "no session line: not an agentkit session file", session_id)
+            window *= 8
+
+    def _repair_tail(self, f: LockedFile, session_id: str) -> SessionInfo:
+        """Cut whatever follows the last session line (a write a crash cut short), loudly."""
+        info, end, size, after = self._tail(f, session_id)
+        if end < size:
+            torn = "" if f.read_at(size - 1, 1) == b"\n" else " and a torn last line"
+            os.ftruncate(f.fd, end)
+            log.warning(
+                "%s: removed %d bytes after the last complete turn (%d uncommitted line(s)%s left by an "
+                "interrupted write)",
+                f.path,
+                size - end,
+                after,
+                torn,
+            )
+        return info
+
+    def _parse(self, data: bytes, path: Path, session_id: str) -> _Parsed:
+        lines = data.split(b"\n")
+        lines.pop()  # after the last newline: b"" or a torn line, never used
+        numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
+        records = _loads(b"[" + b",".join(line for _, line in numbered) + b"]")
+        if not isinstance(records, list) or len(records) != len(numbered):
+            records = [_loads(line) for _, line in numbered]
+        if not numbered or not (isinstance(records[0], dict) and records[0].get("type") == "session"):
+            raise self._corrupt(
+                path, numbered[0][0] if numbered else 1, "the first line is not a session line", session_id
+            )
+        info: SessionInfo | None = None
+        pending: list[tuple[int, dict[str, Any]]] = []
+        committed: list[tuple[int, dict[str, Any]]] = []
+        bad: list[int] = []
+        committed_end = 0
+        offset = 0
+        offsets = _line_ends(lines)
+        for (n, _line), record in zip(numbered, records, strict=True):
+            offset = offsets[n - 1]
+            if isinstance(record, dict) and record.get("type") == "session":
+                state = self._info(record, path, n)
+                if bad and not self.repair:
+                    raise self._corrupt(path, bad[0], "not a valid JSON record", session_id)
+                for b in bad:
+                    log.warning("%s, line %d: skipped a corrupt line (repair=True)", path, b)
+                bad.clear()
+                committed.extend(pending)
+                pending.clear()
+                if not self.repair and state.message_count != len(committed):
+                    raise self._corrupt(
+                        path,
+                        n,
+                        f"session line counts {state.message_count} messages, the file has {len(committed)}",
+                    )
+                info = attrs.evolve(state, message_count=len(committed))
+                committed_end = offset
+            elif isinstance(record, dict) and "role" in record:
+                pending.append((n, record))
+            else:
+                bad.append(n)
+        assert info is not None
+        if info.id != session_id:
+            raise self._corrupt(path, None, f"holds session {info.id!r}, not {session_id!r}")
+        if pending or bad or committed_end < len(data):
+            log.debug("%s: ignoring %d byte(s) after the last complete turn", path, len(data) - committed_end)
+        return _Parsed(info, self._messages(committed, path, session_id), committed_end)
+
+    def _messages(
+        self, numbered: list[tuple[int, dict[str, Any]]], path: Path, session_id: str
+    ) -> list[Message]:
+        try:
+            return messages_from_dicts(record for _, record in numbered)
+        except ValueError:
+            pass
+        out: list[Message] = []
+        for n, record in numbered:
+            try:
+                out.extend(messages_from_dicts([record]))
+            except ValueError as exc:
+                if not self.repair:
+                    raise self._corrupt(path, n, f"not a valid message: {exc}", session_id) from None
+                log.warning("%s, line %d: skipped an unreadable message (repair=True): %s", path, n, exc)
+        return out
+
+    def _load(self, session_id: str) -> _Parsed:
+        with self._lock(session_id, exclusive=False) as f:
+            if f is None:
+                raise self._not_found(session_id)
+            return self._parse(f.read_all(), f.path, session_id)
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    def _find(self, session_id: str) -> SessionInfo | None:
+        with self._lock(session_id, exclusive=False) as f:
+            return None if f is None else self._tail(f, session_id)[0]
+
+    async def find_session(self, session_id: str) -> SessionInfo | None:
+        return await self._call(self._find, session_id)
+
+    async def create_session(
+        self,
+        session_id: str,
+        *,
+        user_id: str | None = None,
+        title: str | None = None,
+        model: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> SessionInfo:
+        path = self.file_of(session_id)
+        now = utcnow()
+        info = SessionInfo(
+            session_id, user_id or session_id, now, now, title, model, 0, Usage(), check_metadata(metadata)
+        )
+        return await self._call(self._create, path, info)
+
+    def _create(self, path: Path, info: SessionInfo) -> SessionInfo:
+        make_private_dir(self.path)
+        if not atomic_write(path, _state_line(info), replace=False, fsync=self.fsync):
+            raise StorageError(f"session {info.id!r} already exists", store=self.name, session_id=info.id)
+        return info
+
+    async def list_sessions(
+        self, *, user_id: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[SessionInfo]:
+        infos = await self._call(self._all_infos)
+        if user_id is not None:
+            infos = [i for i in infos if i.user_id == user_id]
+        infos.sort(key=lambda i: i.id)
+        infos.sort(key=lambda i: i.updated_at, reverse=True)
+        return infos[offset : None if limit is None else offset + limit]
+
+    def _all_infos(self) -> list[SessionInfo]:
+        try:
+            names = sorted(n for n in os.listdir(self.path) if n.endswith(SUFFIX) and not n.startswith("."))
+        except FileNotFoundError:
+            return []
+        infos = []
+        for name in names:
+            path = self.path / name
+            try:
+                with locked(path, exclusive=False, timeout=self.lock_timeout) as f:
+                    if f is None:
+                        continue
+                    info = self._tail(f, None)[0]
+            except (CorruptSessionError, SchemaVersionError, OSError) as exc:
+                log.warning("%s: left out of the listing: %s", path, exc)
+                continue
+            if file_name(info.id) == name:
+                infos.append(info)
+        return infos
+
+    async def update_session(
+        self,
+        session_id: str,
+        *,
+        title: str | _Unset | None = UNSET,
+        model: str | _Unset | None = UNSET,
+        metadata: Mapping[str, Any] | _Unset = UNSET,
+    ) -> SessionInfo:
+        changes: dict[str, Any] = {}
+        if not isinstance(title, _Unset):
+            changes["title"] = title
+        if not isinstance(model, _Unset):
+            changes["model"] = model
+        if not isinstance(metadata, _Unset):
+            changes["metadata"] = check_metadata(metadata)
+        return await self._call(self._update, session_id, changes)
+
+    def _update(self, session_id: str, changes: dict[str, Any]) -> SessionInfo:
+        with self._lock(session_id, exclusive=True) as f:
+            if f is None:
+                raise self._not_found(session_id)
+            info = attrs.evolve(self._repair_tail(f, session_id), updated_at=utcnow(), **changes)
+            self._write(f, _state_line(info))
+            return info
+
+    async def delete_session(self, session_id: str) -> bool:
+        return await self._call(self._delete, session_id)
+
+    def _delete(self, session_id: str) -> bool:
+        with self._lock(session_id, exclusive=True) as f:
+            if f is None:
+                return False
+            os.unlink(f.path)
+            return True
+
+    # -- messages ----------------------------------------------------------------------------
+
+    async def read_messages(self, session_id: str) -> list[Message]:
+        return (await self._call(self._load, session_id)).messages
+
+    async def append_turn(
+        self,
+        session_id: str,
+        messages: Sequence[Message],
+        *,
+        usage: Usage | None = None,
+        model: str | None = None,
+        title: str | None = None,
+    ) -> SessionInfo:
+        turn = check_messages(messages)
+        check_session_id(session_id)
+        return await self._call(self._append, session_id, turn, usage, model, title)
+
+    def _append(
+        self, session_id: str, turn: list[Message], usage: Usage | None, model: str | None, title: str | None
+    ) -> SessionInfo:
+        lines = _message_lines(turn)
+        with self._lock(session_id, exclusive=True) as f:
+            if f is None:
+                raise self._not_found(session_id)
+            info = self._repair_tail(f, session_id)
+            if not turn:
+                return info
+            info = attrs.evolve(
+                info,
+                updated_at=utcnow(),
+                message_count=info.message_count + len(turn),
+                usage=info.usage + usage if usage is not None else info.usage,
+                model=model if model is not None else info.model,
+                title=info.title if info.title is not None else title,
+            )
+            self._write(f, lines + _state_line(info))  # one write: the turn and its commit line
+            return info
+
+    def _write(self, f: LockedFile, data: bytes) -> None:
+        write_all(f.fd, data)
+        if self.fsync:
+            os.fsync(f.fd)
+
+    async def replace_messages(self, session_id: str, messages: Sequence[Message]) -> SessionInfo:
+        new = check_messages(messages)
+        return await self._call(self._replace, session_id, new)
+
+    def _replace(self, session_id: str, messages: list[Message]) -> SessionInfo:
+        with self._lock(session_id, exclusive=True) as f:
+            if f is None:
+                raise self._not_found(session_id)
+            info = self._tail(f, session_id)[0]
+            info = attrs.evolve(info, updated_at=utcnow(), message_count=len(messages))
+            atomic_write(f.path, self._content(info, messages), replace=True, fsync=self.fsync)
+            return info
+
+    def _content(self, info: SessionInfo, messages: list[Message]) -> bytes:
+        if not messages:
+            return _state_line(attrs.evolve(info, message_count=0))
+        return _state_line(attrs.evolve(info, message_count=0)) + _message_lines(messages) + _state_line(info)
+
+    async def put_session(self, info: SessionInfo, messages: Sequence[Message]) -> SessionInfo:
+        path = self.file_of(info.id)
+        stored = check_messages(messages)
+        info = attrs.evolve(info, message_count=len(stored), metadata=check_metadata(info.metadata))
+        return await self._call(self._put, path, info, stored)
+
+    def _put(self, path: Path, info: SessionInfo, messages: list[Message]) -> SessionInfo:
+        make_private_dir(self.path)
+        content = self._content(info, messages)
+        with locked(path, exclusive=True, timeout=self.lock_timeout):  # writers of the old file finish first
+            atomic_write(path, content, replace=True, fsync=self.fsync)
+        return info
+
+    async def fork_session(
+        self,
+        source_id: str,
+        new_id: str,
+        *,
+        upto: int | None = None,
+        user_id: str | None = None,
+        title: str | None = None,
+    ) -> SessionInfo:
+        path = self.file_of(new_id)
+        return await self._call(self._fork, source_id, path, new_id, upto, user_id, title)
+
+    def _fork(
+        self,
+        source_id: str,
+        path: Path,
+        new_id: str,
+        upto: int | None,
+        user_id: str | None,
+        title: str | None,
+    ) -> SessionInfo:
+        source = self._load(source_id)
+        messages = source.messages[:upto]
+        now = utcnow()
+        info = SessionInfo(
+            id=new_id,
+            user_id=user_id or source.info.user_id,
+            created_at=now,
+            updated_at=now,
+            title=title if title is not None else source.info.title,
+            model=source.info.model,
+            message_count=len(messages),
+            metadata={**source.info.metadata, "forked_from": source_id},
+        )
+        if not atomic_write(path, self._content(info, messages), replace=False, fsync=self.fsync):
+            raise StorageError(f"session {new_id!r} already exists", store=self.name, session_id=new_id)
+        return info
+
+    async def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        limit: int = 20,
+    ) -> list[SearchHit]:
+        terms = set(search_terms(query))
+        if not terms or limit <= 0:
+            return []
+        hits: list[SearchHit] = []
+        for info in await self.list_sessions(user_id=user_id):
+            if session_id is not None and info.id != session_id:
+                continue
+            try:
+                messages = await self.read_messages(info.id)
+            except StorageError as exc:
+                log.warning("search skipped session %r: %s", info.id, exc)
+                continue
+            for index in range(len(messages) - 1, -1, -1):
+                if terms <= set(search_terms(messages[index].text)):
+                    hits.append(SearchHit(info.id, index, messages[index].role, messages[index].text))
+                    if len(hits) >= limit:
+                        return hits
+        return hits
+
+
+def _loads(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+def _line_ends(lines: list[bytes]) -> list[int]:
+    """Byte offset just after each line's newline."""
+    ends = []
+    total = 0
+    for line in lines:
+        total += len(line) + 1
+        ends.append(total)
+    return ends

@@ -1,0 +1,233 @@
+"""JSONL specifics: the file format, hostile ids, torn and corrupt lines, modes, registration."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import logging
+import os
+import stat
+from pathlib import Path
+
+import attrs
+import pytest
+
+import agentkit_jsonl.plugin
+from agentkit.errors import CorruptSessionError, SchemaVersionError, StorageError
+from agentkit.messages import AssistantMessage, Message, UserMessage
+from agentkit.plugins import PluginHost
+from agentkit.stores import open_store
+from agentkit.testing.conformance.stores import HOSTILE_IDS, sample_turn
+from agentkit_jsonl import JsonlStore, file_name
+from agentkit_jsonl._files import LockedFile
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+def lines_of(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    store = JsonlStore(tmp_path / "home" / "sessions")
+    yield store
+    store.close()
+
+
+async def test_a_session_file_reads_like_the_conversation(store: JsonlStore) -> None:
+    await store.create_session("chat-42", user_id="u", title="Weather")
+    await store.append_turn("chat-42", sample_turn(0, tool=False), model="m")
+    path = store.file_of("chat-42")
+    assert path.name == "chat-42.jsonl"
+    records = lines_of(path)
+    assert [r.get("type") or r["role"] for r in records] == ["session", "user", "assistant", "session"]
+    assert records[0]["format"] == 1 and records[0]["id"] == "chat-42" and records[0]["title"] == "Weather"
+    assert records[1] == {
+        "role": "user",
+        "content": [{"type": "text", "text": "question 0: what is the weather in Paris?"}],
+    }
+    assert records[-1]["message_count"] == 2 and records[-1]["model"] == "m"
+    await store.update_session("chat-42", title="Renamed")
+    assert lines_of(path)[-1]["title"] == "Renamed"
+    assert len(lines_of(path)) == 5  # metadata changes append; history is never rewritten for them
+
+
+async def test_files_and_directories_are_private(store: JsonlStore, tmp_path: Path) -> None:
+    await store.create_session("s")
+    await store.append_turn("s", sample_turn(1))
+    await store.fork_session("s", "f")
+    await store.replace_messages("s", [])
+    assert mode(tmp_path / "home") == 0o700 and mode(store.path) == 0o700
+    for path in store.path.iterdir():
+        assert mode(path) == 0o600, path
+
+
+async def test_hostile_ids_never_leave_the_directory(store: JsonlStore, tmp_path: Path) -> None:
+    ids = [*HOSTILE_IDS, "A", "a", "é" * 200, "\u202e\u0000/../../x"]
+    for sid in ids:
+        await store.create_session(sid)
+        await store.append_turn(sid, sample_turn(0, tool=False))
+    assert sorted(os.listdir(tmp_path)) == ["home"]
+    assert sorted(os.listdir(tmp_path / "home")) == ["sessions"]
+    names = os.listdir(store.path)
+    assert len(names) == len(ids)  # "A" and "a" do not share a file
+    for name in names:
+        assert "/" not in name and not name.startswith(".") and len(name.encode()) <= 200
+        assert (store.path / name).is_file()
+    assert {i.id for i in await store.list_sessions()} == set(ids)
+    assert file_name("../x") == "%2E%2E%2Fx.jsonl" and file_name("..") == "%2E%2E.jsonl"
+
+
+async def test_a_planted_symlink_is_not_followed(store: JsonlStore, tmp_path: Path) -> None:
+    await store.create_session("s")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    store.file_of("s").unlink()
+    store.file_of("s").symlink_to(victim)
+    with pytest.raises(StorageError):
+        await store.append_turn("s", sample_turn(0))
+    assert victim.read_text() == "precious"
+
+
+async def test_torn_last_line_is_ignored_then_repaired_and_reported(
+    store: JsonlStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    await store.create_session("t")
+    await store.append_turn("t", sample_turn(0))
+    path = store.file_of("t")
+    with path.open("ab") as f:
+        f.write(b'{"role": "user", "content": [{"type": "text", "text": "cut sh')  # a crash mid-write
+    assert await store.read_messages("t") == sample_turn(0)
+    with caplog.at_level(logging.WARNING, logger="agentkit_jsonl"):
+        await store.append_turn("t", sample_turn(1))
+    assert str(path) in caplog.text and "torn last line" in caplog.text
+    assert await store.read_messages("t") == sample_turn(0) + sample_turn(1)
+    lines_of(path)  # every line is whole JSON again: nothing was glued
+
+
+async def test_uncommitted_lines_of_a_cut_turn_are_dropped(
+    store: JsonlStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    await store.create_session("u")
+    await store.append_turn("u", sample_turn(0))
+    path = store.file_of("u")
+    whole = path.read_bytes()
+    await store.append_turn("u", sample_turn(1))
+    full = path.read_bytes()
+    cut = full[: len(whole) + (len(full) - len(whole)) // 2]  # half of the second turn's bytes
+    cut = cut[: cut.rfind(b"\n") + 1]  # ...ending on complete message lines, without its session line
+    path.write_bytes(cut)
+    assert await store.read_messages("u") == sample_turn(0)
+    assert (await store.get_session("u")).message_count == 4
+    with caplog.at_level(logging.WARNING, logger="agentkit_jsonl"):
+        await store.update_session("u", title="after the crash")
+    assert "uncommitted line" in caplog.text
+    assert await store.read_messages("u") == sample_turn(0)
+
+
+async def test_corrupt_middle_line_names_file_and_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = JsonlStore(tmp_path)
+    await store.create_session("c")
+    await store.append_turn("c", sample_turn(0))
+    await store.append_turn("c", sample_turn(1))
+    path = store.file_of("c")
+    lines = path.read_text().splitlines(keepends=True)
+    lines[2] = '{"role": "assistant", "content": BROKEN\n'
+    path.write_text("".join(lines))
+    with pytest.raises(CorruptSessionError) as info:
+        await store.read_messages("c")
+    assert (info.value.path, info.value.line) == (str(path), 3)
+    assert f"{path}, line 3" in str(info.value) and "repair=True" in (info.value.hint or "")
+    lines[2] = '{"role": "alien"}\n'  # valid JSON, not a message
+    path.write_text("".join(lines))
+    with pytest.raises(CorruptSessionError, match="line 3"):
+        await store.read_messages("c")
+    store.close()
+    lenient = JsonlStore(tmp_path, repair=True)
+    with caplog.at_level(logging.WARNING, logger="agentkit_jsonl"):
+        messages = await lenient.read_messages("c")
+    assert messages == sample_turn(0)[:1] + sample_turn(0)[2:] + sample_turn(1)
+    assert "line 3" in caplog.text
+    lenient.close()
+
+
+async def test_a_missing_middle_line_is_noticed(store: JsonlStore) -> None:
+    await store.create_session("m")
+    await store.append_turn("m", sample_turn(0))
+    await store.append_turn("m", sample_turn(1))
+    path = store.file_of("m")
+    lines = path.read_text().splitlines(keepends=True)
+    del lines[2]
+    path.write_text("".join(lines))
+    with pytest.raises(CorruptSessionError, match="counts 4 messages, the file has 3"):
+        await store.read_messages("m")
+
+
+async def test_not_a_session_file(store: JsonlStore, caplog: pytest.LogCaptureFixture) -> None:
+    await store.create_session("ok")
+    store.file_of("junk").write_text("hello\nworld\n")
+    with pytest.raises(CorruptSessionError, match="line 1"):
+        await store.read_messages("junk")
+    with pytest.raises(CorruptSessionError):
+        await store.find_session("junk")
+    with caplog.at_level(logging.WARNING, logger="agentkit_jsonl"):
+        assert [i.id for i in await store.list_sessions()] == ["ok"]
+    assert "junk.jsonl" in caplog.text
+
+
+async def test_newer_file_format_is_refused(store: JsonlStore) -> None:
+    await store.create_session("new")
+    path = store.file_of("new")
+    record = lines_of(path)[0]
+    path.write_text(json.dumps({**record, "format": 99}) + "\n")
+    with pytest.raises(SchemaVersionError) as info:
+        await store.read_messages("new")
+    assert (info.value.found, info.value.supported) == (99, 1)
+
+
+async def test_a_writer_waiting_on_a_replaced_file_writes_to_the_new_one(store: JsonlStore) -> None:
+    await store.create_session("r")
+    await store.append_turn("r", sample_turn(0))
+    path = store.file_of("r")
+    fd = os.open(path, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        waiting = asyncio.create_task(store.append_turn("r", sample_turn(2, tool=False)))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        replacement: list[Message] = [UserMessage("rewritten"), AssistantMessage("history")]
+        tmp = path.with_name(".tmp-test.jsonl")
+        current = store._tail(LockedFile(fd, path), "r")[0]
+        tmp.write_bytes(store._content(attrs.evolve(current, message_count=2), replacement))
+        os.replace(tmp, path)  # what another process's set_history does
+    finally:
+        os.close(fd)
+    info = await asyncio.wait_for(waiting, 30)
+    assert info.message_count == 4
+    assert await store.read_messages("r") == replacement + sample_turn(2, tool=False)
+
+
+async def test_registered_and_opened_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTKIT_HOME", str(tmp_path / "kit"))
+    host = PluginHost(entry_points=False)
+    host.register(agentkit_jsonl.plugin, name="jsonl")
+    default = open_store("jsonl", host=host)
+    assert isinstance(default, JsonlStore) and default.path == tmp_path / "kit" / "sessions"
+    default.close()
+    named = open_store({"name": "jsonl", "path": str(tmp_path / "d"), "repair": True}, host=host)
+    assert isinstance(named, JsonlStore) and named.repair and named.path == tmp_path / "d"
+    named.close()
+    assert repr(named) == f"JsonlStore({str(tmp_path / 'd')!r})"
+
+
+async def test_closed_store_says_so(tmp_path: Path) -> None:
+    store = JsonlStore(tmp_path)
+    store.close()
+    with pytest.raises(StorageError, match="closed"):
+        await store.list_sessions()

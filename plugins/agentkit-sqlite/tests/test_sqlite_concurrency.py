@@ -1,0 +1,156 @@
+"""Many writers on one database, and writers killed mid-write: nothing is lost or half-stored."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+from agentkit.messages import AssistantMessage, Message, UserMessage
+from agentkit_sqlite import SqliteStore
+
+WRITER = textwrap.dedent(
+    """
+    import asyncio, sys, time
+    from pathlib import Path
+    from agentkit.messages import AssistantMessage, ToolCall, ToolMessage, UserMessage
+    from agentkit_sqlite import SqliteStore
+
+    path, name, count, go, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4]), int(sys.argv[5])
+
+    async def main():
+        store = SqliteStore(path)
+        await store.open_session("shared")
+        while not go.exists():
+            time.sleep(0.001)
+        i = 0
+        while count < 0 or i < count:
+            call = ToolCall(f"{name}-{i}", "t", "{}")
+            await store.append_turn("shared", [
+                UserMessage(f"{name} {i} " + "x" * size),
+                AssistantMessage("", tool_calls=(call,)),
+                ToolMessage(call.id, "t", f"{name} {i}"),
+                AssistantMessage(f"{name} {i} done"),
+            ])
+            if count < 0:
+                print(i, flush=True)
+            i += 1
+        store.close()
+
+    asyncio.run(main())
+    """
+)
+
+
+def spawn(path: Path, name: str, count: int, go: Path, size: int = 0) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), name, str(count), str(go), str(size)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def check_whole_turns(messages: list[Message]) -> dict[str, list[int]]:
+    """Every stored turn is complete and in one piece; returns each writer's turn numbers."""
+    assert len(messages) % 4 == 0
+    order: dict[str, list[int]] = {}
+    for start in range(0, len(messages), 4):
+        name, i = messages[start].text.split()[:2]
+        assert messages[start + 2].text == f"{name} {i}"
+        assert messages[start + 3].text == f"{name} {i} done"
+        order.setdefault(name, []).append(int(i))
+    return order
+
+
+async def test_two_processes_append_1000_turns_each(tmp_path: Path) -> None:
+    path, go = tmp_path / "shared.db", tmp_path / "go"
+    SqliteStore(path).close()
+    writers = [spawn(path, name, 1000, go) for name in ("alpha", "beta")]
+    go.touch()
+    for writer in writers:
+        _, err = writer.communicate(timeout=300)
+        assert writer.returncode == 0, err
+        assert "locked" not in err
+    store = SqliteStore(path)
+    try:
+        messages = await store.read_messages("shared")
+        assert len(messages) == 8000
+        assert (await store.get_session("shared")).message_count == 8000
+        order = check_whole_turns(messages)
+        assert order == {"alpha": list(range(1000)), "beta": list(range(1000))}
+        writers_in_order = [m.text.split()[0] for m in messages[::4]]
+        switches = sum(a != b for a, b in itertools.pairwise(writers_in_order))
+        assert switches > 1  # they really wrote at the same time
+    finally:
+        store.close()
+
+
+async def test_threads_with_their_own_and_a_shared_store(tmp_path: Path) -> None:
+    path = tmp_path / "threads.db"
+    shared = SqliteStore(path)
+    await shared.create_session("t")
+    errors: list[BaseException] = []
+
+    def work(name: str, own: bool) -> None:
+        async def run() -> None:
+            store = SqliteStore(path) if own else shared
+            for i in range(150):
+                await store.append_turn(
+                    "t", [UserMessage(f"{name} {i}"), AssistantMessage(f"{name} {i} done")]
+                )
+            if own:
+                await store.aclose()
+
+        try:
+            asyncio.run(run())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(f"w{n}", n < 3)) for n in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        messages = await shared.read_messages("t")
+        assert len(messages) == 5 * 150 * 2
+        for n in range(5):
+            mine = [m.text for m in messages if m.text.startswith(f"w{n} ")]
+            assert mine == [t for i in range(150) for t in (f"w{n} {i}", f"w{n} {i} done")]
+    finally:
+        shared.close()
+
+
+async def test_writer_killed_mid_turn_leaves_only_whole_turns(tmp_path: Path) -> None:
+    path, go = tmp_path / "killed.db", tmp_path / "go"
+    go.touch()
+    writer = spawn(path, "victim", -1, go, size=200_000)
+    assert writer.stdout is not None
+    for _ in range(20):  # let it write a while, then kill it without warning
+        assert writer.stdout.readline(), writer.stderr.read() if writer.stderr else ""
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait(timeout=60)
+    writer.stdout.close()
+    if writer.stderr:
+        writer.stderr.close()
+    store = SqliteStore(path)
+    try:
+        messages = await store.read_messages("shared")
+        order = check_whole_turns(messages)
+        assert order["victim"] == list(range(len(order["victim"])))
+        assert len(order["victim"]) >= 20
+        assert (await store.get_session("shared")).message_count == len(messages)
+        await store.append_turn(
+            "shared", [UserMessage("after 1"), AssistantMessage("a"), UserMessage("b"), AssistantMessage("c")]
+        )
+        assert len(await store.read_messages("shared")) == len(messages) + 4
+    finally:
+        store.close()
