@@ -247,7 +247,10 @@ class OllamaProvider(Provider):
         try:
             return await self._http.open(method, path, json_body=body, model=model, deadline=deadline)
         except ProviderError as exc:
-            raise self._explain(exc, model) from exc
+            explained = self._explain(exc, model)
+            if explained is exc:
+                raise
+            raise explained from exc
 
     async def _request_json(self, method: str, path: str, body: Any, model: str | None) -> dict[str, Any]:
         deadline = time.monotonic() + self.settings.total_timeout
