@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 __all__ = ["STATEMENTS", "main", "measure"]
 
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             samples[label] += measure(args.python, statement, 1, env)
 
     bare = statistics.median(samples["bare interpreter"])
-    rows = []
+    rows: list[dict[str, Any]] = []
     for label, times in samples.items():
         median = statistics.median(times)
         rows.append(

@@ -219,7 +219,9 @@ def test_import_agentkit_opens_no_file_but_code_and_no_socket():
         """
     )
     # Loading code (agentkit's own and the few stdlib modules it needs) is the only reading allowed.
-    unexpected = [(event, arg) for event, arg in out if not (event == "open" and arg.endswith((".py", ".pyc")))]
+    unexpected = [
+        (event, arg) for event, arg in out if not (event == "open" and arg.endswith((".py", ".pyc")))
+    ]
     assert unexpected == []
     loaded = [arg for _, arg in out if "site-packages" in arg and "agentkit" not in arg]
     assert loaded == []
