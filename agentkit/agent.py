@@ -21,6 +21,7 @@ The API key is kept private: it is in no repr, and it never reaches a cache key.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
@@ -45,7 +46,6 @@ __all__ = ["Agent"]
 log = logging.getLogger("agentkit.agent")
 
 _RUN_OPTIONS = frozenset(f.name for f in attrs.fields(RunSettings))
-_END = object()
 
 
 class _Control:
@@ -404,10 +404,9 @@ class Agent:
 
         Leaving the loop early cancels the run.
         """
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-
-        async def sink(event: StreamEvent) -> None:
-            queue.put_nowait(event)
+        # One event in flight: the run waits for the consumer, so what the consumer does on
+        # an event (abort, stop, leave) happens close to that point of the run.
+        queue: asyncio.Queue[StreamEvent] = asyncio.Queue(maxsize=1)
 
         run = self._new_run(
             prompt,
@@ -419,17 +418,21 @@ class Agent:
             user_id=user_id,
             overrides=overrides,
             streaming=True,
-            sink=sink,
+            sink=queue.put,
         )
         task = asyncio.ensure_future(run.execute())
         control = self._register(run, task)
-        task.add_done_callback(lambda _task: queue.put_nowait(_END))
         try:
             while True:
-                item = await queue.get()
-                if item is _END:
-                    break
-                yield item
+                getter = asyncio.ensure_future(queue.get())
+                await asyncio.wait((getter, task), return_when=asyncio.FIRST_COMPLETED)
+                if getter.done():
+                    yield getter.result()
+                    continue
+                getter.cancel()
+                while not queue.empty():
+                    yield queue.get_nowait()
+                break
             if task.cancelled():
                 if run.aborted:
                     raise RunAbortedError("the run was aborted", partial=run.partial())
@@ -499,8 +502,9 @@ class Agent:
 
         async def events() -> AsyncIterator[StreamEvent]:
             try:
-                async for event in self.astream(prompt, **kwargs):
-                    yield event
+                async with contextlib.aclosing(self.astream(prompt, **kwargs)) as stream:
+                    async for event in stream:
+                        yield event
             finally:
                 await self._close_loop_resources()
 

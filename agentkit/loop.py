@@ -479,7 +479,7 @@ class Run:
         if source != "provider" and self.streaming:
             await self._replay(response)
         response = await lifecycle.after_model_call(self.ctx, request, response)
-        return self._account(response, target, counted=source != "cache")
+        return self._account(response, target, source=source)
 
     async def _invoke(self, target: ModelTarget, request: ModelRequest) -> ModelResponse:
         provider = target.provider
@@ -489,13 +489,19 @@ class Run:
                 await self._replay(whole)
             return whole
         response: ModelResponse | None = None
-        async for event in provider.stream(request):
-            if isinstance(event, ModelResponse):
-                response = event
-                continue
-            if isinstance(event, TextDelta):
-                self._streamed_text += event.text
-            await self.emit(event)
+        stream = provider.stream(request)
+        try:
+            async for event in stream:
+                if isinstance(event, ModelResponse):
+                    response = event
+                    continue
+                if isinstance(event, TextDelta):
+                    self._streamed_text += event.text
+                await self.emit(event)
+        finally:  # an abort or a failing observer must not leave the connection open
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
         if response is None:
             raise IncompleteStreamError(
                 "the stream ended without a final response", provider=provider.name, model=request.model
@@ -515,20 +521,25 @@ class Run:
             if call.arguments:
                 await self.emit(ToolCallDelta(index=index, id=call.id, arguments=call.arguments))
 
-    def _account(self, response: ModelResponse, target: ModelTarget, *, counted: bool) -> ModelResponse:
-        """Fill in model, usage and cost; add the call's usage to the run's (a cache hit costs nothing)."""
-        usage = response.usage
-        if counted and usage.requests == 0:
-            usage = attrs.evolve(usage, requests=1)
-        if counted and self.settings.prices is not None and usage.cost is None:
-            from .context_budget import cost_of
+    def _account(self, response: ModelResponse, target: ModelTarget, *, source: str) -> ModelResponse:
+        """Fill in model, usage and cost, and add the call's usage to the run's.
 
-            usage = attrs.evolve(usage, cost=cost_of(usage, target.model, self.settings.prices))
+        A provider call counts as a request (priced when prices are set); a cache hit costs
+        nothing; a hook's response counts what the hook says.
+        """
+        usage = response.usage
+        if source == "provider":
+            if usage.requests == 0:
+                usage = attrs.evolve(usage, requests=1)
+            if self.settings.prices is not None and usage.cost is None:
+                from .context_budget import cost_of
+
+                usage = attrs.evolve(usage, cost=cost_of(usage, target.model, self.settings.prices))
         message = response.message
         message = attrs.evolve(
             message,
             model=message.model or response.model or target.name,
-            usage=usage if counted else (message.usage or usage),
+            usage=message.usage if source == "cache" and message.usage is not None else usage,
             finish_reason=message.finish_reason or response.finish_reason,
         )
         response = attrs.evolve(
@@ -538,7 +549,7 @@ class Run:
             model=response.model or message.model,
             finish_reason=response.finish_reason or message.finish_reason,
         )
-        if counted:
+        if source != "cache":
             self._count(usage, target)
         return response
 

@@ -1,8 +1,9 @@
 """agentkit's pytest plugin (entry point ``pytest11``): fixtures for agentkit and plugin authors.
 
-Fixtures are defined in the modules listed in ``pytest_plugins`` below.
+Fixtures are defined in the modules listed in ``pytest_plugins`` below; see
+:mod:`agentkit.testing.fixtures` and ``docs/testing.md``.
 """
 
 from __future__ import annotations
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["agentkit.testing.fixtures"]
