@@ -64,6 +64,15 @@ class Tool:
     # parameter name -> (annotation, positional-only?) for turning JSON into Python values
     _params: Mapping[str, tuple[Any, bool]] = attrs.field(factory=dict, repr=False, alias="_params")
     _validator: list[Any] = attrs.field(factory=list, repr=False, init=False)
+    # True for a function defined in a class body: the tool binds like a method (self hidden)
+    _method: bool = attrs.field(default=False, repr=False, alias="_method")
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Tool:
+        """``@tool`` on a method: ``obj.method`` is a tool bound to ``obj``."""
+        if instance is None or not self._method:
+            return self
+        bound = self.function.__get__(instance, owner)
+        return attrs.evolve(self, function=bound, _method=False)
 
     # -- the model's view ---------------------------------------------------------------------
 
@@ -313,7 +322,16 @@ def _make_tool(
     required: list[str] = []
     params: dict[str, tuple[Any, bool]] = {}
     context_param: str | None = None
-    for pname, param in signature.parameters.items():
+    qualname = getattr(func, "__qualname__", "")
+    method = (
+        inspect.isfunction(func)
+        and "." in qualname
+        and qualname.split(".")[-2] != "<locals>"
+        and next(iter(signature.parameters), None) in ("self", "cls")
+    )
+    for index, (pname, param) in enumerate(signature.parameters.items()):
+        if method and index == 0:
+            continue  # bound when the tool is read from an instance
         if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             star = "*" if param.kind is inspect.Parameter.VAR_POSITIONAL else "**"
             raise ToolDefinitionError(
@@ -366,6 +384,7 @@ def _make_tool(
         plugin=None,
         timeout=timeout,
         _params=params,
+        _method=method,
     )
 
 

@@ -510,3 +510,30 @@ def test_render_result_caps_with_a_marker():
     text = render_result("x" * 100, limit=10)
     assert text.startswith("x" * 10)
     assert "90 more characters cut" in text
+
+
+class Toolkit:
+    """Tools that share state, defined as methods."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    @tool
+    def read(self, path: str) -> str:
+        """Read a file under the root."""
+        return self.root + path
+
+    @tool(name="read_async")
+    async def aread(self, path: str) -> str:
+        return self.root + path
+
+
+async def test_methods_become_tools_bound_to_their_instance():
+    kit = Toolkit("/srv/")
+    assert list(Toolkit.read.parameters["properties"]) == ["path"]
+    assert kit.read("a") == "/srv/a"
+    assert await kit.read.invoke({"path": "b"}) == "/srv/b"
+    assert await kit.aread.invoke({"path": "c"}) == "/srv/c"
+    assert kit.aread.name == "read_async" and kit.aread.is_async
+    other = Toolkit("/tmp/")
+    assert await other.read.invoke({"path": "x"}) == "/tmp/x"
