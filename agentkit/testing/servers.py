@@ -175,7 +175,9 @@ class LoopbackServer:
                 pass
 
         self._server = _Server((self._host, 0), _Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="loopback-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="loopback-server", daemon=True
+        )
         self._thread.start()
         return self
 
