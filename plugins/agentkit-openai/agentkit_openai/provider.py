@@ -117,8 +117,9 @@ class OpenAIProvider(Provider):
     :param profile: a name from :data:`~agentkit_openai.profiles.PROFILES` (``"openai"``,
         ``"groq"``, ``"lmstudio"``, ...): the base URL and key variable to start from.
     :param base_url: overrides the profile's URL (for ``openai`` also ``OPENAI_BASE_URL``).
-    :param api_key: the key itself. Otherwise ``api_key_env`` names the variable holding it,
-        else the profile's variable is read. Hosted profiles need a key; local servers do not.
+    :param api_key: the key itself (``""``: send none, and read no variable). Otherwise
+        ``api_key_env`` names the variable holding it, else the profile's variable is read.
+        Hosted profiles need a key; local servers do not.
     :param settings: ``api_key_env``, ``headers`` (extra HTTP headers), ``structured_output``
         (``"json_schema"`` | ``"json_object"`` | ``"none"``), ``null_tool_call_content``,
         ``stream_usage``, ``embedding_batch_size``, and the timeouts and retry policy of
@@ -159,8 +160,10 @@ class OpenAIProvider(Provider):
 
         api_key_env = settings.pop("api_key_env", None)
         self.env_var: str | None = api_key_env or spec.env_var
-        if api_key:
-            key: str | None = api_key
+        if api_key is not None:
+            # "" means "no key" on purpose (a config that moved base_url withholds the user's
+            # environment key from a host they did not choose): never fall back to the variable.
+            key: str | None = api_key or None
             self._key_source = "the key given as api_key"
         else:
             key = (env.get(self.env_var) if self.env_var else None) or None

@@ -156,3 +156,13 @@ def test_importing_the_plugin_does_not_import_httpx_or_the_provider() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+async def test_empty_api_key_means_none_and_never_reads_the_variable(serve, monkeypatch) -> None:
+    # what a project config that moved base_url passes: the user's key must not go there
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-users-own")
+    server = serve([json_reply(OK)])
+    provider = OpenAIProvider(base_url=server.url + "/v1", api_key="")
+    await provider.complete(request())
+    await provider.aclose()
+    assert "authorization" not in server.requests[0].headers
