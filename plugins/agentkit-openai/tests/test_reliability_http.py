@@ -199,3 +199,26 @@ async def test_a_body_that_is_not_json(serve, make_provider) -> None:
     with pytest.raises(Exception, match="not JSON") as info:
         await provider.complete(request())
     assert "proxy login" in str(info.value)
+
+
+async def test_slow_first_byte_within_first_byte_timeout_is_not_a_read_timeout(serve, make_provider) -> None:
+    def loading_model(_request):
+        time.sleep(0.6)  # a local server loading its model before it answers
+        return completion("loaded")
+
+    server = serve(loading_model)
+    provider = make_provider(server.url + "/v1", read_timeout=0.2, first_byte_timeout=5, max_retries=0)
+    assert (await provider.complete(request())).message.content == "loaded"
+
+
+async def test_first_byte_timeout(serve, make_provider) -> None:
+    from agentkit.errors import ProviderTimeoutError
+
+    def stuck(_request):
+        time.sleep(1.0)
+        return completion()
+
+    server = serve(stuck)
+    provider = make_provider(server.url + "/v1", first_byte_timeout=0.2, max_retries=0)
+    with pytest.raises(ProviderTimeoutError, match="no response"):
+        await provider.complete(request())
