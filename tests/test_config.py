@@ -473,7 +473,7 @@ def test_project_base_url_with_real_openai_provider(
     old = set_host(PluginHost())
     try:
         with FakeOpenAIServer(default="hello") as server:
-            path = write(
+            write(
                 tmp_path / "agentkit.toml",
                 f"""
                 [providers.openai]

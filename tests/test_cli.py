@@ -1,0 +1,422 @@
+"""The ``agentkit`` command end to end: real subprocesses against a loopback fake OpenAI server
+(or the built-in scripted provider), a real SQLite store under a private AGENTKIT_HOME."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentkit.testing.fake_openai import FakeOpenAIServer, FakeReply, tool_call
+from agentkit.testing.servers import Pause, Reply
+
+DATA = Path(__file__).parent / "data" / "configs"
+SECRET = "sk-test-not-a-real-key-4f9a"
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    path = tmp_path / "project"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer(api_key=SECRET) as server:
+        yield server
+
+
+def env_for(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGENTKIT_"))}
+    env.update(AGENTKIT_HOME=str(home), PYTHONPATH=str(DATA), PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+def agentkit(
+    *args: str, cwd: Path, home: Path, input: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agentkit", *args],
+        cwd=cwd,
+        env=env or env_for(home),
+        input=input,
+        stdin=subprocess.DEVNULL if input is None else None,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def write_config(project: Path, server: FakeOpenAIServer | None, body: str = "") -> Path:
+    provider = (
+        f'[providers.openai]\nbase_url = "{server.base_url}"\napi_key = "{SECRET}"\nmax_retries = 0\n'
+        if server is not None
+        else ""
+    )
+    text = (
+        provider
+        + textwrap.dedent(
+            """
+            [agents.helper]
+            model = "openai/gpt-4o-mini"
+            tools = ["cli_tools:get_weather"]
+            """
+        )
+        + textwrap.dedent(body)
+    )
+    path = project / "agentkit.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def one_line_error(stderr: str) -> tuple[str, str]:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("agentkit: error: ")]
+    assert len(errors) == 1, stderr
+    hint = lines[lines.index(errors[0]) + 1]
+    assert hint.startswith("hint: "), stderr
+    assert "Traceback" not in stderr
+    return errors[0], hint
+
+
+# -- run --------------------------------------------------------------------------------------------
+
+
+def test_run_streams_answer_and_shows_tool_calls_on_stderr(project: Path, home: Path, server: Any) -> None:
+    server.add(tool_call("get_weather", {"city": "Paris"}), "It is sunny in Paris.")
+    write_config(project, server)
+    done = agentkit("run", "-a", "helper", "Weather in Paris?", cwd=project, home=home)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "It is sunny in Paris.\n"  # stdout is not a terminal: the answer alone
+    assert '⚙ get_weather(city="Paris")' in done.stderr
+    assert "↳ sunny in Paris" in done.stderr
+    assert server.chat_requests[1]["messages"][-1] == {
+        "role": "tool",
+        "tool_call_id": server.chat_requests[1]["messages"][-2]["tool_calls"][0]["id"],
+        "content": "sunny in Paris",
+    }
+    assert server.requests[0].headers["authorization"] == f"Bearer {SECRET}"
+
+
+def test_run_json_prints_every_event(project: Path, home: Path, server: Any) -> None:
+    server.add(tool_call("get_weather", {"city": "Oslo"}), "Sunny.")
+    write_config(project, server)
+    done = agentkit("run", "--json", "-a", "helper", "Weather in Oslo?", cwd=project, home=home)
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    types = [e["type"] for e in events]
+    assert types[0] == "tool_call_started" and "tool_call_delta" in types
+    assert types.count("turn_completed") == 2 and types.count("tool_result") == 1
+    assert types[-1] == "run_completed"
+    assert events[-1]["result"]["text"] == "Sunny."
+    tool_result = next(e for e in events if e["type"] == "tool_result")
+    assert tool_result["result"]["content"] == "sunny in Oslo"
+    assert done.stderr == ""
+
+
+@pytest.mark.parametrize("how", ["pipe", "dash"])
+def test_prompt_from_stdin(how: str, project: Path, home: Path, server: Any) -> None:
+    server.add("Four.")
+    write_config(project, server)
+    args = ["run", "-a", "helper"] + (["-"] if how == "dash" else [])
+    done = agentkit(*args, cwd=project, home=home, input="What is 2+2?\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "Four.\n"
+    assert server.chat_requests[0]["messages"][-1]["content"] in ("What is 2+2?\n", [{"type": "text", "text": "What is 2+2?\n"}])
+
+
+def test_flags_override_the_agent(project: Path, home: Path, server: Any) -> None:
+    server.add("ok")
+    write_config(project, server)
+    done = agentkit(
+        "run", "-a", "helper", "-m", "openai/gpt-4.1-nano", "-s", "Be terse.", "-p", "temperature=0.5",
+        "-p", "stop=[\"x\"]", "hi", cwd=project, home=home,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    body = server.chat_requests[0]
+    assert body["model"] == "gpt-4.1-nano"
+    assert body["messages"][0] == {"role": "system", "content": "Be terse."}
+    assert body["temperature"] == 0.5 and body["stop"] == ["x"]
+
+
+def test_schema_prints_structured_output(project: Path, home: Path, server: Any) -> None:
+    server.add('{"city": "Paris", "sunny": true}')
+    write_config(project, server)
+    done = agentkit("run", "-a", "helper", "--schema", str(DATA / "answer.schema.json"), "Paris?", cwd=project, home=home)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"city": "Paris", "sunny": True}
+
+
+def test_no_config_with_model_flag(project: Path, home: Path, server: Any) -> None:
+    """Without any config file an agent comes from the flags alone (here the scripted provider)."""
+    done = agentkit("run", "-m", "scripted/x", "hi", cwd=project, home=home)
+    assert done.returncode == 4  # the scripted provider has an empty script
+    error, _hint = one_line_error(done.stderr)
+    assert "the script is used up" in error
+
+
+# -- sessions -----------------------------------------------------------------------------------------
+
+
+def test_sessions_round_trip(project: Path, home: Path, server: Any) -> None:
+    server.add("Hello Ann!", "Your name is Ann.")
+    write_config(project, server)
+    first = agentkit("run", "-a", "helper", "--session", "s1", "I am Ann", cwd=project, home=home)
+    assert first.returncode == 0, first.stderr
+    second = agentkit("run", "-a", "helper", "--session", "s1", "Who am I?", cwd=project, home=home)
+    assert second.stdout == "Your name is Ann.\n"
+    assert [m["role"] for m in server.chat_requests[1]["messages"]] == ["user", "assistant", "user"]
+
+    listed = agentkit("sessions", "list", "--json", cwd=project, home=home)
+    assert listed.returncode == 0, listed.stderr
+    assert [s["id"] for s in json.loads(listed.stdout)] == ["s1"]
+    shown = agentkit("sessions", "show", "s1", cwd=project, home=home)
+    assert shown.stdout.splitlines() == [
+        "user: I am Ann",
+        "assistant: Hello Ann!",
+        "user: Who am I?",
+        "assistant: Your name is Ann.",
+    ]
+    export = project / "s1.json"
+    assert agentkit("sessions", "export", "s1", "-o", str(export), cwd=project, home=home).returncode == 0
+    assert agentkit("sessions", "delete", "s1", cwd=project, home=home).returncode == 0
+    gone = agentkit("sessions", "show", "s1", cwd=project, home=home)
+    assert gone.returncode == 7
+    one_line_error(gone.stderr)
+    imported = agentkit("sessions", "import", str(export), "--id", "s2", cwd=project, home=home)
+    assert imported.returncode == 0, imported.stderr
+    other = f"sqlite:{project / 'other.db'}"
+    migrated = agentkit("sessions", "migrate", "--to", other, cwd=project, home=home)
+    assert migrated.returncode == 0, migrated.stderr
+    listed = agentkit("sessions", "--store", other, "list", "--json", cwd=project, home=home)
+    assert [s["id"] for s in json.loads(listed.stdout)] == ["s2"]
+    shown = agentkit("sessions", "--store", other, "show", "s2", "--json", cwd=project, home=home)
+    assert [json.loads(line)["role"] for line in shown.stdout.splitlines()] == ["user", "assistant"] * 2
+
+
+def test_ctrl_c_exits_130_and_keeps_complete_turns(project: Path, home: Path) -> None:
+    def slow(_request: Any) -> Reply:  # starts an answer, then stalls
+        return Reply(200, headers={"content-type": "text/event-stream"}, chunks=[Pause(30)])
+
+    with FakeOpenAIServer([tool_call("get_weather", {"city": "Rome"}), slow], api_key=SECRET) as server:
+        write_config(project, server)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agentkit", "run", "-a", "helper", "--session", "c1", "Weather in Rome?"],
+            cwd=project,
+            env=env_for(home),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while len(server.chat_requests) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert len(server.chat_requests) == 2, proc.communicate()
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert "session 'c1' keeps every complete turn" in err
+    shown = agentkit("sessions", "show", "c1", "--json", cwd=project, home=home)
+    roles = [json.loads(line)["role"] for line in shown.stdout.splitlines()]
+    assert roles == ["user", "assistant", "tool"], shown.stderr
+
+
+# -- exit codes, one-line errors ------------------------------------------------------------------------
+
+
+def test_usage_errors_exit_2(project: Path, home: Path) -> None:
+    done = agentkit("run", "--no-such-flag", cwd=project, home=home)
+    assert done.returncode == 2 and "unrecognized arguments: --no-such-flag" in done.stderr
+    done = agentkit("run", cwd=project, home=home, input="   \n")
+    assert done.returncode == 2
+    assert done.stderr.startswith("agentkit run: error: the prompt read from standard input is empty")
+    done = agentkit("run", "-m", "scripted/x", "-p", "oops", "hi", cwd=project, home=home)
+    assert done.returncode == 2 and "expected KEY=VALUE, got 'oops'" in done.stderr
+
+
+def test_config_error_exit_3(project: Path, home: Path) -> None:
+    (project / "agentkit.toml").write_text('[agents.helper]\nmodle = "openai/x"\n')
+    done = agentkit("run", "-a", "helper", "hi", cwd=project, home=home)
+    assert done.returncode == 3
+    error, hint = one_line_error(done.stderr)
+    assert error == f"agentkit: error: {project / 'agentkit.toml'}: agents.helper.modle: unknown key 'modle' (did you mean 'model'?)"
+    assert hint == "hint: see docs/config.md for every agent key"
+
+
+def test_provider_error_exit_4_names_no_secret(project: Path, home: Path, server: Any) -> None:
+    write_config(project, server)
+    wrong = "sk-wrong-key-that-must-not-leak"
+    path = project / "agentkit.toml"
+    path.write_text(path.read_text().replace(SECRET, wrong))
+    done = agentkit("run", "-a", "helper", "hi", cwd=project, home=home)
+    assert done.returncode == 4
+    error, _hint = one_line_error(done.stderr)
+    assert "openai/gpt-4o-mini" in error and wrong not in done.stderr
+
+
+def test_tool_error_exit_5(project: Path, home: Path, server: Any) -> None:
+    server.add(tool_call("explode", {"reason": "test"}))
+    write_config(project, server, '[agents.raiser]\nmodel = "openai/gpt-4o-mini"\ntools = ["cli_tools:explode"]\ntool_errors = "raise"\n')
+    done = agentkit("run", "-a", "raiser", "go", cwd=project, home=home)
+    assert done.returncode == 5, done.stderr
+    error, _hint = one_line_error(done.stderr)
+    assert "boom: test" in error
+
+
+def test_guardrail_tripwire_exit_6(project: Path, home: Path, server: Any) -> None:
+    write_config(project, server, '[agents.guarded]\nmodel = "openai/gpt-4o-mini"\nguardrails = [{ name = "blocked_words", words = ["xyzzy"] }]\n')
+    done = agentkit("run", "-a", "guarded", "say xyzzy", cwd=project, home=home)
+    assert done.returncode == 6, done.stderr
+    one_line_error(done.stderr)
+    assert server.chat_requests == []  # tripped before any model call
+
+
+def test_plugin_error_exit_8(project: Path, home: Path) -> None:
+    done = agentkit("models", "no-such-provider", cwd=project, home=home)
+    assert done.returncode == 8
+    error, _hint = one_line_error(done.stderr)
+    assert "unknown provider 'no-such-provider'" in error and "openai (agentkit-openai)" in error
+
+
+def test_max_turns_exit_9(project: Path, home: Path, server: Any) -> None:
+    server.add(*[tool_call("get_weather", {"city": "X"}) for _ in range(3)])
+    write_config(project, server, '[agents.loopy]\nmodel = "openai/gpt-4o-mini"\ntools = ["cli_tools:get_weather"]\nmax_turns = 2\n')
+    done = agentkit("run", "-a", "loopy", "loop", cwd=project, home=home)
+    assert done.returncode == 9, done.stderr
+    one_line_error(done.stderr)
+
+
+def test_debug_shows_the_traceback(project: Path, home: Path) -> None:
+    (project / "agentkit.toml").write_text("[agents.helper]\nmax_turns = 0\n")
+    done = agentkit("--debug", "run", "-a", "helper", "hi", cwd=project, home=home)
+    assert done.returncode == 3 and "Traceback" in done.stderr
+    done = agentkit("run", "--debug", "-a", "helper", "hi", cwd=project, home=home)
+    assert done.returncode == 3 and "Traceback" in done.stderr
+
+
+def test_closed_pipe_is_quiet(project: Path, home: Path) -> None:
+    long_answer = "\n".join(f"line {i} " + "x" * 60 for i in range(5000))
+    with FakeOpenAIServer(default=FakeReply(text=long_answer), api_key=SECRET, chunk_size=64) as server:
+        write_config(project, server)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agentkit", "run", "--json", "-a", "helper", "hi"],
+            cwd=project,
+            env=env_for(home),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()
+        proc.stdout.close()  # like `| head -1`
+        err = proc.stderr.read().decode()
+        proc.stderr.close()
+        proc.wait(timeout=30)
+    assert json.loads(first)["type"] == "text_delta"
+    assert proc.returncode == 141
+    assert err == ""
+
+
+# -- plugins, tools, models, config ---------------------------------------------------------------------
+
+
+def test_plugins_lists_versions_hooks_and_registrations(project: Path, home: Path) -> None:
+    done = agentkit("plugins", "--json", cwd=project, home=home)
+    assert done.returncode == 0, done.stderr
+    plugins = {p["name"]: p for p in json.loads(done.stdout)}
+    assert plugins["agentkit:testing"]["builtin"] and plugins["agentkit:testing"]["registered"] == {
+        "provider": ["scripted"]
+    }
+    openai = plugins["agentkit-openai"]
+    assert openai["version"] and "register_providers" in openai["hooks"]
+    assert "openai" in openai["registered"]["provider"]
+    text = agentkit("plugins", cwd=project, home=home).stdout
+    assert "agentkit-openai " in text and "  provider: " in text
+
+
+def test_tools_lists_registered_tools(project: Path, home: Path) -> None:
+    done = agentkit("tools", "--json", cwd=project, home=home)
+    assert done.returncode == 0, done.stderr
+    listing = json.loads(done.stdout)
+    assert set(listing) == {"tools", "toolsets"}
+    if any(t["plugin"] == "agentkit-files" for t in listing["tools"]):
+        read = next(t for t in listing["tools"] if t["name"] == "read")
+        assert read["settings"] == "files"
+
+
+def test_models_from_a_provider_that_lists(project: Path, home: Path, server: Any) -> None:
+    write_config(project, server)
+    done = agentkit("models", "--json", cwd=project, home=home)
+    assert done.returncode == 0, done.stderr
+    assert {m["id"] for m in json.loads(done.stdout)} >= {"openai/gpt-4o-mini"}
+    done = agentkit("models", "openai", cwd=project, home=home)
+    assert "openai/gpt-4o-mini" in done.stdout.splitlines()
+
+
+def test_config_check_and_show(project: Path, home: Path, server: Any) -> None:
+    write_config(project, server)
+    done = agentkit("config", "check", cwd=project, home=home)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"ok: {project / 'agentkit.toml'} (1 agent, 1 provider setting)")
+    shown = agentkit("config", "show", cwd=project, home=home)
+    assert shown.returncode == 0 and SECRET not in shown.stdout
+    assert 'api_key = "***"' in shown.stdout and "[agents.helper]" in shown.stdout
+    as_json = json.loads(agentkit("config", "show", "--json", cwd=project, home=home).stdout)
+    assert as_json["providers"]["openai"]["api_key"] == "***"
+    (project / "agentkit.toml").write_text('[agents.a]\nmodle = "x"\nmax_turns = 0\n[providers.opnai]\n')
+    bad = agentkit("config", "check", cwd=project, home=home)
+    assert bad.returncode == 3
+    listed = [line.strip() for line in bad.stderr.splitlines() if line.startswith("  ")]
+    assert [line.split(": ")[1] for line in listed] == ["agents.a.max_turns", "agents.a.modle", "providers.opnai"]
+
+
+def test_example_config_checks(project: Path, home: Path) -> None:
+    env = env_for(home, OPENAI_API_KEY="sk-example")
+    done = agentkit("config", "check", "-c", str(DATA / "example.toml"), cwd=project, home=home, env=env)
+    assert done.returncode == 0, done.stderr
+
+
+def test_project_config_base_url_gets_no_env_key(project: Path, home: Path) -> None:
+    with FakeOpenAIServer(default="hi") as server:
+        (project / "agentkit.toml").write_text(
+            f'[providers.openai]\nbase_url = "{server.base_url}"\nmax_retries = 0\n'
+            '[agents.a]\nmodel = "openai/gpt-4o-mini"\n'
+        )
+        env = env_for(home, OPENAI_API_KEY="sk-user-env-secret")
+        done = agentkit("run", "-a", "a", "hi", cwd=project, home=home, env=env)
+        assert "is not sent there" in done.stderr
+        trusted = agentkit("run", "--trust-config", "-a", "a", "hi", cwd=project, home=home, env=env)
+        assert trusted.returncode == 0, trusted.stderr
+    headers = [r.headers.get("authorization", "") for r in server.requests]
+    assert headers[-1] == "Bearer sk-user-env-secret"  # trusted on purpose
+    assert all("sk-user-env-secret" not in h for h in headers[:-1])
+
+
+def test_install_uses_the_environment_installer(project: Path, home: Path) -> None:
+    done = agentkit("install", "--dry-run", "agentkit-example", cwd=project, home=home)
+    assert done.returncode == 0
+    assert done.stdout.split() == [sys.executable, "-m", "pip", "install", "agentkit-example"]
+    env = env_for(home, UV="/opt/uv/bin/uv")
+    done = agentkit("install", "--dry-run", "-U", "agentkit-example", cwd=project, home=home, env=env)
+    assert done.stdout.split() == ["/opt/uv/bin/uv", "pip", "install", "--python", sys.executable, "--upgrade", "agentkit-example"]
+    done = agentkit("uninstall", "--dry-run", "-y", "agentkit-example", cwd=project, home=home)
+    assert done.stdout.split() == [sys.executable, "-m", "pip", "uninstall", "-y", "agentkit-example"]
