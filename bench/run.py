@@ -1,0 +1,417 @@
+"""agentkit's benchmark: agentkit next to a raw httpx client doing the same work, in one run.
+
+    python bench/run.py                     # the full run (several minutes)
+    python bench/run.py --quick             # a smoke run (CI runs this so the benchmark cannot rot)
+    python bench/run.py --write-docs        # also rewrite docs/performance.md with the figures
+
+A fake OpenAI-compatible server (bench/fake_server.py) runs in its own process on 127.0.0.1.
+One "run" is what an agent does for "What is 2 + 3?" with an ``add`` tool: a model call that
+returns a tool call, the tool, a second model call with the tool result that returns the
+answer. The raw client sends the same two requests (the JSON bodies agentkit sent, rebuilt
+per run from dicts) with one ``httpx.AsyncClient``, runs the same function and parses the
+same responses. Every measurement of a kind runs in a fresh process, agentkit and raw alike.
+
+Figures (medians with spread): import time (``import agentkit``, ``agentkit --help`` with
+every first-party plugin installed), sequential runs, 500 concurrent runs (throughput and
+peak memory per in-flight run), time to first text delta when streaming, tool dispatch
+overhead, and the storage and memory benchmarks of their own scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PROMPT = "What is 2 + 3?"
+MODEL = "bench-model"
+
+
+def add(a: int, b: int) -> int:
+    """Add two integers.
+
+    Args:
+        a: The first number.
+        b: The second number.
+    """
+    return a + b
+
+
+# -- the two clients ------------------------------------------------------------------------
+
+
+def make_agent(base_url: str) -> Any:
+    from agentkit import Agent, tool
+
+    return Agent(f"openai/{MODEL}", base_url=base_url, api_key="sk-bench", tools=[tool(add)])
+
+
+class RawClient:
+    """The baseline: the same requests with httpx alone."""
+
+    def __init__(self, base_url: str, bodies: list[dict[str, Any]]) -> None:
+        import httpx
+
+        self.client = httpx.AsyncClient(
+            base_url=base_url,
+            headers={"authorization": "Bearer sk-bench"},
+            timeout=httpx.Timeout(120, connect=10),
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
+        )
+        self.first, self.second = bodies
+
+    async def run(self) -> str:
+        body = dict(self.first, messages=[{"role": "user", "content": PROMPT}])
+        reply = (await self.client.post("/chat/completions", json=body)).json()
+        message = reply["choices"][0]["message"]
+        results = []
+        for call in message["tool_calls"]:
+            args = json.loads(call["function"]["arguments"])
+            results.append({"role": "tool", "tool_call_id": call["id"], "content": str(add(**args))})
+        body = dict(self.second, messages=[body["messages"][0], message, *results])
+        reply = (await self.client.post("/chat/completions", json=body)).json()
+        return str(reply["choices"][0]["message"]["content"])
+
+    async def first_delta(self) -> float:
+        start = time.perf_counter()
+        body = dict(self.first, messages=[{"role": "user", "content": PROMPT}], stream=True)
+        body.pop("tools", None)
+        async with self.client.stream("POST", "/chat/completions", json=body) as response:
+            lines = response.aiter_lines()
+            async for line in lines:
+                if line.startswith("data: ") and line != "data: [DONE]":
+                    delta = json.loads(line[6:])["choices"]
+                    if delta and delta[0]["delta"].get("content"):
+                        elapsed = time.perf_counter() - start
+                        async for _ in lines:
+                            pass  # read to the end, as the agent does
+                        return elapsed
+        raise RuntimeError("no text delta")
+
+
+def capture_bodies(base_url: str) -> list[dict[str, Any]]:
+    """The two request bodies agentkit sends for one run, via a recording fake server."""
+    from agentkit.testing.fake_openai import FakeOpenAIServer, tool_call
+
+    with FakeOpenAIServer([tool_call("add", {"a": 2, "b": 3}), "2 + 3 = 5."]) as server:
+        make_agent(server.base_url).run(PROMPT)
+        return [dict(r) for r in server.chat_requests]
+
+
+# -- workers (each runs in a fresh process) --------------------------------------------------
+
+
+async def worker_sequential(base_url: str, n: int, bodies: list[dict[str, Any]]) -> dict[str, Any]:
+    agent = make_agent(base_url)
+    raw = RawClient(base_url, bodies)
+    for _ in range(20):  # warm up connections and caches of both
+        await agent.arun(PROMPT)
+        await raw.run()
+    agent_ms, raw_ms = [], []
+    for _ in range(n):  # interleaved, so that drift of the machine hits both alike
+        start = time.perf_counter()
+        result = await agent.arun(PROMPT)
+        agent_ms.append((time.perf_counter() - start) * 1000)
+        assert result.text == "2 + 3 = 5.", result.text
+        start = time.perf_counter()
+        text = await raw.run()
+        raw_ms.append((time.perf_counter() - start) * 1000)
+        assert text == "2 + 3 = 5."
+    return {"agent_ms": agent_ms, "raw_ms": raw_ms}
+
+
+async def worker_concurrent(base_url: str, mode: str, n: int, bodies: list[dict[str, Any]]) -> dict[str, Any]:
+    import gc
+
+    if mode == "agent":
+        agent = make_agent(base_url)
+
+        async def one() -> Any:
+            return await agent.arun(PROMPT)
+    else:
+        raw = RawClient(base_url, bodies)
+
+        async def one() -> Any:
+            return await raw.run()
+
+    await asyncio.gather(*(one() for _ in range(50)))  # warm-up: imports, pools, caches
+    gc.collect()
+    base_kb = _rss_kb()
+    start = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(n)))
+    wall = time.perf_counter() - start
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"wall_s": wall, "runs_per_s": n / wall, "base_kb": base_kb, "peak_kb": peak_kb}
+
+
+async def worker_first_delta(base_url: str, n: int, bodies: list[dict[str, Any]]) -> dict[str, Any]:
+    from agentkit import Agent, TextDelta
+
+    agent = Agent(f"openai/{MODEL}", base_url=base_url, api_key="sk-bench")
+    raw = RawClient(base_url, bodies)
+
+    async def agent_first() -> float:
+        start = time.perf_counter()
+        first = None
+        async for event in agent.astream(PROMPT):
+            if first is None and isinstance(event, TextDelta):
+                first = time.perf_counter() - start
+        assert first is not None
+        return first
+
+    for _ in range(10):
+        await agent_first()
+        await raw.first_delta()
+    agent_ms, raw_ms = [], []
+    for _ in range(n):
+        agent_ms.append(await agent_first() * 1000)
+        raw_ms.append(await raw.first_delta() * 1000)
+    return {"agent_ms": agent_ms, "raw_ms": raw_ms}
+
+
+async def worker_tool_dispatch(n: int) -> dict[str, Any]:
+    """Per tool call: a run with one tool call minus a run without, on the scripted provider."""
+    from agentkit import Agent, ToolCall, tool
+    from agentkit.messages import AssistantMessage
+    from agentkit.testing import ScriptedProvider
+
+    def script_with_tool(_request: Any) -> Any:
+        if _request.messages[-1].role == "tool":
+            return "5"
+        return AssistantMessage(tool_calls=[ToolCall("call_1", "add", '{"a": 2, "b": 3}')])
+
+    with_tool = Agent("scripted/x", provider=ScriptedProvider([script_with_tool], repeat_last=True), tools=[tool(add)])
+    plain = Agent("scripted/x", provider=ScriptedProvider(["5"], repeat_last=True), tools=[tool(add)])
+    for _ in range(50):
+        await with_tool.arun(PROMPT)
+        await plain.arun(PROMPT)
+    tool_us, plain_us = [], []
+    for _ in range(n):
+        start = time.perf_counter()
+        await with_tool.arun(PROMPT)
+        tool_us.append((time.perf_counter() - start) * 1e6)
+        start = time.perf_counter()
+        await plain.arun(PROMPT)
+        plain_us.append((time.perf_counter() - start) * 1e6)
+    return {"with_tool_us": tool_us, "plain_us": plain_us}
+
+
+def _rss_kb() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def worker_main(argv: list[str]) -> None:
+    kind, base_url, n, mode = argv[0], argv[1], int(argv[2]), argv[3]
+    bodies = json.loads(Path(argv[4]).read_text()) if len(argv) > 4 else []
+    if kind == "sequential":
+        out = asyncio.run(worker_sequential(base_url, n, bodies))
+    elif kind == "concurrent":
+        out = asyncio.run(worker_concurrent(base_url, mode, n, bodies))
+    elif kind == "first_delta":
+        out = asyncio.run(worker_first_delta(base_url, n, bodies))
+    elif kind == "tool_dispatch":
+        out = asyncio.run(worker_tool_dispatch(n))
+    elif kind == "capacity":
+        out = asyncio.run(worker_capacity(base_url, n))
+    else:
+        raise SystemExit(f"unknown worker {kind}")
+    print(json.dumps(out))
+
+
+async def worker_capacity(base_url: str, n: int) -> dict[str, Any]:
+    """The fake server's raw capacity: keep-alive POSTs from 4 raw sockets per pipeline-free loop."""
+    body = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": PROMPT}]}).encode()
+    host, port = base_url.split("//")[1].split("/")[0].split(":")
+    request = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+    async def connection(count: int) -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        for _ in range(count):
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+        writer.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(connection(n // 8) for _ in range(8)))
+    return {"requests_per_s": (n // 8 * 8) / (time.perf_counter() - start)}
+
+
+# -- the driver -------------------------------------------------------------------------------
+
+
+def run_worker(*args: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__)), "--worker", *args], capture_output=True, text=True, check=False
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"worker {args[0]} failed:\n{out.stderr[-3000:]}")
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
+    return {"median": statistics.median(values), "q1": q[0], "q3": q[2], "n": len(values)}
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_kb = 0
+    try:
+        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    import httpx
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "httpx": httpx.__version__,
+    }
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        worker_main(sys.argv[2:])
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="where to write results.json")
+    parser.add_argument("--write-docs", action="store_true", help="rewrite docs/performance.md from the results")
+    args = parser.parse_args()
+    q = args.quick
+    counts = {
+        "sequential": 50 if q else 1000,
+        "concurrent": 100 if q else 500,
+        "concurrent_repeats": 1 if q else 5,
+        "first_delta": 20 if q else 300,
+        "tool_dispatch": 50 if q else 2000,
+        "capacity": 800 if q else 8000,
+        "import_runs": "3" if q else "30",
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    server = subprocess.Popen(
+        [sys.executable, str(HERE / "fake_server.py")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        base_url = f"http://127.0.0.1:{port}/v1"
+        results: dict[str, Any] = {"machine": machine(), "quick": q, "counts": counts}
+        bodies_path = args.out / "bodies.json"
+        bodies_path.write_text(json.dumps(capture_bodies(base_url)))
+        bodies = str(bodies_path)
+
+        print("server capacity ...", flush=True)
+        results["server_capacity"] = run_worker("capacity", base_url, str(counts["capacity"]), "-")
+
+        print("sequential runs ...", flush=True)
+        seq = run_worker("sequential", base_url, str(counts["sequential"]), "-", bodies)
+        results["sequential"] = {"agent_ms": spread(seq["agent_ms"]), "raw_ms": spread(seq["raw_ms"])}
+
+        print("concurrent runs ...", flush=True)
+        conc: dict[str, list[dict[str, Any]]] = {"agent": [], "raw": []}
+        for _ in range(int(counts["concurrent_repeats"])):
+            for mode in ("raw", "agent"):
+                conc[mode].append(run_worker("concurrent", base_url, str(counts["concurrent"]), mode, bodies))
+        results["concurrent"] = {
+            mode: {
+                "runs_per_s": spread([r["runs_per_s"] for r in reps]),
+                "kb_per_run": spread([(r["peak_kb"] - r["base_kb"]) / counts["concurrent"] for r in reps]),
+            }
+            for mode, reps in conc.items()
+        }
+
+        print("time to first text delta ...", flush=True)
+        fd = run_worker("first_delta", base_url, str(counts["first_delta"]), "-", bodies)
+        results["first_delta"] = {"agent_ms": spread(fd["agent_ms"]), "raw_ms": spread(fd["raw_ms"])}
+
+        print("tool dispatch ...", flush=True)
+        td = run_worker("tool_dispatch", base_url, str(counts["tool_dispatch"]), "-")
+        results["tool_dispatch"] = {
+            "with_tool_us": spread(td["with_tool_us"]),
+            "plain_us": spread(td["plain_us"]),
+            "overhead_us": statistics.median(td["with_tool_us"]) - statistics.median(td["plain_us"]),
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    print("import time and CLI startup ...", flush=True)
+    for script, key in (("import_time.py", "import_time"), ("cli_startup.py", "cli_startup")):
+        path = args.out / f"{key}.json"
+        subprocess.run([sys.executable, str(HERE / script), "-n", counts["import_runs"], "--json", str(path)],
+                       check=True, capture_output=True)
+        results[key] = json.loads(path.read_text())
+    print("storage and memory ...", flush=True)
+    for script, key, extra in (
+        ("storage.py", "storage", ["--quick"] if q else []),
+        ("memory.py", "memory", ["--memories", "10000", "--queries", "50"] if q else []),
+    ):
+        if not (HERE / script).exists():
+            continue
+        path = args.out / f"{key}.json"
+        subprocess.run([sys.executable, str(HERE / script), *extra, "--json", str(path)], check=True,
+                       capture_output=True)
+        results[key] = json.loads(path.read_text())
+
+    (args.out / "results.json").write_text(json.dumps(results, indent=2))
+    print(report(results))
+    if args.write_docs:
+        from render import render_performance  # bench/render.py
+
+        (ROOT / "docs" / "performance.md").write_text(render_performance(results))
+        print("wrote docs/performance.md")
+    return 0
+
+
+def report(r: dict[str, Any]) -> str:
+    s, c, f, t = r["sequential"], r["concurrent"], r["first_delta"], r["tool_dispatch"]
+    ratio = s["agent_ms"]["median"] / s["raw_ms"]["median"]
+    thr = c["agent"]["runs_per_s"]["median"] / c["raw"]["runs_per_s"]["median"]
+    mem = c["agent"]["kb_per_run"]["median"] - c["raw"]["kb_per_run"]["median"]
+    lines = [
+        f"server capacity: {r['server_capacity']['requests_per_s']:,.0f} requests/s",
+        f"sequential run: agentkit {s['agent_ms']['median']:.2f} ms, raw {s['raw_ms']['median']:.2f} ms "
+        f"({ratio:.2f}x; target <= 1.3x)",
+        f"500 concurrent: agentkit {c['agent']['runs_per_s']['median']:.0f} runs/s, raw "
+        f"{c['raw']['runs_per_s']['median']:.0f} runs/s ({thr:.2f}x; target >= 0.75x)",
+        f"memory per in-flight run beyond raw: {mem:.1f} KB (target <= 50 KB)",
+        f"first text delta: agentkit {f['agent_ms']['median']:.2f} ms, raw {f['raw_ms']['median']:.2f} ms",
+        f"tool dispatch overhead: {t['overhead_us']:.0f} us per call",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE))
+    sys.exit(main())
