@@ -258,7 +258,8 @@ def test_plugin_info_describes_hooks_and_registrations():
     assert info.registered["toolset"] == ("weather",)
 
 
-def test_process_host_is_built_once_and_replaceable():
+def test_process_host_is_built_once_and_replaceable(monkeypatch):
+    monkeypatch.setenv("AGENTKIT_LOAD_PLUGINS", "")  # whatever else is installed in this environment
     mine = bare_host()
     old = set_host(mine)
     try:
