@@ -48,6 +48,7 @@ __all__ = [
     "check_messages",
     "check_metadata",
     "check_session_id",
+    "close_shared_stores",
     "export_session",
     "import_session",
     "info_from_dict",
@@ -148,6 +149,10 @@ def check_messages(messages: Iterable[Message]) -> list[Message]:
     return out
 
 
+def _as_dict(value: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(value)
+
+
 # -- values ------------------------------------------------------------------------------------
 
 
@@ -167,7 +172,7 @@ class SessionInfo:
     model: str | None = None
     message_count: int = 0
     usage: Usage = attrs.field(factory=Usage)
-    metadata: Mapping[str, Any] = attrs.field(factory=dict, converter=dict, hash=False)
+    metadata: Mapping[str, Any] = attrs.field(factory=dict, converter=_as_dict, hash=False)
 
 
 @attrs.frozen
@@ -283,10 +288,10 @@ class Store(abc.ABC):
         newest session first, later messages first within a session.
         """
 
-    async def aclose(self) -> None:  # noqa: B027 - optional hook, no-op by default
+    async def aclose(self) -> None:
         """Release files, connections and threads. The store must not be used afterwards."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook, no-op by default
+    def close(self) -> None:
         """Synchronous :meth:`aclose`, for code without an event loop."""
 
     async def __aenter__(self) -> Store:
@@ -465,7 +470,7 @@ def info_from_dict(data: Mapping[str, Any]) -> SessionInfo:
     except KeyError as exc:
         raise ValueError(f"session info lacks {exc.args[0]!r}") from None
     try:
-        usage = from_dict(data.get("usage") or {}, Usage)
+        usage: Usage = from_dict(data.get("usage") or {}, Usage)
     except Exception as exc:
         raise ValueError(f"bad usage: {exc}") from None
     return SessionInfo(
@@ -687,8 +692,8 @@ def shared_store(spec: Store | str | Mapping[str, Any] | None = None, *, host: A
         return store
 
 
-def _close_shared_stores() -> None:
-    """Close every shared store (tests call this between cases)."""
+def close_shared_stores() -> None:
+    """Close every store :func:`shared_store` opened (at shutdown, or between tests)."""
     with _shared_lock:
         stores = list(_shared.values())
         _shared.clear()

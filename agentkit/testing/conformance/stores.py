@@ -96,6 +96,7 @@ def _every_kind() -> list[Message]:
         ToolMessage("c1", "a", "ok"),
         ToolMessage("c2", "b", "it failed: ValueError: no", is_error=True),
         AssistantMessage('unicode \u2028 line sep, NUL \x00, emoji 🙂, quotes " and \\ backslash'),
+        UserMessage("a lone surrogate \ud800 pasted from a broken clipboard"),
         UserMessage("plain text"),
     ]
 

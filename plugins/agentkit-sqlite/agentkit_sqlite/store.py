@@ -116,11 +116,11 @@ class SqliteStore(Store):
     ) -> SessionInfo:
         changes: dict[str, Any] = {}
         if not isinstance(title, _Unset):
-            changes["title"] = title
+            changes["title"] = _maybe_text(title)
         if not isinstance(model, _Unset):
-            changes["model"] = model
+            changes["model"] = _maybe_text(model)
         if not isinstance(metadata, _Unset):
-            changes["metadata"] = json.dumps(check_metadata(metadata), ensure_ascii=False)
+            changes["metadata"] = _json(check_metadata(metadata))
         return await self._worker.call(_update, self, session_id, changes)
 
     async def delete_session(self, session_id: str) -> bool:
@@ -214,13 +214,13 @@ def _insert_info(conn: sqlite3.Connection, info: SessionInfo, turns: int) -> Non
         (
             info.id,
             info.user_id,
-            info.title,
-            info.model,
+            _maybe_text(info.title),
+            _maybe_text(info.model),
             to_micros(info.created_at),
             to_micros(info.updated_at),
             info.message_count,
             json.dumps(to_dict(info.usage)),
-            json.dumps(dict(info.metadata), ensure_ascii=False),
+            _json(dict(info.metadata)),
             turns,
         ),
     )
@@ -291,12 +291,36 @@ def _insert_messages(
     conn: sqlite3.Connection, session_id: str, start: int, turn: int, messages: list[Message]
 ) -> None:
     rows = [
-        (session_id, start + i, turn, m.role, m.text, json.dumps(d, ensure_ascii=False))
+        (session_id, start + i, turn, m.role, _text(m.text), _json(d))
         for i, (m, d) in enumerate(zip(messages, messages_to_dicts(messages), strict=True))
     ]
     conn.executemany(
         "INSERT INTO messages (session_id, seq, turn, role, text, data) VALUES (?, ?, ?, ?, ?, ?)", rows
     )
+
+
+def _json(data: Any) -> str:
+    text = json.dumps(data, ensure_ascii=False)
+    return text if _encodable(text) else json.dumps(data)  # escapes a lone surrogate instead
+
+
+def _text(text: str) -> str:
+    """Text for the search index; SQLite takes UTF-8 only (a lone surrogate becomes '?')."""
+    return text if _encodable(text) else text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _maybe_text(text: str | None) -> str | None:
+    return None if text is None else _text(text)
+
+
+def _encodable(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _append(
@@ -330,8 +354,8 @@ def _append(
                 info.message_count,
                 turns + 1,
                 json.dumps(to_dict(info.usage)),
-                info.model,
-                info.title,
+                _maybe_text(info.model),
+                _maybe_text(info.title),
                 session_id,
             ),
         )

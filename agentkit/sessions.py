@@ -1,0 +1,289 @@
+"""Sessions: conversations that persist in a store.
+
+::
+
+    session = agent.session("chat-42", user_id="user123")
+    session.run("My name is Ada.")
+    session.run("What is my name?")     # the model sees the first exchange
+    session.history                     # every stored message
+    session.info.usage                  # tokens and cost over the whole session
+
+A run loads the stored history, runs the agent on it, and stores the run's new messages as
+*one turn* when, and only when, the run completes. A run that fails or is aborted stores
+nothing; one that hits ``max_turns`` stores what it completed (its unanswered tool calls
+answered as interrupted) and then raises. Every method has an async twin prefixed with
+``a``; the sync ones also work inside a running event loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Mapping
+from typing import Any
+
+from ._sync import iterate_sync, run_sync
+from .errors import MaxTurnsError, MemoryStoreError
+from .events import RunCompleted, RunResult, StreamEvent
+from .messages import Message, UserMessage
+from .stores import SessionInfo, Store, check_session_id, shared_store
+
+__all__ = ["TITLE_LENGTH", "Session"]
+
+#: A session without a title gets the start of its first question, this long at most.
+TITLE_LENGTH = 80
+
+_RESERVED = frozenset({"history", "session_id", "user_id"})
+
+
+class Session:
+    """A persistent conversation of ``agent``, kept in the agent's store.
+
+    :param agent: the :class:`~agentkit.Agent`; its ``storage`` (a Store, a registered name,
+        ``"name:path"``, a mapping, or ``None`` for the default SQLite store) says where the
+        session lives.
+    :param session_id: any non-empty text (up to 512 characters).
+    :param user_id: who the session belongs to; defaults to the stored owner, or to the
+        session id for a new session. A session of another user is refused.
+    :param store: a store to use instead of the agent's.
+    """
+
+    def __init__(
+        self, agent: Any, session_id: str, user_id: str | None = None, *, store: Store | None = None
+    ) -> None:
+        self.agent = agent
+        self.id = check_session_id(session_id)
+        self._user_id = user_id
+        self._store = store
+        self._info: SessionInfo | None = None
+        self._memory: Any = None
+
+    def __repr__(self) -> str:
+        return f"Session({self.id!r}, user_id={self.user_id!r})"
+
+    @property
+    def user_id(self) -> str:
+        if self._user_id is not None:
+            return self._user_id
+        return self._info.user_id if self._info is not None else self.id
+
+    @property
+    def store(self) -> Store:
+        """The store this session lives in (the agent's, opened once per process)."""
+        if self._store is None:
+            self._store = shared_store(
+                getattr(self.agent, "storage", None), host=getattr(self.agent, "host", None)
+            )
+        return self._store
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def arun(self, prompt: Any, **options: Any) -> RunResult:
+        """Run the agent on ``prompt`` after the stored history; store the turn if it completes.
+
+        ``options`` are the agent's run options (``images``, ``deps``, ``model``, ...).
+        """
+        history = await self._prepare(options)
+        try:
+            result = await self.agent.arun(
+                prompt, history=history, session_id=self.id, user_id=self.user_id, **options
+            )
+        except MaxTurnsError as exc:
+            if isinstance(exc.partial, RunResult):
+                await self._store_turn(exc.partial, options)
+            raise
+        await self._store_turn(result, options)
+        return result
+
+    async def astream(self, prompt: Any, **options: Any) -> AsyncGenerator[StreamEvent, None]:
+        """Like the agent's ``astream``; the turn is stored before :class:`RunCompleted` is
+        yielded, so a consumer that sees the end knows the turn is saved. Leaving early
+        cancels the run and stores nothing.
+        """
+        history = await self._prepare(options)
+        stream = self.agent.astream(
+            prompt, history=history, session_id=self.id, user_id=self.user_id, **options
+        )
+        async with contextlib.aclosing(stream):
+            try:
+                async for event in stream:
+                    if isinstance(event, RunCompleted):
+                        await self._store_turn(event.result, options)
+                    yield event
+            except MaxTurnsError as exc:
+                if isinstance(exc.partial, RunResult):
+                    await self._store_turn(exc.partial, options)
+                raise
+
+    def run(self, prompt: Any, **options: Any) -> RunResult:
+        """:meth:`arun` from synchronous code."""
+
+        async def go() -> RunResult:
+            try:
+                return await self.arun(prompt, **options)
+            finally:
+                await self._close_loop_resources()
+
+        return run_sync(go)
+
+    def stream(self, prompt: Any, **options: Any) -> Iterator[StreamEvent]:
+        """:meth:`astream` from synchronous code: an iterator of events."""
+
+        async def events() -> AsyncIterator[StreamEvent]:
+            try:
+                async with contextlib.aclosing(self.astream(prompt, **options)) as stream:
+                    async for event in stream:
+                        yield event
+            finally:
+                await self._close_loop_resources()
+
+        return iterate_sync(events)
+
+    async def _prepare(self, options: Mapping[str, Any]) -> list[Message]:
+        clash = sorted(_RESERVED & set(options))
+        if clash:
+            raise TypeError(f"a session supplies {', '.join(clash)} itself; do not pass {', '.join(clash)}=")
+        await self.ainfo()
+        return await self.store.load_messages(self.id)
+
+    async def _store_turn(self, result: RunResult, options: Mapping[str, Any]) -> None:
+        if not result.messages:
+            return
+        info = self._info
+        title = _title(result.messages) if info is None or info.title is None else None
+        model = options.get("model") or getattr(self.agent, "model", None)
+        self._info = await self.store.append_turn(
+            self.id,
+            result.messages,
+            usage=result.usage,
+            model=model if isinstance(model, str) else None,
+            title=title,
+        )
+
+    async def _close_loop_resources(self) -> None:
+        aclose = getattr(self.agent, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+    # -- the stored conversation -------------------------------------------------------------
+
+    async def ainfo(self) -> SessionInfo:
+        """The session's info (title, owner, model, timestamps, usage), creating the session
+        in the store if it does not exist yet."""
+        name = getattr(self.agent, "name", None)
+        self._info = await self.store.open_session(
+            self.id,
+            user_id=self._user_id,
+            model=getattr(self.agent, "model", None),
+            metadata={"agent": name} if isinstance(name, str) else None,
+        )
+        return self._info
+
+    async def ahistory(self) -> list[Message]:
+        """Every stored message, oldest first, interrupted tool calls answered."""
+        await self.ainfo()
+        return await self.store.load_messages(self.id)
+
+    async def aset_history(self, messages: Iterable[Message]) -> SessionInfo:
+        """Replace the stored conversation (title, usage and metadata stay)."""
+        await self.ainfo()
+        self._info = await self.store.replace_messages(self.id, list(messages))
+        return self._info
+
+    async def aadd_messages(self, messages: Iterable[Message]) -> SessionInfo:
+        """Append messages as one turn, all or none (for conversations built by hand)."""
+        await self.ainfo()
+        self._info = await self.store.append_turn(self.id, list(messages))
+        return self._info
+
+    async def aclear(self) -> SessionInfo:
+        """Forget the conversation; the session, its title and usage stay."""
+        return await self.aset_history([])
+
+    async def aset_title(self, title: str | None) -> SessionInfo:
+        await self.ainfo()
+        self._info = await self.store.update_session(self.id, title=title)
+        return self._info
+
+    async def afork(self, new_id: str, *, upto: int | None = None, title: str | None = None) -> Session:
+        """A new session with this one's first ``upto`` messages (all when ``None``; negative
+        counts from the end). The two then go their own ways."""
+        await self.ainfo()
+        await self.store.fork_session(self.id, new_id, upto=upto, user_id=self.user_id, title=title)
+        return Session(self.agent, new_id, user_id=self.user_id, store=self.store)
+
+    async def adelete(self) -> bool:
+        """Delete the session and its messages from the store."""
+        self._info = None
+        return await self.store.delete_session(self.id)
+
+    @property
+    def info(self) -> SessionInfo:
+        return run_sync(self.ainfo)
+
+    @property
+    def history(self) -> list[Message]:
+        return run_sync(self.ahistory)
+
+    @property
+    def title(self) -> str | None:
+        return self.info.title
+
+    def set_history(self, messages: Iterable[Message]) -> SessionInfo:
+        messages = list(messages)
+        return run_sync(lambda: self.aset_history(messages))
+
+    def add_messages(self, messages: Iterable[Message]) -> SessionInfo:
+        messages = list(messages)
+        return run_sync(lambda: self.aadd_messages(messages))
+
+    def clear(self) -> SessionInfo:
+        return run_sync(self.aclear)
+
+    def set_title(self, title: str | None) -> SessionInfo:
+        return run_sync(lambda: self.aset_title(title))
+
+    def fork(self, new_id: str, *, upto: int | None = None, title: str | None = None) -> Session:
+        return run_sync(lambda: self.afork(new_id, upto=upto, title=title))
+
+    def delete(self) -> bool:
+        return run_sync(self.adelete)
+
+    # -- long-term memory --------------------------------------------------------------------
+
+    def _memory_view(self) -> Any:
+        if self._memory is None:
+            spec = getattr(self.agent, "memory", None)
+            if spec is None:
+                raise MemoryStoreError(
+                    "this agent has no long-term memory",
+                    hint="give the agent one: Agent(..., memory='sqlite')",
+                )
+            from .memory import resolve_memory
+
+            self._memory = resolve_memory(spec, host=getattr(self.agent, "host", None))
+        return self._memory.for_user(
+            self.user_id, agent=getattr(self.agent, "name", None), session_id=self.id
+        )
+
+    async def aremember(self, text: str, metadata: Mapping[str, Any] | None = None, **options: Any) -> Any:
+        """Store a memory for this session's user (see :class:`agentkit.memory.MemoryView`)."""
+        return await self._memory_view().aremember(text, metadata, **options)
+
+    async def arecall(self, query: str, k: int = 5, **options: Any) -> Any:
+        """Memories of this session's user that match ``query``, best first."""
+        return await self._memory_view().arecall(query, k, **options)
+
+    def remember(self, text: str, metadata: Mapping[str, Any] | None = None, **options: Any) -> Any:
+        return run_sync(lambda: self.aremember(text, metadata, **options))
+
+    def recall(self, query: str, k: int = 5, **options: Any) -> Any:
+        return run_sync(lambda: self.arecall(query, k, **options))
+
+
+def _title(messages: Iterable[Message]) -> str | None:
+    for message in messages:
+        if isinstance(message, UserMessage):
+            line = next((ln.strip() for ln in message.text.splitlines() if ln.strip()), "")
+            if line:
+                return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
+    return None
