@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (the report uses typographic symbols on purpose)
 """Render bench/results/results.json as docs/performance.md (``python bench/run.py --write-docs``)."""
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ from typing import Any
 
 _EXPORTS: dict[str, str] = {
     "Cut": "agentkit.testing.servers",
+    "FakeOpenAIServer": "agentkit.testing.fake_openai",
+    "FakeReply": "agentkit.testing.fake_openai",
     "LoopbackServer": "agentkit.testing.servers",
     "Pause": "agentkit.testing.servers",
     "RecordedRequest": "agentkit.testing.servers",
