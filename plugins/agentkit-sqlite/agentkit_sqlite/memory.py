@@ -121,6 +121,7 @@ class SqliteMemory(Memory):
         )
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        self._provider: Any = None  # built for embeddings; closed with the memory
 
     def __repr__(self) -> str:
         return f"SqliteMemory(path={str(self.path)!r}, embeddings={self.embedding_model!r})"
@@ -178,6 +179,11 @@ class SqliteMemory(Memory):
         return await asyncio.to_thread(run)
 
     async def aclose(self) -> None:
+        if self._provider is not None:
+            provider, self._provider = self._provider, None
+            self._embedder = None
+            await provider.aclose()
+
         def close() -> None:
             with self._lock:
                 if self._conn is not None:
@@ -208,6 +214,7 @@ class SqliteMemory(Memory):
         async def embed(texts: list[str]) -> list[list[float]]:
             return list(await provider.embed(model, texts))
 
+        self._provider = provider
         self._embedder = embed
         return embed
 

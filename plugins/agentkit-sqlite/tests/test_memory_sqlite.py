@@ -112,3 +112,45 @@ async def test_embeddings_spec_must_name_provider_and_model(tmp_path: Path) -> N
     memory = SqliteMemory(tmp_path / "m.db", embeddings="justamodel")
     with pytest.raises(MemoryStoreError, match="<provider>/<model>"):
         await memory.add("fact", user_id="u1")
+
+
+async def test_embeddings_from_a_registered_provider(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``embeddings="openai/<model>"`` goes through the OpenAI plugin to a real (loopback) server."""
+    pytest.importorskip("agentkit_openai")
+    from agentkit.plugins import PluginHost, set_host
+    from agentkit.testing.fake_openai import FakeOpenAIServer
+
+    old = set_host(PluginHost(environ={"AGENTKIT_LOAD_PLUGINS": "agentkit-openai"}))
+    try:
+        with FakeOpenAIServer([]) as server:
+            memory = SqliteMemory(
+                tmp_path / "m.db",
+                embeddings="openai/text-embedding-3-small",
+                embedding_settings={"base_url": server.base_url, "api_key": "sk-test"},
+                keyword_weight=0.0,  # rank by vectors alone
+            )
+            await memory.add("Prefers aisle seats", user_id="u1")
+            target = await memory.add("Is vegetarian", user_id="u1")
+            hits = await memory.search("Is vegetarian", user_id="u1", k=1)
+            assert [h.record.id for h in hits] == [target.id]
+            assert hits[0].score == pytest.approx(1.0, abs=1e-4)  # the same text: the same unit vector
+            assert [r["model"] for r in server.embedding_requests] == ["text-embedding-3-small"] * 3
+            await memory.aclose()
+        with sqlite3.connect(tmp_path / "m.db") as conn:
+            stored = conn.execute("SELECT COUNT(*) FROM memories WHERE embedding IS NOT NULL").fetchone()[0]
+        assert stored == 2
+    finally:
+        set_host(old)
+
+
+async def test_provider_without_embeddings_is_refused(tmp_path: Path) -> None:
+    from agentkit.plugins import PluginHost, set_host
+
+    old = set_host(PluginHost(entry_points=False))
+    try:
+        memory = SqliteMemory(tmp_path / "m.db", embeddings="scripted/any")
+        with pytest.raises(MemoryStoreError, match="has no embeddings"):
+            await memory.add("fact", user_id="u1")
+        assert await SqliteMemory(tmp_path / "m.db").list() == []
+    finally:
+        set_host(old)
