@@ -190,7 +190,7 @@ class PluginHost:
                 self.pm.unregister(name=registered)
                 raise PluginError(f"plugin {registered!r} {problem}", plugin=registered)
             if self._registries is not None:
-                self._collect_from(registered)
+                self._collect_from(registered, self._registries)
             return registered
 
     # -- registries -------------------------------------------------------------------------
@@ -206,9 +206,11 @@ class PluginHost:
         if registries is None:
             with self._lock:
                 if self._registries is None:
-                    self._registries = {kind: Registry(kind) for kind in KINDS}
+                    # Filled before it is published: another thread never sees half the plugins.
+                    fresh: dict[str, Registry[Any]] = {kind: Registry(kind) for kind in KINDS}
                     for plugin_name in self._plugin_order():
-                        self._collect_from(plugin_name)
+                        self._collect_from(plugin_name, fresh)
+                    self._registries = fresh
                 registries = self._registries
         return registries
 
@@ -217,21 +219,24 @@ class PluginHost:
         builtins = [n for n in names if n in self._builtin]
         return builtins + [n for n in names if n not in self._builtin]
 
-    def _collect_from(self, plugin_name: str) -> None:
-        assert self._registries is not None
+    def _collect_from(self, plugin_name: str, registries: dict[str, Registry[Any]]) -> None:
+        """Run a plugin's register hooks; keep what they registered only if every one succeeds."""
         plugin = self.pm.get_plugin(plugin_name)
+        staged = []
         for hook_name, registrar_cls in REGISTRARS.items():
             impl = _impl_of(self.pm, hook_name, plugin)
             if impl is None:
                 continue
-            registrar = registrar_cls(self._registries, self.display_name(plugin_name), staged=True)
+            registrar = registrar_cls(registries, self.display_name(plugin_name), staged=True)
             try:
                 impl(registry=registrar)
             except Exception as exc:
                 self._report(
                     self.display_name(plugin_name), f"failed in {hook_name} ({type(exc).__name__}: {exc})"
                 )
-                continue
+                return
+            staged.append(registrar)
+        for registrar in staged:
             registrar._commit()
 
     def display_name(self, plugin_name: str) -> str:

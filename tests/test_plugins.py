@@ -140,6 +140,10 @@ def test_a_plugin_may_replace_its_own_registration_silently():
 def test_a_register_hook_that_raises_is_reported_and_leaves_nothing_behind():
     class Broken:
         @hookimpl
+        def register_stores(self, registry):  # succeeds, but its plugin is broken: dropped too
+            registry.add("broken-store", dict)
+
+        @hookimpl
         def register_providers(self, registry):
             registry.add("half", lambda **s: None)
             raise RuntimeError("config missing")
@@ -152,6 +156,7 @@ def test_a_register_hook_that_raises_is_reported_and_leaves_nothing_behind():
     ):
         names = host.registry("provider").names()
     assert names == ["weather-llm"]
+    assert host.registry("store").names() == ["weather-store"]
     assert "agentkit-broken" in host.failures
     info = {i.name: i for i in host.plugins()}["agentkit-broken"]
     assert info.error is not None and "config missing" in info.error
