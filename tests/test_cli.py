@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -49,19 +51,50 @@ def env_for(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def agentkit(
-    *args: str, cwd: Path, home: Path, input: str | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agentkit", *args],
-        cwd=cwd,
-        env=env or env_for(home),
-        input=input,
-        stdin=subprocess.DEVNULL if input is None else None,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+class Cli:
+    """Runs ``agentkit`` in a subprocess (``sub=True``: the real thing, end to end) or, for speed,
+    in this process through ``agentkit.cli.main`` with the same cwd, environment and stdio."""
+
+    def __init__(self, project: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.project = project
+        self.home = home
+        self.monkeypatch = monkeypatch
+
+    def __call__(
+        self, *args: str, sub: bool = False, input: str | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        env = env or env_for(self.home)
+        if sub:
+            return subprocess.run(
+                [sys.executable, "-m", "agentkit", *args],
+                cwd=self.project,
+                env=env,
+                input=input,
+                stdin=subprocess.DEVNULL if input is None else None,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        from agentkit.cli import main
+
+        with pytest.MonkeyPatch.context() as mp:
+            for key in list(os.environ):
+                if key not in env:
+                    mp.delenv(key)
+            for key, value in env.items():
+                mp.setenv(key, value)
+            mp.chdir(self.project)
+            mp.syspath_prepend(str(DATA))
+            out, err = io.StringIO(), io.StringIO()
+            mp.setattr(sys, "stdin", io.StringIO(input or ""))
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = main(list(args))
+        return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def agentkit(project: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    return Cli(project, home, monkeypatch)
 
 
 def write_config(project: Path, server: FakeOpenAIServer | None, body: str = "") -> Path:
@@ -99,10 +132,10 @@ def one_line_error(stderr: str) -> tuple[str, str]:
 # -- run --------------------------------------------------------------------------------------------
 
 
-def test_run_streams_answer_and_shows_tool_calls_on_stderr(project: Path, home: Path, server: Any) -> None:
+def test_run_streams_answer_and_shows_tool_calls_on_stderr(project: Path, agentkit: Cli, server: Any) -> None:
     server.add(tool_call("get_weather", {"city": "Paris"}), "It is sunny in Paris.")
     write_config(project, server)
-    done = agentkit("run", "-a", "helper", "Weather in Paris?", cwd=project, home=home)
+    done = agentkit("run", "-a", "helper", "Weather in Paris?", sub=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "It is sunny in Paris.\n"  # stdout is not a terminal: the answer alone
     assert '⚙ get_weather(city="Paris")' in done.stderr
@@ -115,10 +148,10 @@ def test_run_streams_answer_and_shows_tool_calls_on_stderr(project: Path, home: 
     assert server.requests[0].headers["authorization"] == f"Bearer {SECRET}"
 
 
-def test_run_json_prints_every_event(project: Path, home: Path, server: Any) -> None:
+def test_run_json_prints_every_event(project: Path, agentkit: Cli, server: Any) -> None:
     server.add(tool_call("get_weather", {"city": "Oslo"}), "Sunny.")
     write_config(project, server)
-    done = agentkit("run", "--json", "-a", "helper", "Weather in Oslo?", cwd=project, home=home)
+    done = agentkit("run", "--json", "-a", "helper", "Weather in Oslo?", sub=True)
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in done.stdout.splitlines()]
     types = [e["type"] for e in events]
@@ -132,22 +165,22 @@ def test_run_json_prints_every_event(project: Path, home: Path, server: Any) -> 
 
 
 @pytest.mark.parametrize("how", ["pipe", "dash"])
-def test_prompt_from_stdin(how: str, project: Path, home: Path, server: Any) -> None:
+def test_prompt_from_stdin(how: str, project: Path, agentkit: Cli, server: Any) -> None:
     server.add("Four.")
     write_config(project, server)
     args = ["run", "-a", "helper"] + (["-"] if how == "dash" else [])
-    done = agentkit(*args, cwd=project, home=home, input="What is 2+2?\n")
+    done = agentkit(*args, input="What is 2+2?\n", sub=how == "pipe")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "Four.\n"
     assert server.chat_requests[0]["messages"][-1]["content"] in ("What is 2+2?\n", [{"type": "text", "text": "What is 2+2?\n"}])
 
 
-def test_flags_override_the_agent(project: Path, home: Path, server: Any) -> None:
+def test_flags_override_the_agent(project: Path, agentkit: Cli, server: Any) -> None:
     server.add("ok")
     write_config(project, server)
     done = agentkit(
         "run", "-a", "helper", "-m", "openai/gpt-4.1-nano", "-s", "Be terse.", "-p", "temperature=0.5",
-        "-p", "stop=[\"x\"]", "hi", cwd=project, home=home,
+        "-p", "stop=[\"x\"]", "hi",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     body = server.chat_requests[0]
@@ -156,17 +189,17 @@ def test_flags_override_the_agent(project: Path, home: Path, server: Any) -> Non
     assert body["temperature"] == 0.5 and body["stop"] == ["x"]
 
 
-def test_schema_prints_structured_output(project: Path, home: Path, server: Any) -> None:
+def test_schema_prints_structured_output(project: Path, agentkit: Cli, server: Any) -> None:
     server.add('{"city": "Paris", "sunny": true}')
     write_config(project, server)
-    done = agentkit("run", "-a", "helper", "--schema", str(DATA / "answer.schema.json"), "Paris?", cwd=project, home=home)
+    done = agentkit("run", "-a", "helper", "--schema", str(DATA / "answer.schema.json"), "Paris?")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"city": "Paris", "sunny": True}
 
 
-def test_no_config_with_model_flag(project: Path, home: Path, server: Any) -> None:
+def test_no_config_with_model_flag(project: Path, agentkit: Cli, server: Any) -> None:
     """Without any config file an agent comes from the flags alone (here the scripted provider)."""
-    done = agentkit("run", "-m", "scripted/x", "hi", cwd=project, home=home)
+    done = agentkit("run", "-m", "scripted/x", "hi")
     assert done.returncode == 4  # the scripted provider has an empty script
     error, _hint = one_line_error(done.stderr)
     assert "the script is used up" in error
@@ -175,19 +208,19 @@ def test_no_config_with_model_flag(project: Path, home: Path, server: Any) -> No
 # -- sessions -----------------------------------------------------------------------------------------
 
 
-def test_sessions_round_trip(project: Path, home: Path, server: Any) -> None:
+def test_sessions_round_trip(project: Path, agentkit: Cli, server: Any) -> None:
     server.add("Hello Ann!", "Your name is Ann.")
     write_config(project, server)
-    first = agentkit("run", "-a", "helper", "--session", "s1", "I am Ann", cwd=project, home=home)
+    first = agentkit("run", "-a", "helper", "--session", "s1", "I am Ann", sub=True)
     assert first.returncode == 0, first.stderr
-    second = agentkit("run", "-a", "helper", "--session", "s1", "Who am I?", cwd=project, home=home)
+    second = agentkit("run", "-a", "helper", "--session", "s1", "Who am I?", sub=True)
     assert second.stdout == "Your name is Ann.\n"
     assert [m["role"] for m in server.chat_requests[1]["messages"]] == ["user", "assistant", "user"]
 
-    listed = agentkit("sessions", "list", "--json", cwd=project, home=home)
+    listed = agentkit("sessions", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     assert [s["id"] for s in json.loads(listed.stdout)] == ["s1"]
-    shown = agentkit("sessions", "show", "s1", cwd=project, home=home)
+    shown = agentkit("sessions", "show", "s1")
     assert shown.stdout.splitlines() == [
         "user: I am Ann",
         "assistant: Hello Ann!",
@@ -195,23 +228,23 @@ def test_sessions_round_trip(project: Path, home: Path, server: Any) -> None:
         "assistant: Your name is Ann.",
     ]
     export = project / "s1.json"
-    assert agentkit("sessions", "export", "s1", "-o", str(export), cwd=project, home=home).returncode == 0
-    assert agentkit("sessions", "delete", "s1", cwd=project, home=home).returncode == 0
-    gone = agentkit("sessions", "show", "s1", cwd=project, home=home)
+    assert agentkit("sessions", "export", "s1", "-o", str(export)).returncode == 0
+    assert agentkit("sessions", "delete", "s1").returncode == 0
+    gone = agentkit("sessions", "show", "s1")
     assert gone.returncode == 7
     one_line_error(gone.stderr)
-    imported = agentkit("sessions", "import", str(export), "--id", "s2", cwd=project, home=home)
+    imported = agentkit("sessions", "import", str(export), "--id", "s2")
     assert imported.returncode == 0, imported.stderr
     other = f"sqlite:{project / 'other.db'}"
-    migrated = agentkit("sessions", "migrate", "--to", other, cwd=project, home=home)
+    migrated = agentkit("sessions", "migrate", "--to", other)
     assert migrated.returncode == 0, migrated.stderr
-    listed = agentkit("sessions", "--store", other, "list", "--json", cwd=project, home=home)
+    listed = agentkit("sessions", "--store", other, "list", "--json")
     assert [s["id"] for s in json.loads(listed.stdout)] == ["s2"]
-    shown = agentkit("sessions", "--store", other, "show", "s2", "--json", cwd=project, home=home)
+    shown = agentkit("sessions", "--store", other, "show", "s2", "--json")
     assert [json.loads(line)["role"] for line in shown.stdout.splitlines()] == ["user", "assistant"] * 2
 
 
-def test_ctrl_c_exits_130_and_keeps_complete_turns(project: Path, home: Path) -> None:
+def test_ctrl_c_exits_130_and_keeps_complete_turns(project: Path, home: Path, agentkit: Cli) -> None:
     def slow(_request: Any) -> Reply:  # starts an answer, then stalls
         return Reply(200, headers={"content-type": "text/event-stream"}, chunks=[Pause(30)])
 
@@ -235,7 +268,7 @@ def test_ctrl_c_exits_130_and_keeps_complete_turns(project: Path, home: Path) ->
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert "session 'c1' keeps every complete turn" in err
-    shown = agentkit("sessions", "show", "c1", "--json", cwd=project, home=home)
+    shown = agentkit("sessions", "show", "c1", "--json")
     roles = [json.loads(line)["role"] for line in shown.stdout.splitlines()]
     assert roles == ["user", "assistant", "tool"], shown.stderr
 
@@ -243,77 +276,77 @@ def test_ctrl_c_exits_130_and_keeps_complete_turns(project: Path, home: Path) ->
 # -- exit codes, one-line errors ------------------------------------------------------------------------
 
 
-def test_usage_errors_exit_2(project: Path, home: Path) -> None:
-    done = agentkit("run", "--no-such-flag", cwd=project, home=home)
+def test_usage_errors_exit_2(project: Path, home: Path, agentkit: Cli) -> None:
+    done = agentkit("run", "--no-such-flag")
     assert done.returncode == 2 and "unrecognized arguments: --no-such-flag" in done.stderr
-    done = agentkit("run", cwd=project, home=home, input="   \n")
+    done = agentkit("run", input="   \n")
     assert done.returncode == 2
     assert done.stderr.startswith("agentkit run: error: the prompt read from standard input is empty")
-    done = agentkit("run", "-m", "scripted/x", "-p", "oops", "hi", cwd=project, home=home)
+    done = agentkit("run", "-m", "scripted/x", "-p", "oops", "hi")
     assert done.returncode == 2 and "expected KEY=VALUE, got 'oops'" in done.stderr
 
 
-def test_config_error_exit_3(project: Path, home: Path) -> None:
+def test_config_error_exit_3(project: Path, home: Path, agentkit: Cli) -> None:
     (project / "agentkit.toml").write_text('[agents.helper]\nmodle = "openai/x"\n')
-    done = agentkit("run", "-a", "helper", "hi", cwd=project, home=home)
+    done = agentkit("run", "-a", "helper", "hi", sub=True)
     assert done.returncode == 3
     error, hint = one_line_error(done.stderr)
     assert error == f"agentkit: error: {project / 'agentkit.toml'}: agents.helper.modle: unknown key 'modle' (did you mean 'model'?)"
     assert hint == "hint: see docs/config.md for every agent key"
 
 
-def test_provider_error_exit_4_names_no_secret(project: Path, home: Path, server: Any) -> None:
+def test_provider_error_exit_4_names_no_secret(project: Path, agentkit: Cli, server: Any) -> None:
     write_config(project, server)
     wrong = "sk-wrong-key-that-must-not-leak"
     path = project / "agentkit.toml"
     path.write_text(path.read_text().replace(SECRET, wrong))
-    done = agentkit("run", "-a", "helper", "hi", cwd=project, home=home)
+    done = agentkit("run", "-a", "helper", "hi")
     assert done.returncode == 4
     error, _hint = one_line_error(done.stderr)
     assert "openai/gpt-4o-mini" in error and wrong not in done.stderr
 
 
-def test_tool_error_exit_5(project: Path, home: Path, server: Any) -> None:
+def test_tool_error_exit_5(project: Path, agentkit: Cli, server: Any) -> None:
     server.add(tool_call("explode", {"reason": "test"}))
     write_config(project, server, '[agents.raiser]\nmodel = "openai/gpt-4o-mini"\ntools = ["cli_tools:explode"]\ntool_errors = "raise"\n')
-    done = agentkit("run", "-a", "raiser", "go", cwd=project, home=home)
+    done = agentkit("run", "-a", "raiser", "go")
     assert done.returncode == 5, done.stderr
     error, _hint = one_line_error(done.stderr)
     assert "boom: test" in error
 
 
-def test_guardrail_tripwire_exit_6(project: Path, home: Path, server: Any) -> None:
+def test_guardrail_tripwire_exit_6(project: Path, agentkit: Cli, server: Any) -> None:
     write_config(project, server, '[agents.guarded]\nmodel = "openai/gpt-4o-mini"\nguardrails = [{ name = "blocked_words", words = ["xyzzy"] }]\n')
-    done = agentkit("run", "-a", "guarded", "say xyzzy", cwd=project, home=home)
+    done = agentkit("run", "-a", "guarded", "say xyzzy")
     assert done.returncode == 6, done.stderr
     one_line_error(done.stderr)
     assert server.chat_requests == []  # tripped before any model call
 
 
-def test_plugin_error_exit_8(project: Path, home: Path) -> None:
-    done = agentkit("models", "no-such-provider", cwd=project, home=home)
+def test_plugin_error_exit_8(project: Path, home: Path, agentkit: Cli) -> None:
+    done = agentkit("models", "no-such-provider")
     assert done.returncode == 8
     error, _hint = one_line_error(done.stderr)
     assert "unknown provider 'no-such-provider'" in error and "openai (agentkit-openai)" in error
 
 
-def test_max_turns_exit_9(project: Path, home: Path, server: Any) -> None:
+def test_max_turns_exit_9(project: Path, agentkit: Cli, server: Any) -> None:
     server.add(*[tool_call("get_weather", {"city": "X"}) for _ in range(3)])
     write_config(project, server, '[agents.loopy]\nmodel = "openai/gpt-4o-mini"\ntools = ["cli_tools:get_weather"]\nmax_turns = 2\n')
-    done = agentkit("run", "-a", "loopy", "loop", cwd=project, home=home)
+    done = agentkit("run", "-a", "loopy", "loop")
     assert done.returncode == 9, done.stderr
     one_line_error(done.stderr)
 
 
-def test_debug_shows_the_traceback(project: Path, home: Path) -> None:
+def test_debug_shows_the_traceback(project: Path, home: Path, agentkit: Cli) -> None:
     (project / "agentkit.toml").write_text("[agents.helper]\nmax_turns = 0\n")
-    done = agentkit("--debug", "run", "-a", "helper", "hi", cwd=project, home=home)
+    done = agentkit("--debug", "run", "-a", "helper", "hi", sub=True)
     assert done.returncode == 3 and "Traceback" in done.stderr
-    done = agentkit("run", "--debug", "-a", "helper", "hi", cwd=project, home=home)
+    done = agentkit("run", "--debug", "-a", "helper", "hi", sub=True)
     assert done.returncode == 3 and "Traceback" in done.stderr
 
 
-def test_closed_pipe_is_quiet(project: Path, home: Path) -> None:
+def test_closed_pipe_is_quiet(project: Path, home: Path, agentkit: Cli) -> None:
     long_answer = "\n".join(f"line {i} " + "x" * 60 for i in range(5000))
     with FakeOpenAIServer(default=FakeReply(text=long_answer), api_key=SECRET, chunk_size=64) as server:
         write_config(project, server)
@@ -339,8 +372,8 @@ def test_closed_pipe_is_quiet(project: Path, home: Path) -> None:
 # -- plugins, tools, models, config ---------------------------------------------------------------------
 
 
-def test_plugins_lists_versions_hooks_and_registrations(project: Path, home: Path) -> None:
-    done = agentkit("plugins", "--json", cwd=project, home=home)
+def test_plugins_lists_versions_hooks_and_registrations(project: Path, home: Path, agentkit: Cli) -> None:
+    done = agentkit("plugins", "--json")
     assert done.returncode == 0, done.stderr
     plugins = {p["name"]: p for p in json.loads(done.stdout)}
     assert plugins["agentkit:testing"]["builtin"] and plugins["agentkit:testing"]["registered"] == {
@@ -349,12 +382,12 @@ def test_plugins_lists_versions_hooks_and_registrations(project: Path, home: Pat
     openai = plugins["agentkit-openai"]
     assert openai["version"] and "register_providers" in openai["hooks"]
     assert "openai" in openai["registered"]["provider"]
-    text = agentkit("plugins", cwd=project, home=home).stdout
+    text = agentkit("plugins").stdout
     assert "agentkit-openai " in text and "  provider: " in text
 
 
-def test_tools_lists_registered_tools(project: Path, home: Path) -> None:
-    done = agentkit("tools", "--json", cwd=project, home=home)
+def test_tools_lists_registered_tools(project: Path, home: Path, agentkit: Cli) -> None:
+    done = agentkit("tools", "--json")
     assert done.returncode == 0, done.stderr
     listing = json.loads(done.stdout)
     assert set(listing) == {"tools", "toolsets"}
@@ -363,60 +396,60 @@ def test_tools_lists_registered_tools(project: Path, home: Path) -> None:
         assert read["settings"] == "files"
 
 
-def test_models_from_a_provider_that_lists(project: Path, home: Path, server: Any) -> None:
+def test_models_from_a_provider_that_lists(project: Path, agentkit: Cli, server: Any) -> None:
     write_config(project, server)
-    done = agentkit("models", "--json", cwd=project, home=home)
+    done = agentkit("models", "--json")
     assert done.returncode == 0, done.stderr
     assert {m["id"] for m in json.loads(done.stdout)} >= {"openai/gpt-4o-mini"}
-    done = agentkit("models", "openai", cwd=project, home=home)
+    done = agentkit("models", "openai")
     assert "openai/gpt-4o-mini" in done.stdout.splitlines()
 
 
-def test_config_check_and_show(project: Path, home: Path, server: Any) -> None:
+def test_config_check_and_show(project: Path, agentkit: Cli, server: Any) -> None:
     write_config(project, server)
-    done = agentkit("config", "check", cwd=project, home=home)
+    done = agentkit("config", "check")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"ok: {project / 'agentkit.toml'} (1 agent, 1 provider setting)")
-    shown = agentkit("config", "show", cwd=project, home=home)
+    shown = agentkit("config", "show")
     assert shown.returncode == 0 and SECRET not in shown.stdout
     assert 'api_key = "***"' in shown.stdout and "[agents.helper]" in shown.stdout
-    as_json = json.loads(agentkit("config", "show", "--json", cwd=project, home=home).stdout)
+    as_json = json.loads(agentkit("config", "show", "--json").stdout)
     assert as_json["providers"]["openai"]["api_key"] == "***"
     (project / "agentkit.toml").write_text('[agents.a]\nmodle = "x"\nmax_turns = 0\n[providers.opnai]\n')
-    bad = agentkit("config", "check", cwd=project, home=home)
+    bad = agentkit("config", "check")
     assert bad.returncode == 3
     listed = [line.strip() for line in bad.stderr.splitlines() if line.startswith("  ")]
     assert [line.split(": ")[1] for line in listed] == ["agents.a.max_turns", "agents.a.modle", "providers.opnai"]
 
 
-def test_example_config_checks(project: Path, home: Path) -> None:
+def test_example_config_checks(project: Path, home: Path, agentkit: Cli) -> None:
     env = env_for(home, OPENAI_API_KEY="sk-example")
-    done = agentkit("config", "check", "-c", str(DATA / "example.toml"), cwd=project, home=home, env=env)
+    done = agentkit("config", "check", "-c", str(DATA / "example.toml"), env=env)
     assert done.returncode == 0, done.stderr
 
 
-def test_project_config_base_url_gets_no_env_key(project: Path, home: Path) -> None:
+def test_project_config_base_url_gets_no_env_key(project: Path, home: Path, agentkit: Cli) -> None:
     with FakeOpenAIServer(default="hi") as server:
         (project / "agentkit.toml").write_text(
             f'[providers.openai]\nbase_url = "{server.base_url}"\nmax_retries = 0\n'
             '[agents.a]\nmodel = "openai/gpt-4o-mini"\n'
         )
         env = env_for(home, OPENAI_API_KEY="sk-user-env-secret")
-        done = agentkit("run", "-a", "a", "hi", cwd=project, home=home, env=env)
+        done = agentkit("run", "-a", "a", "hi", env=env, sub=True)
         assert "is not sent there" in done.stderr
-        trusted = agentkit("run", "--trust-config", "-a", "a", "hi", cwd=project, home=home, env=env)
+        trusted = agentkit("run", "--trust-config", "-a", "a", "hi", env=env)
         assert trusted.returncode == 0, trusted.stderr
     headers = [r.headers.get("authorization", "") for r in server.requests]
     assert headers[-1] == "Bearer sk-user-env-secret"  # trusted on purpose
     assert all("sk-user-env-secret" not in h for h in headers[:-1])
 
 
-def test_install_uses_the_environment_installer(project: Path, home: Path) -> None:
-    done = agentkit("install", "--dry-run", "agentkit-example", cwd=project, home=home)
+def test_install_uses_the_environment_installer(project: Path, home: Path, agentkit: Cli) -> None:
+    done = agentkit("install", "--dry-run", "agentkit-example")
     assert done.returncode == 0
     assert done.stdout.split() == [sys.executable, "-m", "pip", "install", "agentkit-example"]
     env = env_for(home, UV="/opt/uv/bin/uv")
-    done = agentkit("install", "--dry-run", "-U", "agentkit-example", cwd=project, home=home, env=env)
+    done = agentkit("install", "--dry-run", "-U", "agentkit-example", env=env)
     assert done.stdout.split() == ["/opt/uv/bin/uv", "pip", "install", "--python", sys.executable, "--upgrade", "agentkit-example"]
-    done = agentkit("uninstall", "--dry-run", "-y", "agentkit-example", cwd=project, home=home)
+    done = agentkit("uninstall", "--dry-run", "-y", "agentkit-example")
     assert done.stdout.split() == [sys.executable, "-m", "pip", "uninstall", "-y", "agentkit-example"]
