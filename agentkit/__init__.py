@@ -106,15 +106,18 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    # ruff: noqa: F401
-    from .agent import Agent
+    from .agent import Agent as Agent
     from .errors import *  # noqa: F403
     from .events import *  # noqa: F403
-    from .hookspecs import hookimpl
+    from .hookspecs import hookimpl as hookimpl
     from .messages import *  # noqa: F403
-    from .plugins import PluginHost, PluginInfo, list_plugins
+    from .plugins import PluginHost as PluginHost
+    from .plugins import PluginInfo as PluginInfo
+    from .plugins import list_plugins as list_plugins
     from .providers import *  # noqa: F403
-    from .registry import PluginWarning
-    from .run_context import RunContext
-    from .serialization import from_dict, to_dict
-    from .tools import Tool, tool
+    from .registry import PluginWarning as PluginWarning
+    from .run_context import RunContext as RunContext
+    from .serialization import from_dict as from_dict
+    from .serialization import to_dict as to_dict
+    from .tools import Tool as Tool
+    from .tools import tool as tool
