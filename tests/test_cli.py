@@ -248,8 +248,11 @@ def test_ctrl_c_exits_130_and_keeps_complete_turns(project: Path, home: Path, ag
     def slow(_request: Any) -> Reply:  # starts an answer, then stalls
         return Reply(200, headers={"content-type": "text/event-stream"}, chunks=[Pause(30)])
 
-    with FakeOpenAIServer([tool_call("get_weather", {"city": "Rome"}), slow], api_key=SECRET) as server:
+    script = ["Hello Ann!", tool_call("get_weather", {"city": "Rome"}), slow]
+    with FakeOpenAIServer(script, api_key=SECRET) as server:
         write_config(project, server)
+        first = agentkit("run", "-a", "helper", "--session", "c1", "I am Ann")
+        assert first.returncode == 0, first.stderr
         proc = subprocess.Popen(
             [sys.executable, "-m", "agentkit", "run", "-a", "helper", "--session", "c1", "Weather in Rome?"],
             cwd=project,
@@ -260,17 +263,23 @@ def test_ctrl_c_exits_130_and_keeps_complete_turns(project: Path, home: Path, ag
             text=True,
         )
         deadline = time.monotonic() + 30
-        while len(server.chat_requests) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        while len(server.chat_requests) < 3 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
-        assert len(server.chat_requests) == 2, proc.communicate()
+        assert len(server.chat_requests) == 3, proc.communicate()
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
-    assert "session 'c1' keeps every complete turn" in err
-    shown = agentkit("sessions", "show", "c1", "--json")
-    roles = [json.loads(line)["role"] for line in shown.stdout.splitlines()]
-    assert roles == ["user", "assistant", "tool"], shown.stderr
+    assert "session 'c1' keeps every complete exchange (not this one)" in err
+    # the complete exchange is kept; the interrupted one is not stored half-done
+    shown = agentkit("sessions", "show", "c1")
+    assert shown.stdout.splitlines() == ["user: I am Ann", "assistant: Hello Ann!"], shown.stderr
+    # and the session goes on from there
+    with FakeOpenAIServer(["Still Ann."], api_key=SECRET) as server:
+        write_config(project, server)
+        again = agentkit("run", "-a", "helper", "--session", "c1", "Who am I?")
+        assert again.stdout == "Still Ann.\n"
+        assert [m["role"] for m in server.chat_requests[0]["messages"]] == ["user", "assistant", "user"]
 
 
 # -- exit codes, one-line errors ------------------------------------------------------------------------

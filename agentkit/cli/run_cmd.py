@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             printer.close()
             if args.session:
-                say(f"agentkit: interrupted; session {args.session!r} keeps every complete turn")
+                say(f"agentkit: interrupted; session {args.session!r} keeps every complete exchange (not this one)")
             raise
         printer.close()
     return 0
