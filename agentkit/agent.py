@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -399,7 +399,7 @@ class Agent:
         session_id: str | None = None,
         user_id: str | None = None,
         **overrides: Any,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Run the agent, yielding its events; the last one is :class:`~agentkit.RunCompleted`.
 
         Leaving the loop early cancels the run.
@@ -500,7 +500,7 @@ class Agent:
             **overrides,
         )
 
-        async def events() -> AsyncIterator[StreamEvent]:
+        async def events() -> AsyncGenerator[StreamEvent, None]:
             try:
                 async with contextlib.aclosing(self.astream(prompt, **kwargs)) as stream:
                     async for event in stream:
