@@ -34,6 +34,27 @@ if TYPE_CHECKING:
     )
     from .run_context import RunContext
 
+__all__ = [
+    "LIFECYCLE_HOOKS",
+    "add_hookspecs",
+    "after_model_call",
+    "after_run",
+    "after_tool_call",
+    "before_model_call",
+    "before_run",
+    "before_tool_call",
+    "hookimpl",
+    "hookspec",
+    "on_event",
+    "register_config_sections",
+    "register_guardrails",
+    "register_memory",
+    "register_providers",
+    "register_stores",
+    "register_token_counters",
+    "register_tools",
+]
+
 hookspec = pluggy.HookspecMarker("agentkit")
 hookimpl = pluggy.HookimplMarker("agentkit")
 

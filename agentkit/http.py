@@ -230,7 +230,29 @@ class HttpClient:
         if entry is not None:
             await entry[1].aclose()
 
+    def redact(self, text: str) -> str:
+        """``text`` with every secret this client sends (API keys in its headers) replaced.
+
+        Servers sometimes echo the key they were given in an error body; it must not reach
+        an exception message or a log through that body.
+        """
+        for secret in self._secrets():
+            text = text.replace(secret, "<redacted>")
+        return text
+
+    def _secrets(self) -> list[str]:
+        found: set[str] = set()
+        for name, value in self._headers.items():
+            if name.lower() not in _SECRET_HEADERS or not value:
+                continue
+            found.add(value)
+            scheme, _, token = value.partition(" ")
+            if token and scheme.lower() in ("bearer", "basic", "token"):
+                found.add(token.strip())
+        return sorted((s for s in found if len(s) >= 8), key=len, reverse=True)
+
     def error(self, status: int, body: str, model: str | None, retry_after: float | None = None) -> ProviderError:
+        body = self.redact(body)
         if self._error_hook is not None:
             custom = self._error_hook(status, body, retry_after)
             if custom is not None:
@@ -334,7 +356,7 @@ class HttpClient:
                 "the server answered with something that is not JSON",
                 provider=self.provider,
                 model=model,
-                body=body.decode("utf-8", "replace"),
+                body=self.redact(body.decode("utf-8", "replace")),
             ) from None
 
 
@@ -366,6 +388,7 @@ class OpenResponse:
 
         s = self._client.settings
         iterator = self.response.aiter_bytes().__aiter__()
+        idle = s.first_byte_timeout  # headers may come before the model is ready: wait longer once
         while True:
             remaining = self._deadline - time.monotonic()
             if remaining <= 0:
@@ -375,8 +398,9 @@ class OpenResponse:
                     model=self._model,
                 )
             try:
-                async with asyncio.timeout(min(remaining, s.read_timeout)):
+                async with asyncio.timeout(min(remaining, idle)):
                     chunk = await iterator.__anext__()
+                idle = s.read_timeout
             except StopAsyncIteration:
                 return
             except TimeoutError:

@@ -178,10 +178,8 @@ def _all_text(err: BaseException) -> str:
     return "\n".join(parts)
 
 
-# The key must be scrubbed where it is known: agentkit/http.py (HttpClient.error) should replace
-# the values of its secret headers in the body before building the error. Until it does, this
-# test fails as expected; strict, so it reports loudly once the fix lands.
-@pytest.mark.xfail(strict=True, reason="HttpClient does not scrub an echoed API key from error bodies yet")
+# The key is scrubbed where it is known: HttpClient replaces the values of its secret headers
+# in an error body before building the error.
 @pytest.mark.parametrize("status", [401, 400, 429, 500])
 @pytest.mark.parametrize("as_json", [True, False])
 async def test_provider_errors_never_contain_an_echoed_api_key(echo_server, status, as_json):

@@ -6,4 +6,6 @@ Fixtures are defined in the modules listed in ``pytest_plugins`` below; see
 
 from __future__ import annotations
 
+__all__ = ["pytest_plugins"]
+
 pytest_plugins: list[str] = ["agentkit.testing.fixtures"]
