@@ -214,7 +214,7 @@ def test_every_agent_option_from_config(tmp_path: Path, host: PluginHost) -> Non
         model = "echo/big"
         system = "You are {{{{role}}}}."
         template_params = {{ role = "a tester" }}
-        user_template = "Q: {{{{input}}}}"
+        user_template = "Q: {{{{message}}}}"
         tools = ["get_weather", "read", "tests_config_tools:shout"]
         guardrails = ["pii_redactor", {{ name = "blocked_words", words = ["xyzzy"] }}]
         storage = {{ name = "memory" }}
@@ -255,7 +255,7 @@ def test_every_agent_option_from_config(tmp_path: Path, host: PluginHost) -> Non
     s = agent.settings
     assert agent.name == "full" and agent.model == "echo/big"
     assert s.system == "You are {{role}}." and dict(s.template_params) == {"role": "a tester"}
-    assert s.user_template == "Q: {{input}}"
+    assert s.user_template == "Q: {{message}}"
     assert [t.name for t in s.tools] == ["get_weather", "read", "shout"]
     assert s.tools[1]("hello.txt") == "hello file"  # built with tool_settings.files
     assert dict(s.tool_settings) == {"files": {"root": str(tmp_path / "data")}}

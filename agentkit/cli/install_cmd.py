@@ -90,6 +90,7 @@ def installer_command(
 
 def run(args: argparse.Namespace) -> int:
     action = "install" if args.command == "install" else "uninstall"
+    tool, _uv = detect_installer()
     cmd = installer_command(
         action,
         list(args.packages),
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         sys.stdout.write(" ".join(_quote(c) for c in cmd) + "\n")
         return 0
-    if not cmd[0].endswith("uv") and not _has_pip():
+    if tool == "pip" and not _has_pip():
         from ..errors import PluginError
 
         raise PluginError(
