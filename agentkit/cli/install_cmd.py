@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         from ..errors import PluginError
 
         raise PluginError(
-            f"{Path(cmd[0]).name} {action} failed (exit code {completed.returncode})",
+            f"{tool} {action} failed (exit code {completed.returncode})",
             hint="see the installer's output above",
         )
     return 0
