@@ -231,7 +231,10 @@ class Root:
             if not replace:
                 try:
                     fd = os.open(
-                        name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o666, dir_fd=dfd
+                        name,
+                        os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC,
+                        0o666,
+                        dir_fd=dfd,
                     )
                 except FileExistsError:
                     raise ToolError(f"{resolved.shown!r} already exists") from None
@@ -247,7 +250,9 @@ class Root:
                 os.close(fd)
                 return
             tmp = f".{name}.{secrets.token_hex(4)}.agentkit-tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600, dir_fd=dfd)
+            fd = os.open(
+                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600, dir_fd=dfd
+            )
             try:
                 try:
                     _write_all(fd, data)

@@ -23,7 +23,9 @@ __all__ = ["glob_paths", "list_dir", "read_file"]
 _SNIFF = 8192
 
 
-def read_file(root: Root, settings: FilesSettings, path: str, offset: int = 1, limit: int | None = None) -> str:
+def read_file(
+    root: Root, settings: FilesSettings, path: str, offset: int = 1, limit: int | None = None
+) -> str:
     """Lines ``offset``.. of a text file, numbered like ``cat -n``, at most ``limit`` of them."""
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 1:
         raise ToolError(f"offset must be a line number >= 1, got {offset!r}")
@@ -172,6 +174,12 @@ def glob_paths(root: Root, settings: FilesSettings, pattern: str, path: str = ".
     if stopped:
         notes.append(f"[stopped after scanning {settings.max_scan_entries} entries; use a narrower path]")
     if not found:
-        hint = " (patterns without '**' do not search subfolders: try '**/" + pattern + "')" if depth == 1 else ""
-        return f"no paths match {pattern!r} under {base.shown!r}{hint}" + ("\n" + "\n".join(notes) if notes else "")
+        hint = (
+            " (patterns without '**' do not search subfolders: try '**/" + pattern + "')"
+            if depth == 1
+            else ""
+        )
+        return f"no paths match {pattern!r} under {base.shown!r}{hint}" + (
+            "\n" + "\n".join(notes) if notes else ""
+        )
     return cap_text("\n".join(found + notes), settings.max_output_chars, "use a narrower pattern or path")

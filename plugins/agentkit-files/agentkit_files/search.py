@@ -115,13 +115,24 @@ async def grep(
         text = f"no matches for {pattern!r} in {resolved.shown!r}"
         return text + ("\n" + "\n".join(problems) if problems else "")
     if truncated:
-        problems.insert(0, f"[truncated: showing the first {settings.max_matches} {what}; narrow the pattern, path or glob]")
-    return cap_text("\n".join(lines + problems), settings.max_output_chars, "narrow the pattern, path or glob")
+        problems.insert(
+            0,
+            f"[truncated: showing the first {settings.max_matches} {what}; narrow the pattern, path or glob]",
+        )
+    return cap_text(
+        "\n".join(lines + problems), settings.max_output_chars, "narrow the pattern, path or glob"
+    )
 
 
 class _Query:
     def __init__(
-        self, pattern: str, glob: str | None, file_type: str | None, ignore_case: bool, context: int, files: bool
+        self,
+        pattern: str,
+        glob: str | None,
+        file_type: str | None,
+        ignore_case: bool,
+        context: int,
+        files: bool,
     ) -> None:
         self.pattern = pattern
         self.glob = glob
@@ -253,7 +264,10 @@ def _rg_line(raw: bytes, max_chars: int) -> tuple[str, str] | None:
     body = text[match.end() :]
     if len(body) > max_chars:
         body = body[:max_chars] + " [... line cut]"
-    return f"{_strip_dot(name.decode('utf-8', 'replace'))}{match.group(2)}{match.group(1)}{match.group(2)}{body}", match.group(2)
+    return (
+        f"{_strip_dot(name.decode('utf-8', 'replace'))}{match.group(2)}{match.group(1)}{match.group(2)}{body}",
+        match.group(2),
+    )
 
 
 async def _finish(proc: asyncio.subprocess.Process) -> None:
@@ -342,7 +356,9 @@ def _candidate_files(
     for rel, is_dir in walk_tree(real, skip=lambda name: name.startswith(".")):
         scanned += 1
         if scanned > settings.max_scan_entries:
-            problems.append(f"[stopped after scanning {settings.max_scan_entries} entries; search a narrower path]")
+            problems.append(
+                f"[stopped after scanning {settings.max_scan_entries} entries; search a narrower path]"
+            )
             return
         if is_dir or any(part.startswith(".") for part in rel.split("/")):
             continue

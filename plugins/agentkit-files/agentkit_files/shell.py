@@ -52,7 +52,11 @@ def scrubbed_environment(
     if inherit:
         env = {k: v for k, v in environ.items() if not is_secret_name(k)}
     else:
-        env = {k: v for k, v in environ.items() if (k in _MINIMAL or k.startswith("LC_")) and not is_secret_name(k)}
+        env = {
+            k: v
+            for k, v in environ.items()
+            if (k in _MINIMAL or k.startswith("LC_")) and not is_secret_name(k)
+        }
     env.update(extra or {})
     return env
 
@@ -123,7 +127,12 @@ class _Protocol(asyncio.SubprocessProtocol):
 
 
 async def run_command(
-    root: Root, settings: FilesSettings, command: str, timeout: float | None = None, *, environ: Mapping[str, str] | None = None
+    root: Root,
+    settings: FilesSettings,
+    command: str,
+    timeout: float | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
 ) -> str:
     """Run ``command`` with ``shell -c`` in the root; returns its capped output and exit code."""
     if not isinstance(command, str) or not command.strip():

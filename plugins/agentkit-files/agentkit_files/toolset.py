@@ -108,7 +108,9 @@ def _grep(root: Root, s: FilesSettings) -> Tool:
             context: Lines of context to show before and after each match (0-10).
             files_with_matches: List only the paths of files that match.
         """
-        return await search.grep(root, s, pattern, path, glob, file_type, ignore_case, context, files_with_matches)
+        return await search.grep(
+            root, s, pattern, path, glob, file_type, ignore_case, context, files_with_matches
+        )
 
     return tool(
         grep,

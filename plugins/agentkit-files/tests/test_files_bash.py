@@ -38,7 +38,18 @@ SECRET_NAMES = [
     "JWT_PRIVATE_KEY",
     "SESSION_COOKIE",
 ]
-HARMLESS_NAMES = ["PATH", "HOME", "PWD", "OLDPWD", "LANG", "TERM", "USER", "GIT_AUTHOR_NAME", "EDITOR", "SHELL"]
+HARMLESS_NAMES = [
+    "PATH",
+    "HOME",
+    "PWD",
+    "OLDPWD",
+    "LANG",
+    "TERM",
+    "USER",
+    "GIT_AUTHOR_NAME",
+    "EDITOR",
+    "SHELL",
+]
 
 
 @pytest.mark.parametrize("name", SECRET_NAMES)
@@ -69,7 +80,9 @@ async def test_child_environment_has_no_secrets(root: Root, settings: FilesSetti
         assert f"value-of-{name}" not in out
 
 
-async def test_real_process_environment_is_scrubbed(monkeypatch: pytest.MonkeyPatch, root: Root, settings: FilesSettings) -> None:
+async def test_real_process_environment_is_scrubbed(
+    monkeypatch: pytest.MonkeyPatch, root: Root, settings: FilesSettings
+) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-should-never-be-seen")
     out = await run_command(root, settings, 'echo "key=[$OPENAI_API_KEY]"')
     assert out == "key=[]\n[exit code 0]"
@@ -93,7 +106,9 @@ async def test_timeout_kills_the_whole_process_group(tree: Path, root: Root) -> 
     await _gone(child)
 
 
-async def test_background_processes_are_killed_when_the_command_ends(root: Root, settings: FilesSettings) -> None:
+async def test_background_processes_are_killed_when_the_command_ends(
+    root: Root, settings: FilesSettings
+) -> None:
     out = await run_command(root, settings, "sleep 60 & echo $!")
     await _gone(int(out.split()[0]))
 

@@ -20,14 +20,18 @@ def test_edit_replaces_a_unique_match(tree: Path, root: Root, settings: FilesSet
     assert (tree / "src" / "app.py").read_text() == "import os\n\ndef main():\n    print('bye')\n"
 
 
-def test_edit_missing_and_ambiguous_matches_are_errors(tree: Path, root: Root, settings: FilesSettings) -> None:
+def test_edit_missing_and_ambiguous_matches_are_errors(
+    tree: Path, root: Root, settings: FilesSettings
+) -> None:
     (tree / "dup.txt").write_text("x = 1\ny = 2\nx = 1\n")
     with pytest.raises(ToolError, match="not found"):
         edit_file(root, settings, "dup.txt", "z = 3", "z = 4")
     with pytest.raises(ToolError, match=r"occurs 2 times .*lines 1, 3.*replace_all"):
         edit_file(root, settings, "dup.txt", "x = 1", "x = 9")
     assert (tree / "dup.txt").read_text() == "x = 1\ny = 2\nx = 1\n"
-    assert "replaced 2 occurrences" in edit_file(root, settings, "dup.txt", "x = 1", "x = 9", replace_all=True)
+    assert "replaced 2 occurrences" in edit_file(
+        root, settings, "dup.txt", "x = 1", "x = 9", replace_all=True
+    )
     assert (tree / "dup.txt").read_text() == "x = 9\ny = 2\nx = 9\n"
     with pytest.raises(ToolError, match="must not be empty"):
         edit_file(root, settings, "dup.txt", "", "x")
@@ -52,7 +56,9 @@ def test_edit_keeps_lf_files_lf(tree: Path, root: Root, settings: FilesSettings)
     assert (tree / "notes.txt").read_bytes() == b"one\n2\r\nthree\n"
 
 
-def test_edit_through_an_inside_symlink_changes_the_target(tree: Path, root: Root, settings: FilesSettings) -> None:
+def test_edit_through_an_inside_symlink_changes_the_target(
+    tree: Path, root: Root, settings: FilesSettings
+) -> None:
     os.symlink("notes.txt", tree / "alias")
     edit_file(root, settings, "alias", "two", "TWO")
     assert (tree / "alias").is_symlink()

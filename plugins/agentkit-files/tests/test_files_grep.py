@@ -20,7 +20,10 @@ async def test_matches_with_paths_relative_to_the_root(root: Root, grep_settings
 
 
 async def test_options(tree: Path, root: Root, grep_settings: FilesSettings) -> None:
-    assert await grep(root, grep_settings, "HELLO", ignore_case=True, files_with_matches=True) == "README.md\nsrc/app.py"
+    assert (
+        await grep(root, grep_settings, "HELLO", ignore_case=True, files_with_matches=True)
+        == "README.md\nsrc/app.py"
+    )
     assert await grep(root, grep_settings, "hello", glob="*.py") == "src/app.py:4:    print('hello')"
     assert await grep(root, grep_settings, "hello", glob="!*.py") == "README.md:2:hello world"
     assert await grep(root, grep_settings, "hello", file_type="md") == "README.md:2:hello world"
@@ -53,7 +56,9 @@ async def test_option_looking_patterns_are_searched_for_literally(
     assert "root:" not in text  # /etc/passwd was not read as a pattern file
 
 
-async def test_option_looking_globs_and_paths_stay_arguments(tree: Path, root: Root, grep_settings: FilesSettings) -> None:
+async def test_option_looking_globs_and_paths_stay_arguments(
+    tree: Path, root: Root, grep_settings: FilesSettings
+) -> None:
     (tree / "--pre=sh").write_text("hello from a strange name\n")
     (tree / "-n").mkdir()
     (tree / "-n" / "f.txt").write_text("hello in a dash folder\n")
@@ -62,7 +67,9 @@ async def test_option_looking_globs_and_paths_stay_arguments(tree: Path, root: R
     assert "no matches" in await grep(root, grep_settings, "hello", glob="--pre=sh*x")
 
 
-async def test_symlinks_hidden_and_binary_are_skipped(tree: Path, root: Root, grep_settings: FilesSettings) -> None:
+async def test_symlinks_hidden_and_binary_are_skipped(
+    tree: Path, root: Root, grep_settings: FilesSettings
+) -> None:
     os.symlink(tree.parent / "outside" / "secret.txt", tree / "leak.txt")
     os.symlink(tree.parent / "outside", tree / "leakdir")
     os.symlink(tree.parent / "root-evil", tree / "evil")
@@ -103,7 +110,9 @@ async def test_invalid_regex_is_a_clear_error(root: Root, grep_settings: FilesSe
         await grep(root, grep_settings, "(unclosed")
 
 
-async def test_fallback_when_ripgrep_is_absent(monkeypatch: pytest.MonkeyPatch, tree: Path, root: Root) -> None:
+async def test_fallback_when_ripgrep_is_absent(
+    monkeypatch: pytest.MonkeyPatch, tree: Path, root: Root
+) -> None:
     monkeypatch.setenv("PATH", str(tree))  # no rg here
     settings = FilesSettings(root=str(tree))
     assert find_ripgrep(settings) is None

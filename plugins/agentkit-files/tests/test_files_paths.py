@@ -57,8 +57,19 @@ def test_absolute_paths_are_refused(root: Root, settings: FilesSettings, path: s
         read_file(root, settings, str(tree / "notes.txt"))
 
 
-@pytest.mark.parametrize("path", ["%2e%2e/outside/secret.txt", "..%2foutside%2fsecret.txt", "..\\outside\\secret.txt", "~/secret.txt", "…/x"])
-def test_other_spellings_stay_literal_names_inside_the_root(root: Root, settings: FilesSettings, path: str) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        "%2e%2e/outside/secret.txt",
+        "..%2foutside%2fsecret.txt",
+        "..\\outside\\secret.txt",
+        "~/secret.txt",
+        "…/x",
+    ],
+)
+def test_other_spellings_stay_literal_names_inside_the_root(
+    root: Root, settings: FilesSettings, path: str
+) -> None:
     with pytest.raises(ToolError) as exc:
         read_file(root, settings, path)
     _refused(exc, "does not exist")
@@ -89,7 +100,9 @@ def test_sibling_prefix_root_is_not_inside(tree: Path, settings: FilesSettings) 
         list_dir(root, settings, "evil-dir")
 
 
-def test_symlink_out_is_refused_symlink_in_is_followed(tree: Path, root: Root, settings: FilesSettings) -> None:
+def test_symlink_out_is_refused_symlink_in_is_followed(
+    tree: Path, root: Root, settings: FilesSettings
+) -> None:
     os.symlink(tree.parent / "outside" / "secret.txt", tree / "out-file")
     os.symlink(tree.parent / "outside", tree / "src" / "out-dir")
     os.symlink("../notes.txt", tree / "src" / "in-file")
@@ -106,7 +119,9 @@ def test_symlink_out_is_refused_symlink_in_is_followed(tree: Path, root: Root, s
     assert "helper" in read_file(root, settings, "src/in-dir/util.py")
 
 
-def test_symlink_in_parent_folder_of_a_new_file_is_refused(tree: Path, root: Root, settings: FilesSettings) -> None:
+def test_symlink_in_parent_folder_of_a_new_file_is_refused(
+    tree: Path, root: Root, settings: FilesSettings
+) -> None:
     os.symlink(tree.parent / "outside", tree / "escape")
     for path in ("escape/new.txt", "escape/deeper/new.txt"):
         with pytest.raises(ToolError, match="points outside the root"):

@@ -26,9 +26,19 @@ def names(tools: list) -> list[str]:
 
 def test_sets_and_bash_only_when_named(host: PluginHost, tree: Path) -> None:
     settings = {"files": {"root": str(tree)}}
-    assert names(resolve_tools(["files-readonly"], host=host, settings=settings)) == ["read", "ls", "glob", "grep"]
+    assert names(resolve_tools(["files-readonly"], host=host, settings=settings)) == [
+        "read",
+        "ls",
+        "glob",
+        "grep",
+    ]
     assert names(resolve_tools(["files"], host=host, settings=settings)) == [
-        "read", "ls", "glob", "grep", "edit", "write"
+        "read",
+        "ls",
+        "glob",
+        "grep",
+        "edit",
+        "write",
     ]
     assert names(resolve_tools(["files", "bash"], host=host, settings=settings))[-1] == "bash"
     assert "bash" not in host.registry("toolset").get("files").value

@@ -69,7 +69,12 @@ def test_read_empty_and_non_utf8(tree: Path, root: Root, settings: FilesSettings
 def test_ls(tree: Path, root: Root, settings: FilesSettings) -> None:
     os.symlink("notes.txt", tree / "alias")
     text = list_dir(root, settings, ".")
-    assert text.splitlines() == ["README.md  (20 bytes)", "alias@  (symlink)", "notes.txt  (14 bytes)", "src/"]
+    assert text.splitlines() == [
+        "README.md  (20 bytes)",
+        "alias@  (symlink)",
+        "notes.txt  (14 bytes)",
+        "src/",
+    ]
     assert list_dir(root, settings, "src") == "app.py  (42 bytes)\npkg/"
     with pytest.raises(ToolError, match="not a directory"):
         list_dir(root, settings, "notes.txt")
@@ -92,7 +97,9 @@ def test_glob(tree: Path, root: Root, settings: FilesSettings) -> None:
     assert "try '**/*.py'" in glob_paths(root, settings, "*.py")
 
 
-def test_glob_does_not_enter_symlinked_folders_or_git(tree: Path, root: Root, settings: FilesSettings) -> None:
+def test_glob_does_not_enter_symlinked_folders_or_git(
+    tree: Path, root: Root, settings: FilesSettings
+) -> None:
     os.symlink(tree.parent / "outside", tree / "out")
     (tree / ".git" / "objects").mkdir(parents=True)
     (tree / ".git" / "objects" / "x.py").write_text("")

@@ -1,0 +1,67 @@
+"""The web tools as agents get them: by name from the plugin, or from web_tools()."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentkit.errors import ToolError
+from agentkit.plugins import PluginHost
+from agentkit.testing.servers import LoopbackServer, Reply
+from agentkit.tools import resolve_tools
+from agentkit_web import plugin as web_plugin
+from agentkit_web import web_tools
+
+PAGE = (
+    "<html><head><title>Hello page</title></head><body><h2>Hi</h2><p>" + "word " * 50 + "</p></body></html>"
+)
+
+
+@pytest.fixture
+def host() -> PluginHost:
+    host = PluginHost(entry_points=False, defaults=False)
+    host.register(web_plugin, name="agentkit-web")
+    return host
+
+
+def test_registered_names(host: PluginHost) -> None:
+    assert [t.name for t in resolve_tools(["web"], host=host)] == ["web_fetch", "web_search"]
+    assert host.registry("tool").get("web_fetch").extra["settings_key"] == "web"
+
+
+async def test_private_hosts_only_when_allowed_in_settings(host: PluginHost) -> None:
+    with LoopbackServer([Reply(200, PAGE, {"content-type": "text/html"})]) as server:
+        (refusing,) = resolve_tools(["web_fetch"], host=host, settings={"web": {}})
+        with pytest.raises(ToolError, match="refusing to fetch"):
+            await refusing.invoke(refusing.validate({"url": server.url + "/"}))
+        assert server.requests == []
+        (allowed,) = resolve_tools(["web_fetch"], host=host, settings={"web": {"allow_private_hosts": True}})
+        text = await allowed.invoke(allowed.validate({"url": server.url + "/", "mode": "markdown"}))
+        assert len(server.requests) == 1
+        assert text.startswith(f"URL: {server.url}/\n")
+    header, body = text.split("\n\n", 1)
+    assert "Content-Type: text/html" in header and "Title: Hello page" in header
+    assert body.startswith("## Hi")
+
+
+async def test_output_cap_and_download_cap_are_marked() -> None:
+    fetch_tool = web_tools(allow_private_hosts=True, max_chars=60, max_bytes=150)[0]
+    with LoopbackServer([Reply(200, PAGE, {"content-type": "text/html"})]) as server:
+        text = await fetch_tool.invoke({"url": server.url + "/", "mode": "text"})
+    assert "[truncated: the page text was cut at 60 characters]" in text
+    assert "[truncated: only the first 150 bytes of the page were downloaded]" in text
+
+
+def test_settings_are_checked(host: PluginHost) -> None:
+    with pytest.raises(ToolError, match=r"unknown web setting\(s\) 'allow_private'"):
+        resolve_tools(["web_fetch"], host=host, settings={"web": {"allow_private": True}})
+    with pytest.raises(ToolError, match="allow_private_hosts must be true or false"):
+        resolve_tools(["web_fetch"], host=host, settings={"web": {"allow_private_hosts": "yes"}})
+    with pytest.raises(ValueError, match="max_bytes must be a positive number"):
+        web_tools(max_bytes=0)
+
+
+def test_mode_is_an_enum_in_the_schema() -> None:
+    fetch_tool = web_tools()[0]
+    assert fetch_tool.parameters["properties"]["mode"]["enum"] == ["markdown", "text", "raw"]
+    with pytest.raises(ToolError):
+        fetch_tool.validate({"url": "http://x/", "mode": "pdf"})
