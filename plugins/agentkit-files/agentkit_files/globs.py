@@ -11,8 +11,9 @@ import re
 import stat
 from collections.abc import Callable, Iterator
 from functools import lru_cache
+from typing import NamedTuple
 
-__all__ = ["SKIP_DIRS", "cap_text", "compile_glob", "looks_binary", "walk_tree"]
+__all__ = ["SKIP_DIRS", "TreeEntry", "cap_text", "compile_glob", "looks_binary", "walk_tree"]
 
 #: Version-control folders: never descended into by glob and grep.
 SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
@@ -95,13 +96,23 @@ def _translate(pattern: str) -> str:
     return "".join(out)
 
 
+class TreeEntry(NamedTuple):
+    """One entry met by :func:`walk_tree`; ``dir_fd`` is valid until the next entry is asked for."""
+
+    rel: str
+    is_dir: bool
+    dir_fd: int
+    name: str
+
+
 def walk_tree(
     top: str, *, depth: int | None = None, skip: Callable[[str], bool] | None = None
-) -> Iterator[tuple[str, bool]]:
-    """``(relative path, is a directory)`` for everything under ``top``.
+) -> Iterator[TreeEntry]:
+    """Everything under ``top``: relative path, whether a directory, and its parent's descriptor.
 
     Walks by directory descriptor (:func:`os.fwalk`) and never follows symlinks, so a folder
-    swapped for a symlink mid-walk is not entered. Symlinks are reported as non-directories;
+    swapped for a symlink mid-walk is not entered, and a file opened with ``dir_fd`` and
+    ``O_NOFOLLOW`` is the one the walk saw. Symlinks are reported as non-directories;
     ``skip(name)`` true keeps a directory from being entered; ``depth`` limits the levels.
     """
     for dirpath, dirnames, filenames, dfd in os.fwalk(top, follow_symlinks=False):
@@ -114,11 +125,11 @@ def walk_tree(
                 is_link = stat.S_ISLNK(os.stat(name, dir_fd=dfd, follow_symlinks=False).st_mode)
             except OSError:
                 continue
-            yield prefix + name, not is_link
+            yield TreeEntry(prefix + name, not is_link, dfd, name)
             if is_link or name in SKIP_DIRS or (skip is not None and skip(name)):
                 continue
             if depth is None or level + 1 < depth:
                 keep.append(name)
         dirnames[:] = keep
         for name in sorted(filenames):
-            yield prefix + name, False
+            yield TreeEntry(prefix + name, False, dfd, name)

@@ -156,7 +156,7 @@ def glob_paths(root: Root, settings: FilesSettings, pattern: str, path: str = ".
     depth = None if "**" in pattern else pattern.strip("/").count("/") + 1
     found: list[str] = []
     stopped = False
-    for scanned, (rel, is_dir) in enumerate(walk_tree(base.real, depth=depth), start=1):
+    for scanned, (rel, is_dir, _fd, _name) in enumerate(walk_tree(base.real, depth=depth), start=1):
         if scanned > settings.max_scan_entries:
             stopped = True
             break

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from agentkit.errors import ToolError
 
 from .globs import cap_text, compile_glob, looks_binary, walk_tree
-from .paths import Root
+from .paths import Resolved, Root
 from .settings import FilesSettings
 
 __all__ = ["FILE_TYPES", "find_ripgrep", "grep"]
@@ -104,7 +104,7 @@ async def grep(
             else:
                 deadline = time.monotonic() + settings.grep_timeout
                 lines, truncated, problems = await asyncio.to_thread(
-                    _python_grep, root, resolved.real, query, settings, deadline
+                    _python_grep, root, resolved, query, settings, deadline
                 )
     except TimeoutError:
         raise ToolError(
@@ -287,7 +287,7 @@ def _first_line(text: str) -> str:
 
 
 def _python_grep(
-    root: Root, real: str, query: _Query, settings: FilesSettings, deadline: float
+    root: Root, resolved: Resolved, query: _Query, settings: FilesSettings, deadline: float
 ) -> tuple[list[str], bool, list[str]]:
     flags = re.IGNORECASE if query.ignore_case else 0
     try:
@@ -298,10 +298,11 @@ def _python_grep(
     matches = 0
     files = 0
     problems: list[str] = []
-    for rel_file, full in _candidate_files(root, real, query, settings, problems):
+    for rel_file, fd in _candidate_files(root, resolved, query, settings, problems):
         if time.monotonic() > deadline:
+            os.close(fd)
             raise TimeoutError
-        found = _search_file(full, rel_file, regex, query, settings)
+        found = _search_file(fd, rel_file, regex, query, settings)
         if found is None:
             continue
         if query.files:
@@ -327,17 +328,30 @@ def _type_matcher(file_type: str | None) -> list[re.Pattern[str]]:
     return [compile_glob(g) for g in FILE_TYPES[file_type]] if file_type else []
 
 
+_OPEN_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+)
+
+
 def _candidate_files(
-    root: Root, real: str, query: _Query, settings: FilesSettings, problems: list[str]
-) -> Iterator[tuple[str, str]]:
-    """(path shown to the model, real path) of each regular file to search, in path order."""
+    root: Root, resolved: Resolved, query: _Query, settings: FilesSettings, problems: list[str]
+) -> Iterator[tuple[str, int]]:
+    """(path shown to the model, open descriptor) of each file to search, in path order.
+
+    Files are opened relative to the walk's directory descriptors with O_NOFOLLOW, so what
+    is read is what the walk saw, even if folders are swapped for symlinks meanwhile.
+    The receiver closes each descriptor.
+    """
+    if not resolved.is_dir:  # an explicit file is searched whatever its name
+        with root.open_read(resolved) as fd:
+            yield resolved.shown, os.dup(fd)
+        return
     types = _type_matcher(query.file_type)
     glob = compile_glob(query.glob.lstrip("!")) if query.glob else None
     negate = bool(query.glob and query.glob.startswith("!"))
     base_glob_on_name = bool(query.glob and "/" not in query.glob)
 
-    def wanted(rel: str) -> bool:
-        name = rel.rsplit("/", 1)[-1]
+    def wanted(rel: str, name: str) -> bool:
         if types and not any(t.match(name) for t in types):
             return False
         if glob is not None:
@@ -345,37 +359,28 @@ def _candidate_files(
             return hit != negate
         return True
 
-    try:
-        st = os.stat(real)
-    except OSError:
-        return
-    if stat.S_ISREG(st.st_mode):  # an explicit file is searched whatever its name
-        yield root.relative(real), real
-        return
-    scanned = 0
-    for rel, is_dir in walk_tree(real, skip=lambda name: name.startswith(".")):
-        scanned += 1
+    walk = walk_tree(resolved.real, skip=lambda name: name.startswith("."))
+    for scanned, entry in enumerate(walk, start=1):
         if scanned > settings.max_scan_entries:
             problems.append(
                 f"[stopped after scanning {settings.max_scan_entries} entries; search a narrower path]"
             )
             return
-        if is_dir or any(part.startswith(".") for part in rel.split("/")):
+        if entry.is_dir or any(part.startswith(".") for part in entry.rel.split("/")):
             continue
-        if not wanted(rel):
+        if not wanted(entry.rel, entry.name):
             continue
-        yield root.relative(os.path.join(real, rel)), os.path.join(real, rel)
+        try:
+            fd = os.open(entry.name, _OPEN_FLAGS, dir_fd=entry.dir_fd)
+        except OSError:  # a symlink (not followed), or gone
+            continue
+        yield root.relative(os.path.join(resolved.real, entry.rel)), fd
 
 
 def _search_file(
-    full: str, shown: str, regex: re.Pattern[str], query: _Query, settings: FilesSettings
+    fd: int, shown: str, regex: re.Pattern[str], query: _Query, settings: FilesSettings
 ) -> list[tuple[str, bool]] | None:
-    """Output lines for one file, ``None`` when it has no match or is not searchable."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(full, flags)
-    except OSError:
-        return None
+    """Output lines for one file (closing ``fd``), ``None`` when it has no match or is not searchable."""
     with os.fdopen(fd, "rb") as f:
         st = os.fstat(f.fileno())
         if not stat.S_ISREG(st.st_mode) or st.st_size > settings.max_file_bytes:

@@ -65,3 +65,36 @@ def test_mode_is_an_enum_in_the_schema() -> None:
     assert fetch_tool.parameters["properties"]["mode"]["enum"] == ["markdown", "text", "raw"]
     with pytest.raises(ToolError):
         fetch_tool.validate({"url": "http://x/", "mode": "pdf"})
+
+
+async def test_allow_private_hosts_from_config_in_an_agent_loop(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from agentkit import ToolMessage
+    from agentkit.config import load_config
+    from agentkit.testing.scripted import ScriptedProvider, tool_calls
+
+    (tmp_path / "agentkit.toml").write_text(
+        """
+[agents.open]
+model = "scripted/test"
+tools = ["web_fetch"]
+
+[agents.open.tool_settings.web]
+allow_private_hosts = true
+
+[agents.closed]
+model = "scripted/test"
+tools = ["web_fetch"]
+"""
+    )
+    host = PluginHost(entry_points=False)
+    host.register(web_plugin, name="agentkit-web")
+    config = load_config(tmp_path / "agentkit.toml", host=host, environ={})
+    with LoopbackServer([Reply(200, PAGE, {"content-type": "text/html"})]) as server:
+        results = {}
+        for name in ("closed", "open"):
+            provider = ScriptedProvider([tool_calls(("web_fetch", {"url": server.url + "/", "mode": "text"})), "ok"])
+            run = await config.agent(name, provider=provider).arun("fetch")
+            (results[name],) = [m for m in run.messages if isinstance(m, ToolMessage)]
+        assert len(server.requests) == 1
+    assert results["closed"].is_error and "refusing to fetch" in results["closed"].content
+    assert not results["open"].is_error and "Title: Hello page" in results["open"].content
