@@ -87,7 +87,7 @@ class Terminal:
                     self.output += os.read(self.fd, 65536)
             except OSError:
                 time.sleep(0.05)
-        raise AssertionError("the chat did not exit")
+        raise AssertionError(f"the chat did not exit:\n{self.output.decode(errors='replace')}")
 
     def close(self) -> None:
         try:
@@ -153,3 +153,41 @@ def test_chat_lines_commands_and_ctrl_c(tmp_path: Path, server: FakeOpenAIServer
         ("user", "again"),
     ]
     assert (tmp_path / "home" / "chat_history").exists()
+
+
+def test_chat_with_a_stored_session(tmp_path: Path) -> None:
+    with FakeOpenAIServer(["Hello Ada!", "You are Ada."], api_key=KEY) as server:
+        (tmp_path / "agentkit.toml").write_text(
+            f'[providers.openai]\nbase_url = "{server.base_url}"\napi_key = "{KEY}"\nmax_retries = 0\n'
+            '[agents.helper]\nmodel = "openai/gpt-4o-mini"\n'
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGENTKIT_"))}
+        env.update(AGENTKIT_HOME=str(tmp_path / "home"), TERM="dumb")
+        argv = [sys.executable, "-m", "agentkit", "chat", "-a", "helper", "--session", "ada"]
+        term = Terminal(argv, env, tmp_path)
+        try:
+            term.expect("> ")
+            term.send("I am Ada\r")
+            term.expect("Hello Ada!")
+            term.expect("> ")
+            term.send("/session\r")
+            term.expect("session ada")
+            term.send("/new\r")
+            term.expect("new session chat-")
+            term.send("/exit\r")
+            assert term.wait() == 0
+        finally:
+            term.close()
+        # a second chat on the same session sees the stored exchange
+        term = Terminal(argv, env, tmp_path)
+        try:
+            term.expect("> ")
+            term.send("Who am I?\r")
+            term.expect("You are Ada.")
+            term.expect("> ")
+            term.send("\x04")  # Ctrl-D leaves
+            assert term.wait() == 0
+        finally:
+            term.close()
+    roles = [(m["role"], m["content"]) for m in server.chat_requests[1]["messages"]]
+    assert roles == [("user", "I am Ada"), ("assistant", "Hello Ada!"), ("user", "Who am I?")]
