@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 __all__ = ["BUDGET_MS", "commands", "main", "measure"]
 
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             samples[label].append(measure(cmd, env))
 
     bare = statistics.median(samples["bare interpreter"])
-    rows = []
+    rows: list[dict[str, Any]] = []
     for label, times in samples.items():
         median = statistics.median(times)
         rows.append(
