@@ -373,6 +373,13 @@ class StoreConformance:
             "a:b",
         ):
             await store.search(hostile)  # never a syntax error
+        await store.delete_session("old")  # after a search: the index forgets it
+        await store.append_turn("new", [UserMessage("quick again")])
+        assert [(h.session_id, h.index) for h in await store.search("quick")] == [
+            ("new", 3),
+            ("new", 1),
+            ("new", 0),
+        ]
 
     # -- export, import, put_session -------------------------------------------------------
 
@@ -429,3 +436,29 @@ class StoreConformance:
         assert [h.session_id for h in await reopened.search("plain text")] == ["p"]
         await reopened.append_turn("p", sample_turn(1))
         assert (await store.read_messages("p"))[-4:] == sample_turn(1)
+
+    async def test_writes_through_another_handle_are_seen(self, store: Store, reopened: Store) -> None:
+        """Whatever a store caches, it notices what other handles (and processes) wrote."""
+        await store.create_session("w", title="t0")
+        await store.append_turn("w", sample_turn(0))
+        assert await store.read_messages("w") == sample_turn(0)  # now cached, if it caches
+        await reopened.append_turn("w", sample_turn(1), usage=Usage(1, 1, requests=1))
+        assert await store.read_messages("w") == sample_turn(0) + sample_turn(1)
+        assert (await store.get_session("w")).usage == Usage(1, 1, requests=1)
+        await reopened.replace_messages("w", sample_turn(2) + sample_turn(3))  # same length
+        assert await store.read_messages("w") == sample_turn(2) + sample_turn(3)
+        await reopened.update_session("w", title="t1")
+        assert (await store.get_session("w")).title == "t1"
+        await store.append_turn("w", sample_turn(4))
+        assert (await reopened.get_session("w")).message_count == 12
+        await reopened.delete_session("w")
+        assert await store.find_session("w") is None
+        await reopened.create_session("w", title="again")
+        await reopened.append_turn("w", sample_turn(5))
+        assert await store.read_messages("w") == sample_turn(5)
+        assert (await store.get_session("w")).title == "again"
+        assert [h.session_id for h in await store.search("question")] == ["w"]
+        await reopened.append_turn("w", [UserMessage("zebra crossing")])
+        assert [h.index for h in await store.search("zebra")] == [4]
+        await reopened.replace_messages("w", [])
+        assert await store.search("zebra") == [] and await store.search("question") == []

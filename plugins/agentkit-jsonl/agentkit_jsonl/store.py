@@ -107,6 +107,8 @@ class JsonlStore(Store):
         self.fsync = fsync
         self.lock_timeout = lock_timeout
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="agentkit-jsonl")
+        # session id -> (file identity after our last write, the state we wrote)
+        self._known: dict[str, tuple[tuple[int, ...], SessionInfo, bytes]] = {}
         self._closed = False
 
     def __repr__(self) -> str:
@@ -198,7 +200,17 @@ class JsonlStore(Store):
             window *= 8
 
     def _repair_tail(self, f: LockedFile, session_id: str) -> SessionInfo:
-        """Cut whatever follows the last session line (a write a crash cut short), loudly."""
+        """Cut whatever follows the last session line (a write a crash cut short), loudly.
+
+        When the file is as this store last wrote it (same inode, size and mtime, and its
+        last line the very session line written), that state is still the current one and
+        the tail is not parsed again.
+        """
+        known = self._known.get(session_id)
+        if known is not None and known[0] == _identity(f.fd):
+            identity, info, line = known
+            if f.read_at(identity[2] - len(line), len(line)) == line:
+                return info
         info, end, size, after = self._tail(f, session_id)
         if end < size:
             torn = "" if f.read_at(size - 1, 1) == b"\n" else " and a torn last line"
@@ -367,7 +379,8 @@ class JsonlStore(Store):
             if f is None:
                 raise self._not_found(session_id)
             info = attrs.evolve(self._repair_tail(f, session_id), updated_at=utcnow(), **changes)
-            self._write(f, _state_line(info))
+            line = _state_line(info)
+            self._write(f, line, session_id, info, line)
             return info
 
     async def delete_session(self, session_id: str) -> bool:
@@ -416,13 +429,20 @@ class JsonlStore(Store):
                 model=model if model is not None else info.model,
                 title=info.title if info.title is not None else title,
             )
-            self._write(f, lines + _state_line(info))  # one write: the turn and its commit line
+            line = _state_line(info)
+            self._write(f, lines + line, session_id, info, line)  # the turn and its commit line, at once
             return info
 
-    def _write(self, f: LockedFile, data: bytes) -> None:
-        write_all(f.fd, data)
-        if self.fsync:
-            os.fsync(f.fd)
+    def _write(self, f: LockedFile, data: bytes, session_id: str, info: SessionInfo, line: bytes) -> None:
+        """Write ``data`` (which ends with ``line``, the session line of ``info``)."""
+        try:
+            write_all(f.fd, data)
+            if self.fsync:
+                os.fsync(f.fd)
+        except BaseException:
+            self._known.pop(session_id, None)
+            raise
+        self._known[session_id] = (_identity(f.fd), info, line)
 
     async def replace_messages(self, session_id: str, messages: Sequence[Message]) -> SessionInfo:
         new = check_messages(messages)
@@ -519,6 +539,11 @@ class JsonlStore(Store):
                     if len(hits) >= limit:
                         return hits
         return hits
+
+
+def _identity(fd: int) -> tuple[int, ...]:
+    st = os.fstat(fd)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _loads(data: bytes) -> Any:

@@ -1,0 +1,412 @@
+"""The SQLite store's work, run on its worker thread with its connection.
+
+Every write is one ``BEGIN IMMEDIATE`` transaction and gives the session a new random
+``version``. Two caches save decoding work, and both are checked against the database
+before use, so other connections' and processes' writes are always seen:
+
+- the session info last read or written, valid while the row's ``version`` is unchanged;
+- the decoded messages last read, valid while the row id at their last position is
+  unchanged (rows are never updated and ids never reused, so an unchanged last row means an
+  unchanged prefix); a later read decodes only the rows after it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+import attrs
+
+from agentkit.errors import CorruptSessionError, SessionNotFoundError, StorageError
+from agentkit.messages import Message, Usage
+from agentkit.serialization import from_dict, messages_from_dicts, messages_to_dicts, to_dict
+from agentkit.stores import SearchHit, SessionInfo, utcnow
+
+from ._db import from_micros, to_micros, write_transaction
+
+__all__ = ["Caches"]
+
+_INFO_COLUMNS = "id, user_id, title, model, created_at, updated_at, message_count, usage, metadata"
+
+
+class _Store(Protocol):
+    caches: Caches
+    path: Any
+
+    def _not_found(self, session_id: str) -> SessionNotFoundError: ...
+
+
+class Caches:
+    """What this store last saw of recently used sessions (touched by the worker thread only)."""
+
+    def __init__(self, sessions: int = 8, infos: int = 1024) -> None:
+        self.sessions = sessions
+        self.max_infos = infos
+        self.infos: OrderedDict[str, tuple[int, SessionInfo]] = OrderedDict()
+        self.messages: OrderedDict[str, tuple[int, list[Message]]] = OrderedDict()
+
+    def info(self, session_id: str, version: int, info: SessionInfo) -> None:
+        self.infos[session_id] = (version, info)
+        self.infos.move_to_end(session_id)
+        while len(self.infos) > self.max_infos:
+            self.infos.popitem(last=False)
+
+    def forget(self, session_id: str) -> None:
+        self.infos.pop(session_id, None)
+        self.messages.pop(session_id, None)
+
+
+def _version() -> int:
+    return random.getrandbits(62)
+
+
+def _row_to_info(row: Sequence[Any]) -> SessionInfo:
+    return SessionInfo(
+        id=row[0],
+        user_id=row[1],
+        title=row[2],
+        model=row[3],
+        created_at=from_micros(row[4]),
+        updated_at=from_micros(row[5]),
+        message_count=row[6],
+        usage=from_dict(json.loads(row[7]), Usage),
+        metadata=json.loads(row[8]),
+    )
+
+
+def _current(conn: sqlite3.Connection, store: _Store, session_id: str) -> tuple[SessionInfo, int] | None:
+    """The session's info and turn count, or None; decoded only when its version changed."""
+    row = conn.execute("SELECT version, turn_count FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    if row is None:
+        store.caches.forget(session_id)
+        return None
+    version, turns = row
+    cached = store.caches.infos.get(session_id)
+    if cached is not None and cached[0] == version:
+        return cached[1], turns
+    full = conn.execute(f"SELECT {_INFO_COLUMNS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    info = _row_to_info(full)
+    store.caches.info(session_id, version, info)
+    return info, turns
+
+
+def _get(conn: sqlite3.Connection, store: _Store, session_id: str) -> tuple[SessionInfo, int]:
+    found = _current(conn, store, session_id)
+    if found is None:
+        raise store._not_found(session_id)
+    return found
+
+
+def _insert_info(conn: sqlite3.Connection, info: SessionInfo, turns: int, version: int) -> None:
+    conn.execute(
+        f"INSERT INTO sessions ({_INFO_COLUMNS}, turn_count, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            info.id,
+            info.user_id,
+            _maybe_text(info.title),
+            _maybe_text(info.model),
+            to_micros(info.created_at),
+            to_micros(info.updated_at),
+            info.message_count,
+            json.dumps(to_dict(info.usage)),
+            _json(dict(info.metadata)),
+            turns,
+            version,
+        ),
+    )
+
+
+def _insert_messages(
+    conn: sqlite3.Connection, session_id: str, start: int, turn: int, messages: list[Message]
+) -> None:
+    rows = [
+        (session_id, start + i, turn, m.role, _text(m.text), _json(d))
+        for i, (m, d) in enumerate(zip(messages, messages_to_dicts(messages), strict=True))
+    ]
+    conn.executemany(
+        "INSERT INTO messages (session_id, seq, turn, role, text, data) VALUES (?, ?, ?, ?, ?, ?)", rows
+    )
+
+
+def _json(data: Any) -> str:
+    text = json.dumps(data, ensure_ascii=False)
+    return text if _encodable(text) else json.dumps(data)  # escapes a lone surrogate instead
+
+
+def _text(text: str) -> str:
+    """Text for a TEXT column; SQLite takes UTF-8 only (a lone surrogate becomes '?')."""
+    return text if _encodable(text) else text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _maybe_text(text: str | None) -> str | None:
+    return None if text is None else _text(text)
+
+
+def _encodable(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# -- sessions ----------------------------------------------------------------------------------
+
+
+def find(conn: sqlite3.Connection, store: _Store, session_id: str) -> SessionInfo | None:
+    found = _current(conn, store, session_id)
+    return None if found is None else found[0]
+
+
+def create(conn: sqlite3.Connection, store: _Store, info: SessionInfo) -> SessionInfo:
+    version = _version()
+    with write_transaction(conn):
+        if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (info.id,)).fetchone() is not None:
+            raise StorageError(f"session {info.id!r} already exists", store="sqlite", session_id=info.id)
+        _insert_info(conn, info, 0, version)
+    store.caches.info(info.id, version, info)
+    return info
+
+
+def list_sessions(
+    conn: sqlite3.Connection, user_id: str | None, limit: int, offset: int
+) -> list[SessionInfo]:
+    where, params = ("WHERE user_id = ?", [user_id]) if user_id is not None else ("", [])
+    rows = conn.execute(
+        f"SELECT {_INFO_COLUMNS} FROM sessions {where} ORDER BY updated_at DESC, id LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    ).fetchall()
+    return [_row_to_info(r) for r in rows]
+
+
+def update(conn: sqlite3.Connection, store: _Store, session_id: str, changes: dict[str, Any]) -> SessionInfo:
+    version = _version()
+    with write_transaction(conn):
+        info, _ = _get(conn, store, session_id)
+        info = attrs.evolve(info, updated_at=utcnow(), **changes)
+        conn.execute(
+            "UPDATE sessions SET title = ?, model = ?, metadata = ?, updated_at = ?, version = ? WHERE id = ?",
+            (
+                _maybe_text(info.title),
+                _maybe_text(info.model),
+                _json(dict(info.metadata)),
+                to_micros(info.updated_at),
+                version,
+                session_id,
+            ),
+        )
+    store.caches.info(session_id, version, info)
+    return info
+
+
+def delete(conn: sqlite3.Connection, store: _Store, session_id: str) -> bool:
+    with write_transaction(conn):
+        conn.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
+        found = conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount > 0
+    store.caches.forget(session_id)
+    return found
+
+
+# -- messages ----------------------------------------------------------------------------------
+
+
+def read(conn: sqlite3.Connection, store: _Store, session_id: str) -> list[Message]:
+    """The stored messages; decodes only rows added since this store last read them."""
+    caches = store.caches
+    cached = caches.messages.get(session_id)
+    base: list[Message] = []
+    conn.execute("BEGIN")  # one snapshot for every query below
+    try:
+        row = conn.execute("SELECT message_count FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            caches.forget(session_id)
+            raise store._not_found(session_id)
+        if cached is not None and 0 < len(cached[1]) <= row[0]:
+            last = conn.execute(
+                "SELECT id FROM messages WHERE session_id = ? AND seq = ?", (session_id, len(cached[1]) - 1)
+            ).fetchone()
+            if last is not None and last[0] == cached[0]:
+                base = cached[1]
+        rows = conn.execute(
+            "SELECT id, seq, data FROM messages WHERE session_id = ? AND seq >= ? ORDER BY seq",
+            (session_id, len(base)),
+        ).fetchall()
+    finally:
+        conn.execute("COMMIT")
+    messages = base + _decode(rows, store, session_id) if rows else list(base)
+    if messages:
+        caches.messages[session_id] = (rows[-1][0] if rows else cached[0], messages)  # type: ignore[index]
+        caches.messages.move_to_end(session_id)
+        while len(caches.messages) > caches.sessions:
+            caches.messages.popitem(last=False)
+    return list(messages)
+
+
+def _decode(rows: list[tuple[int, int, str]], store: _Store, session_id: str) -> list[Message]:
+    try:  # one parse of one JSON array is much faster than one per row
+        return messages_from_dicts(json.loads("[" + ",".join(r[2] for r in rows) + "]"))
+    except ValueError:
+        pass
+    for _, seq, text in rows:
+        try:
+            messages_from_dicts([json.loads(text)])
+        except ValueError as exc:
+            raise CorruptSessionError(
+                f"{store.path}: message {seq} of session {session_id!r} cannot be read: {exc}",
+                path=str(store.path),
+                store="sqlite",
+                session_id=session_id,
+            ) from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def append(
+    conn: sqlite3.Connection,
+    store: _Store,
+    session_id: str,
+    messages: list[Message],
+    usage: Usage | None,
+    model: str | None,
+    title: str | None,
+) -> SessionInfo:
+    version = _version()
+    with write_transaction(conn):
+        info, turns = _get(conn, store, session_id)
+        if not messages:
+            return info
+        _insert_messages(conn, session_id, info.message_count, turns + 1, messages)
+        info = attrs.evolve(
+            info,
+            updated_at=utcnow(),
+            message_count=info.message_count + len(messages),
+            usage=info.usage + usage if usage is not None else info.usage,
+            model=model if model is not None else info.model,
+            title=info.title if info.title is not None else title,
+        )
+        conn.execute(
+            "UPDATE sessions SET updated_at = ?, message_count = ?, turn_count = ?, usage = ?, model = ?, title = ?,"
+            " version = ? WHERE id = ?",
+            (
+                to_micros(info.updated_at),
+                info.message_count,
+                turns + 1,
+                json.dumps(to_dict(info.usage)),
+                _maybe_text(info.model),
+                _maybe_text(info.title),
+                version,
+                session_id,
+            ),
+        )
+    store.caches.info(session_id, version, info)
+    return info
+
+
+def replace(conn: sqlite3.Connection, store: _Store, session_id: str, messages: list[Message]) -> SessionInfo:
+    version = _version()
+    with write_transaction(conn):
+        info, turns = _get(conn, store, session_id)
+        conn.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
+        _insert_messages(conn, session_id, 0, turns + 1, messages)
+        info = attrs.evolve(info, updated_at=utcnow(), message_count=len(messages))
+        conn.execute(
+            "UPDATE sessions SET updated_at = ?, message_count = ?, turn_count = ?, version = ? WHERE id = ?",
+            (to_micros(info.updated_at), info.message_count, turns + 1, version, session_id),
+        )
+    store.caches.forget(session_id)
+    store.caches.info(session_id, version, info)
+    return info
+
+
+def put(conn: sqlite3.Connection, store: _Store, info: SessionInfo, messages: list[Message]) -> SessionInfo:
+    version = _version()
+    with write_transaction(conn):
+        conn.execute("DELETE FROM messages WHERE session_id = ?", (info.id,))
+        conn.execute("DELETE FROM sessions WHERE id = ?", (info.id,))
+        _insert_info(conn, info, 1 if messages else 0, version)
+        _insert_messages(conn, info.id, 0, 1, messages)
+    store.caches.forget(info.id)
+    store.caches.info(info.id, version, info)
+    return info
+
+
+def fork(
+    conn: sqlite3.Connection,
+    store: _Store,
+    source_id: str,
+    new_id: str,
+    upto: int | None,
+    user_id: str | None,
+    title: str | None,
+    now: datetime,
+) -> SessionInfo:
+    version = _version()
+    with write_transaction(conn):
+        source, _ = _get(conn, store, source_id)
+        if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (new_id,)).fetchone() is not None:
+            raise StorageError(f"session {new_id!r} already exists", store="sqlite", session_id=new_id)
+        count = len(range(source.message_count)[:upto])
+        info = SessionInfo(
+            id=new_id,
+            user_id=user_id or source.user_id,
+            created_at=now,
+            updated_at=now,
+            title=title if title is not None else source.title,
+            model=source.model,
+            message_count=count,
+            metadata={**source.metadata, "forked_from": source_id},
+        )
+        _insert_info(conn, info, 1 if count else 0, version)
+        conn.execute(
+            "INSERT INTO messages (session_id, seq, turn, role, text, data)"
+            " SELECT ?, seq, 1, role, text, data FROM messages WHERE session_id = ? AND seq < ? ORDER BY seq",
+            (new_id, source_id, count),
+        )
+    store.caches.info(new_id, version, info)
+    return info
+
+
+# -- search ------------------------------------------------------------------------------------
+
+
+def _catch_up_index(conn: sqlite3.Connection) -> None:
+    """Index the messages appended since the last search, in one transaction."""
+    upto = conn.execute("SELECT indexed_upto FROM search_state").fetchone()[0]
+    newest = conn.execute("SELECT max(id) FROM messages").fetchone()[0] or 0
+    if newest <= upto:
+        return
+    with write_transaction(conn):
+        upto = conn.execute("SELECT indexed_upto FROM search_state").fetchone()[0]
+        newest = conn.execute("SELECT max(id) FROM messages").fetchone()[0] or 0
+        conn.execute(
+            "INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages WHERE id > ? AND id <= ?",
+            (upto, newest),
+        )
+        conn.execute("UPDATE search_state SET indexed_upto = ?", (max(upto, newest),))
+
+
+def search(
+    conn: sqlite3.Connection, match: str, user_id: str | None, session_id: str | None, limit: int
+) -> list[SearchHit]:
+    _catch_up_index(conn)
+    sql = (
+        "SELECT m.session_id, m.seq, m.role, m.text FROM messages_fts"
+        " JOIN messages AS m ON m.id = messages_fts.rowid JOIN sessions AS s ON s.id = m.session_id"
+        " WHERE messages_fts MATCH ?"
+    )
+    params: list[Any] = [match]
+    if user_id is not None:
+        sql += " AND s.user_id = ?"
+        params.append(user_id)
+    if session_id is not None:
+        sql += " AND m.session_id = ?"
+        params.append(session_id)
+    sql += " ORDER BY s.updated_at DESC, s.id, m.seq DESC LIMIT ?"
+    params.append(limit)
+    return [SearchHit(r[0], r[1], r[2], r[3]) for r in conn.execute(sql, params).fetchall()]
