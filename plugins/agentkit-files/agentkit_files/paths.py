@@ -68,7 +68,7 @@ class Root:
     """A directory the file tools are confined to, resolved once when the tools are built."""
 
     def __init__(self, path: str | os.PathLike[str] = ".") -> None:
-        real = os.path.realpath(os.fspath(path))
+        real = os.path.realpath(os.path.expanduser(os.fspath(path)))
         try:
             st = os.stat(real)
         except OSError as exc:
