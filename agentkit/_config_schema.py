@@ -26,14 +26,18 @@ __all__ = [
     "AGENT_KEYS",
     "BUILTIN_SECTIONS",
     "PROVIDER_KEYS",
+    "SETTING_KEYS",
     "MERGED_TABLES",
     "check_json_schema",
     "config_schema",
     "load_json_schema",
     "merge_layers",
+    "name_errors",
     "raise_first",
     "read_toml",
     "reraise_at",
+    "tool_settings_problem",
+    "unknown_name",
     "validation_errors",
 ]
 
@@ -142,6 +146,9 @@ PROVIDER_KEYS: dict[str, dict[str, Any]] = {
     "max_retries": _COUNT,
     "options": _TABLE,
 }
+
+#: Provider keys passed to the provider factory as settings.
+SETTING_KEYS = ("connect_timeout", "read_timeout", "first_byte_timeout", "total_timeout", "max_retries")
 
 #: The sections agentkit itself defines; plugins add more.
 BUILTIN_SECTIONS = ("default_agent", "profiles", "providers", "agents")
@@ -425,6 +432,98 @@ def merge_layers(
                         origins[f"{key}.{sub}"] = prefix
                 merged[key] = dict(value) if isinstance(value, Mapping) else value
     return merged, origins
+
+
+# -- names the schema cannot check ----------------------------------------------------------
+
+
+def name_errors(data: Mapping[str, Any], host: Any, file: str | None) -> list[ConfigError]:
+    """Names the schema cannot check: providers, profiles and the default agent."""
+    errors = []
+    registry = host.registry("provider")
+
+    def tables(key: str) -> dict[str, Any]:
+        value = data.get(key)
+        return (
+            {k: v for k, v in value.items() if isinstance(v, Mapping)} if isinstance(value, Mapping) else {}
+        )
+
+    for name, table in tables("providers").items():
+        if name not in registry:
+            errors.append(
+                ConfigError(
+                    registry.unknown_message(name),
+                    file=file,
+                    key_path=format_key_path(("providers", name)),
+                    hint="install the plugin that provides it (`agentkit install ...`), or fix the name",
+                )
+            )
+        options = table.get("options")
+        clash = sorted(
+            set(options if isinstance(options, Mapping) else ())
+            & {"base_url", "api_key", "api_key_env", *SETTING_KEYS}
+        )
+        if clash:
+            errors.append(
+                ConfigError(
+                    f"{clash[0]!r} belongs in [providers.{name}] itself, not in its options",
+                    file=file,
+                    key_path=format_key_path(("providers", name, "options", clash[0])),
+                )
+            )
+    profiles = tables("profiles")
+    agents = tables("agents")
+    for name, table in agents.items():
+        profile = table.get("profile")
+        if isinstance(profile, str) and profile not in profiles:
+            errors.append(
+                ConfigError(
+                    unknown_name("profile", profile, profiles),
+                    file=file,
+                    key_path=format_key_path(("agents", name, "profile")),
+                )
+            )
+    default_agent = data.get("default_agent")
+    if isinstance(default_agent, str) and default_agent not in agents:
+        errors.append(
+            ConfigError(unknown_name("agent", default_agent, agents), file=file, key_path="default_agent")
+        )
+    return errors
+
+
+def unknown_name(kind: str, name: str, known: Mapping[str, Any] | list[str]) -> str:
+    """``no agent named 'x' (did you mean 'y'?); defined: ...``"""
+    names = sorted(known)
+    text = f"no {kind} named {name!r}"
+    close = difflib.get_close_matches(name, names, n=1)
+    if close:
+        text += f" (did you mean {close[0]!r}?)"
+    text += f"; defined: {', '.join(names)}" if names else f"; no {kind}s are defined"
+    return text
+
+
+def tool_settings_problem(tool_settings: Mapping[str, Any], host: Any) -> tuple[str, str] | None:
+    """The first ``tool_settings`` table no installed tool reads, and what to say about it."""
+    keys: dict[str, list[str]] = {}
+    for entry in host.registry("tool"):
+        key = entry.extra.get("settings_key")
+        if key:
+            keys.setdefault(key, []).append(f"{entry.name} ({entry.plugin})")
+    for key in tool_settings:
+        if key in keys:
+            continue
+        message = f"no installed tool reads settings {key!r}"
+        close = difflib.get_close_matches(key, sorted(keys), n=1)
+        if close:
+            message += f" (did you mean {close[0]!r}?)"
+        listing = "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(keys.items()))
+        message += (
+            f"; settings tables of installed tools: {listing}"
+            if listing
+            else "; no installed tool takes settings"
+        )
+        return key, message
+    return None
 
 
 # -- values that need more than the schema ---------------------------------------------------

@@ -14,7 +14,15 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["MASK", "SECRET_NAME", "format_key_path", "interpolate", "looks_secret", "mask_secrets"]
+__all__ = [
+    "MASK",
+    "SECRET_NAME",
+    "format_key_path",
+    "interpolate",
+    "looks_secret",
+    "mask_secrets",
+    "resolved_view",
+]
 
 #: What a secret is shown as.
 MASK = "***"
@@ -161,3 +169,15 @@ def mask_secrets(
     if isinstance(value, list):
         return [mask_secrets(v, path=(*path, i), secret_paths=secret_paths) for i, v in enumerate(value)]
     return value
+
+
+def resolved_view(
+    data: Mapping[str, Any], environ: Mapping[str, str], *, file: str | None, mask: bool = True
+) -> dict[str, Any]:
+    """``data`` with every ``${VAR}`` filled (an unset one shown as ``<unset: VAR>``), for
+    showing a config as used; with ``mask``, secrets replaced by :data:`MASK`."""
+    secret_paths: set[tuple[str | int, ...]] = set()
+    out = interpolate(
+        dict(data), environ, file=file, secret_paths=secret_paths, on_missing=lambda var: f"<unset: {var}>"
+    )
+    return mask_secrets(out, secret_paths=frozenset(secret_paths)) if mask else out  # type: ignore[no-any-return]

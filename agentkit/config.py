@@ -32,15 +32,19 @@ import attrs
 from ._config_schema import (
     AGENT_KEYS,
     PROVIDER_KEYS,
+    SETTING_KEYS,
     config_schema,
     load_json_schema,
     merge_layers,
+    name_errors,
     raise_first,
     read_toml,
     reraise_at,
+    tool_settings_problem,
+    unknown_name,
     validation_errors,
 )
-from ._interpolate import format_key_path, interpolate, mask_secrets
+from ._interpolate import format_key_path, interpolate, resolved_view
 from .errors import AgentkitError, ConfigError
 
 if TYPE_CHECKING:
@@ -69,7 +73,6 @@ Source = Literal["project", "explicit", "user", "none"]
 KeyPath = tuple[str | int, ...]
 
 _TRUE = {"1", "true", "yes", "on"}
-_SETTING_KEYS = ("connect_timeout", "read_timeout", "first_byte_timeout", "total_timeout", "max_retries")
 
 
 def agentkit_home(environ: Mapping[str, str] | None = None) -> Path:
@@ -293,7 +296,7 @@ def load_config(
         host = get_host()
     sections = {e.name: e.value for e in host.registry("config_section")}
     errors = validation_errors(data, config_schema(sections), file=file)
-    errors += _name_errors(data, host, file)
+    errors += name_errors(data, host, file)
     raise_first(errors)
     if trust_config is None:
         trust_config = env.get(TRUST_ENV, "").strip().lower() in _TRUE
@@ -313,7 +316,7 @@ def _build_config(
     providers: dict[str, ProviderConfig] = {}
     notices: list[str] = []
     for name, table in (data.get("providers") or {}).items():
-        settings = {k: table[k] for k in _SETTING_KEYS if k in table}
+        settings = {k: table[k] for k in SETTING_KEYS if k in table}
         settings.update(table.get("options") or {})
         base_url = interpolate(
             table.get("base_url"), env, file=file, path=("providers", name), on_missing=lambda v: f"${{{v}}}"
@@ -345,10 +348,7 @@ def _build_config(
             file=file,
         )
     profiles = {name: dict(table) for name, table in (data.get("profiles") or {}).items()}
-    agents = {
-        name: _merge_agent(name, table, profiles, file=file)
-        for name, table in (data.get("agents") or {}).items()
-    }
+    agents = {name: _merge_agent(name, table, profiles) for name, table in (data.get("agents") or {}).items()}
     default_agent = data.get("default_agent")
     builtin = {"default_agent", "profiles", "providers", "agents"}
     sections = {
@@ -375,74 +375,8 @@ def _build_config(
     )
 
 
-def _name_errors(data: Mapping[str, Any], host: PluginHost, file: str | None) -> list[ConfigError]:
-    """Names the schema cannot check: providers, profiles and the default agent."""
-    errors = []
-    registry = host.registry("provider")
-
-    def tables(key: str) -> dict[str, Any]:
-        value = data.get(key)
-        return (
-            {k: v for k, v in value.items() if isinstance(v, Mapping)} if isinstance(value, Mapping) else {}
-        )
-
-    for name, table in tables("providers").items():
-        if name not in registry:
-            errors.append(
-                ConfigError(
-                    registry.unknown_message(name),
-                    file=file,
-                    key_path=format_key_path(("providers", name)),
-                    hint="install the plugin that provides it (`agentkit install ...`), or fix the name",
-                )
-            )
-        options = table.get("options")
-        clash = sorted(
-            set(options if isinstance(options, Mapping) else ())
-            & {"base_url", "api_key", "api_key_env", *_SETTING_KEYS}
-        )
-        if clash:
-            errors.append(
-                ConfigError(
-                    f"{clash[0]!r} belongs in [providers.{name}] itself, not in its options",
-                    file=file,
-                    key_path=format_key_path(("providers", name, "options", clash[0])),
-                )
-            )
-    profiles = tables("profiles")
-    agents = tables("agents")
-    for name, table in agents.items():
-        profile = table.get("profile")
-        if isinstance(profile, str) and profile not in profiles:
-            errors.append(
-                ConfigError(
-                    _unknown("profile", profile, profiles),
-                    file=file,
-                    key_path=format_key_path(("agents", name, "profile")),
-                )
-            )
-    default_agent = data.get("default_agent")
-    if isinstance(default_agent, str) and default_agent not in agents:
-        errors.append(
-            ConfigError(_unknown("agent", default_agent, agents), file=file, key_path="default_agent")
-        )
-    return errors
-
-
 def _norm_url(url: Any) -> str | None:
     return url.rstrip("/") if isinstance(url, str) else None
-
-
-def _unknown(kind: str, name: str, known: Mapping[str, Any] | list[str]) -> str:
-    import difflib
-
-    names = sorted(known)
-    text = f"no {kind} named {name!r}"
-    close = difflib.get_close_matches(name, names, n=1)
-    if close:
-        text += f" (did you mean {close[0]!r}?)"
-    text += f"; defined: {', '.join(names)}" if names else f"; no {kind}s are defined"
-    return text
 
 
 def load_agent(
@@ -481,20 +415,12 @@ _PASSTHROUGH = (
 )
 
 
-def _merge_agent(
-    name: str, table: Mapping[str, Any], profiles: Mapping[str, Any], *, file: str | None
-) -> AgentConfig:
+def _merge_agent(name: str, table: Mapping[str, Any], profiles: Mapping[str, Any]) -> AgentConfig:
     profile = table.get("profile")
     layers: list[tuple[KeyPath, Mapping[str, Any]]] = []
     if "default" in profiles:
         layers.append((("profiles", "default"), profiles["default"]))
-    if profile is not None and profile != "default":
-        if profile not in profiles:
-            raise ConfigError(
-                _unknown("profile", profile, profiles),
-                file=file,
-                key_path=format_key_path(("agents", name, "profile")),
-            )
+    if profile is not None and profile != "default" and profile in profiles:  # (unknown ones: name_errors)
         layers.append((("profiles", profile), profiles[profile]))
     layers.append((("agents", name), {k: v for k, v in table.items() if k != "profile"}))
     options, origins = merge_layers(layers)
@@ -518,7 +444,7 @@ def _agent_config(config: Config, name: str | None) -> AgentConfig:
                 f"no agent named {name!r}: no config file was found",
                 hint=f"create ./{CONFIG_NAME} or {agentkit_home(config.environ) / CONFIG_NAME}, or pass -c FILE",
             )
-        raise ConfigError(_unknown("agent", name, config.agents), file=config.file, key_path="agents")
+        raise ConfigError(unknown_name("agent", name, config.agents), file=config.file, key_path="agents")
     return config.agents[name]
 
 
@@ -634,30 +560,13 @@ def _provider_kwargs(config: Config, ac: AgentConfig, model: str, env: Mapping[s
 def _check_tool_settings(
     config: Config, ac: AgentConfig, tool_settings: Mapping[str, Any], host: PluginHost
 ) -> None:
-    keys: dict[str, list[str]] = {}
-    for entry in host.registry("tool"):
-        key = entry.extra.get("settings_key")
-        if key:
-            keys.setdefault(key, []).append(f"{entry.name} ({entry.plugin})")
-    for key in tool_settings:
-        if key not in keys:
-            import difflib
-
-            close = difflib.get_close_matches(key, sorted(keys), n=1)
-            message = f"no installed tool reads settings {key!r}"
-            if close:
-                message += f" (did you mean {close[0]!r}?)"
-            listing = "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(keys.items()))
-            message += (
-                f"; settings tables of installed tools: {listing}"
-                if listing
-                else "; no installed tool takes settings"
-            )
-            raise ConfigError(
-                message,
-                file=config.file,
-                key_path=format_key_path((*_origin(ac, f"tool_settings.{key}")[:-1], "tool_settings", key)),
-            )
+    problem = tool_settings_problem(tool_settings, host)
+    if problem is not None:
+        key, message = problem
+        origin = _origin(ac, f"tool_settings.{key}")[:-1]
+        raise ConfigError(
+            message, file=config.file, key_path=format_key_path((*origin, "tool_settings", key))
+        )
 
 
 def _resolve_tools(
@@ -753,42 +662,26 @@ def _check(config: Config) -> list[ConfigError]:
 
 
 def _resolved(config: Config, *, mask: bool) -> dict[str, Any]:
-    env = os.environ if config.environ is None else config.environ
-    secret_paths: set[KeyPath] = set()
-
-    def fill(value: Any, path: KeyPath) -> Any:
-        return interpolate(
-            value,
-            env,
-            file=config.file,
-            path=path,
-            secret_paths=secret_paths,
-            on_missing=lambda var: f"<unset: {var}>",
-        )
-
-    out: dict[str, Any] = {}
+    raw: dict[str, Any] = {}
     if config.default_agent is not None:
-        out["default_agent"] = config.default_agent
-    if config.profiles:
-        out["profiles"] = {n: fill(t, ("profiles", n)) for n, t in config.profiles.items()}
-    providers = {}
-    for name, table in (config.data.get("providers") or {}).items():
-        providers[name] = fill(dict(table), ("providers", name))
-        if config.providers[name].withhold_env_key:
-            providers[name]["api_key"] = ""
-    if providers:
-        out["providers"] = providers
-    agents = {}
-    for name, ac in config.agents.items():
-        resolved = {k: fill(v, ("agents", name, k)) for k, v in ac.options.items()}
-        if ac.profile is not None:
-            resolved = {"profile": ac.profile, **resolved}
-        agents[name] = resolved
-    if agents:
-        out["agents"] = agents
-    for name in config.sections:
-        out[name] = fill(config.data[name], (name,))
-    if not mask:
-        return out
-    # secret_paths were recorded under the agents' own key paths (see fill above)
-    return mask_secrets(out, secret_paths=frozenset(secret_paths))  # type: ignore[no-any-return]
+        raw["default_agent"] = config.default_agent
+    for key, value in (
+        ("profiles", config.profiles),
+        ("providers", config.data.get("providers") or {}),
+        (
+            "agents",
+            {
+                n: {**({"profile": a.profile} if a.profile else {}), **a.options}
+                for n, a in config.agents.items()
+            },
+        ),
+    ):
+        if value:
+            raw[key] = value
+    raw.update({name: config.data[name] for name in config.sections})
+    env = os.environ if config.environ is None else config.environ
+    out = resolved_view(raw, env, file=config.file, mask=mask)
+    for name, provider in config.providers.items():
+        if provider.withhold_env_key:
+            out["providers"][name]["api_key"] = ""
+    return out

@@ -197,6 +197,16 @@ def test_schema_prints_structured_output(project: Path, agentkit: Cli, server: A
     assert json.loads(done.stdout) == {"city": "Paris", "sunny": True}
 
 
+def test_agent_with_output_schema_prints_its_output(project: Path, agentkit: Cli, server: Any) -> None:
+    server.add('{"city": "Oslo", "sunny": false}')
+    schema = DATA / "answer.schema.json"
+    write_config(project, server, f'[agents.typed]\nmodel = "openai/gpt-4o-mini"\noutput_schema = "{schema}"\n')
+    done = agentkit("run", "-a", "typed", "Oslo?")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"city": "Oslo", "sunny": False}
+    assert "final_answer" not in done.stderr
+
+
 def test_no_config_with_model_flag(project: Path, agentkit: Cli, server: Any) -> None:
     """Without any config file an agent comes from the flags alone (here the scripted provider)."""
     done = agentkit("run", "-m", "scripted/x", "hi")

@@ -116,7 +116,10 @@ class AsyncRunner:
             self.loop.remove_signal_handler(signal.SIGINT)
 
         if main_thread:
-            self.loop.add_signal_handler(signal.SIGINT, on_sigint)
+            try:
+                self.loop.add_signal_handler(signal.SIGINT, on_sigint)
+            except (NotImplementedError, RuntimeError):  # no loop signal handlers (Windows)
+                main_thread = False
         try:
             return self.loop.run_until_complete(task)
         except asyncio.CancelledError:

@@ -9,6 +9,7 @@ answer alone). ``--json`` prints every event as one JSON line instead.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any, TextIO
 
@@ -58,8 +59,11 @@ class EventPrinter:
         self.out = out if out is not None else sys.stdout
         self.err = err if err is not None else sys.stderr
         self.tty = _is_tty(self.out)
+        self.color = self.tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
         self.side = self.out if self.tty else self.err  # where tool lines go
         self.show_output = show_output  # structured output: print the final value as JSON
+        # the loop's own tool for structured answers is an implementation detail, not a tool call
+        self.hidden_tools = frozenset({"final_answer"}) if show_output else frozenset()
         self._open_line = False  # answer text written without a final newline
         self.result: Any = None
 
@@ -80,9 +84,12 @@ class EventPrinter:
                 self._open_line = not event.text.endswith("\n")
         elif kind == "turn_completed":
             for call in event.response.message.tool_calls:
-                self._side_line(f"⚙ {compact_call(call.name, call.arguments)}")
+                if call.name not in self.hidden_tools:
+                    self._side_line(f"⚙ {compact_call(call.name, call.arguments)}")
         elif kind == "tool_result":
             result = event.result
+            if event.call.name in self.hidden_tools:
+                return
             mark = "✗" if result.is_error else "↳"
             self._side_line(f"  {mark} {one_line(result.content, _RESULT_LIMIT)}")
         elif kind == "run_completed":
@@ -96,7 +103,7 @@ class EventPrinter:
         if self._open_line and self.side is self.out:
             self.out.write("\n")
             self._open_line = False
-        if self.side is self.out and self.tty:
+        if self.side is self.out and self.color:
             text = f"\x1b[2m{text}\x1b[0m"
         self.side.write(text + "\n")
         self.side.flush()

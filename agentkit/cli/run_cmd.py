@@ -42,7 +42,8 @@ async def close_agent(agent: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     prompt = read_prompt(args)
     agent = build_agent(args)
-    printer = EventPrinter(json_lines=args.json, show_output=bool(args.schema) and not args.json)
+    structured = getattr(getattr(agent, "settings", None), "output_type", None) is not None
+    printer = EventPrinter(json_lines=args.json, show_output=structured and not args.json)
     kwargs: dict[str, Any] = {}
     if args.images:
         kwargs["images"] = list(args.images)
