@@ -71,17 +71,19 @@ class ToolRunner:
         self.result_limit = result_limit
         self.failures: dict[str, int] = {}  # consecutive failures per tool name
         self.total_failures = 0
-        #: results by call position, as they arrive (what an aborted run still has)
-        self.done: dict[int, ToolMessage] = {}
 
-    async def run(self, calls: Sequence[ToolCall]) -> list[ToolMessage]:
-        """Run ``calls`` concurrently; their results in call order."""
-        self.done = {}
+    async def run(
+        self, calls: Sequence[ToolCall], *, record: Callable[[int, ToolMessage], None] | None = None
+    ) -> list[ToolMessage]:
+        """Run ``calls`` concurrently; their results in call order.
+
+        ``record(i, result)`` is told of each result as it arrives (what an aborted run keeps).
+        """
         if not calls:
             return []
         if len(calls) == 1:
-            return [await self._one(0, calls[0])]
-        tasks = [asyncio.ensure_future(self._one(i, call)) for i, call in enumerate(calls)]
+            return [await self._one(0, calls[0], record)]
+        tasks = [asyncio.ensure_future(self._one(i, call, record)) for i, call in enumerate(calls)]
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         finally:
@@ -95,14 +97,15 @@ class ToolRunner:
                 raise t.exception()  # type: ignore[misc]
         return [t.result() for t in tasks]
 
-    async def _one(self, index: int, call: ToolCall) -> ToolMessage:
+    async def _one(self, index: int, call: ToolCall, record: Callable[[int, ToolMessage], None] | None) -> ToolMessage:
         result = await self._execute(call)
         result = await self.lifecycle.after_tool_call(self.ctx, call, result)
         if self.guardrails:
             from .guardrails import apply_tool_result
 
             result = await apply_tool_result(self.guardrails, call, result, self.ctx)
-        self.done[index] = result
+        if record is not None:
+            record(index, result)
         await self.emit(ToolCallResult(call=call, result=result))
         return result
 

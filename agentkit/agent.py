@@ -153,6 +153,7 @@ class Agent:
         self._lifecycle: tuple[PluginHost, Lifecycle] | None = None
         self._static: tuple[PluginHost, Resources] | None = None
         self._active: set[_Control] = set()
+        self._memory_object: Any = None
 
     def __repr__(self) -> str:
         return f"Agent({self.model!r}, name={self.name!r})"
@@ -174,7 +175,17 @@ class Agent:
 
     @property
     def memory(self) -> Any:
-        return self._settings.memory
+        """The agent's long-term memory: one object, shared by its runs and sessions.
+
+        A name or ``{"name": ...}`` is resolved on first use.
+        """
+        spec = self._settings.memory
+        if spec is None or not isinstance(spec, str | Mapping):
+            return spec
+        with self._lock:
+            if self._memory_object is None:
+                self._memory_object = _memory_function("resolve_memory")(spec, host=self.host)
+            return self._memory_object
 
     @property
     def host(self) -> PluginHost:
@@ -295,6 +306,8 @@ class Agent:
         spec = settings.memory
         if spec is None:
             return None
+        if spec is self._settings.memory:
+            return self.memory
         if isinstance(spec, str | Mapping):
             return _memory_function("resolve_memory")(spec, host=host)
         return spec
@@ -552,8 +565,18 @@ class Agent:
                 log.warning("closing provider %r failed: %s: %s", provider.name, type(exc).__name__, exc)
 
     async def aclose(self) -> None:
-        """Close the providers' connections. The agent stays usable."""
+        """Close the providers' connections of this event loop. The agent stays usable.
+
+        Sync runs do this by themselves; async code calls it (or uses ``async with agent:``)
+        before its event loop ends.
+        """
         await self._close_loop_resources()
+
+    async def __aenter__(self) -> Agent:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 def _as_tuple(value: Any) -> tuple[Any, ...]:

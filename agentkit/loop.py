@@ -211,6 +211,7 @@ class Run:
         self._streamed_text = ""  # text of the turn in progress, for an aborted run's partial
         self._observed = resources.lifecycle.has("on_event")
         self._tools: ToolRunner | None = None
+        self._answered: dict[int, ToolMessage] = {}  # results of the current turn's calls, by position
 
     # -- what the run has so far ----------------------------------------------------------------
 
@@ -218,7 +219,7 @@ class Run:
         """The run so far; a tool call without a result is answered as interrupted."""
         messages = list(self.new)
         if messages and isinstance(messages[-1], AssistantMessage) and messages[-1].tool_calls:
-            done = self._tools.done if self._tools is not None else {}
+            done = self._answered
             for i, call in enumerate(messages[-1].tool_calls):
                 messages.append(
                     done.get(i) or ToolMessage(tool_call_id=call.id, name=call.name, content=_INTERRUPTED, is_error=True)
@@ -275,11 +276,12 @@ class Run:
             if ctx.stop_requested:
                 stopped = True
                 text = _last_text(self.new)
+                output = text if res.output is None else None
                 break
             if self.turns >= s.max_turns:
                 partial = self.partial()
                 raise MaxTurnsError(
-                    f"the run reached max_turns={s.max_turns} and the model still asks for tools",
+                    f"the run reached max_turns={s.max_turns} model calls without a final answer",
                     max_turns=s.max_turns,
                     partial=attrs.evolve(partial, stopped=False),
                 )
@@ -565,9 +567,14 @@ class Run:
         """Answer every call of ``message`` (in order); also the final answer, if one was given."""
         calls = list(message.tool_calls)
         answers: list[ToolMessage | None] = [None] * len(calls)
+        self._answered = {}
+
+        def record(i: int, result: ToolMessage) -> None:
+            answers[i] = self._answered[i] = result
+
         if message.finish_reason == "length":
             for i, call in enumerate(calls):
-                answers[i] = ToolMessage(tool_call_id=call.id, name=call.name, content=_CUT_OFF, is_error=True)
+                record(i, ToolMessage(tool_call_id=call.id, name=call.name, content=_CUT_OFF, is_error=True))
                 await self.emit(ToolCallResult(call=call, result=answers[i]))  # type: ignore[arg-type]
             return [a for a in answers if a is not None], None, None, None
 
@@ -581,29 +588,27 @@ class Run:
                 regular.append(i)
                 continue
             if final_call is not None:
-                answers[i] = ToolMessage(call.id, call.name, "Ignored: a final answer was already given.")
+                record(i, ToolMessage(call.id, call.name, "Ignored: a final answer was already given."))
                 continue
             try:
                 final_value = spec.parse_text(call.arguments)
             except OutputValidationError as error:
                 final_error = error
-                answers[i] = ToolMessage(call.id, call.name, _retry_prompt(error), is_error=True)
+                record(i, ToolMessage(call.id, call.name, _retry_prompt(error), is_error=True))
             else:
                 final_call, final_error = call, None
-                answers[i] = ToolMessage(call.id, call.name, "Final answer received.")
+                record(i, ToolMessage(call.id, call.name, "Final answer received."))
         for i, call in enumerate(calls):
             if answers[i] is not None:
                 await self.emit(ToolCallResult(call=call, result=answers[i]))  # type: ignore[arg-type]
         if final_call is not None:
             for i in regular:
                 call = calls[i]
-                answers[i] = ToolMessage(call.id, call.name, "Not run: the final answer was given in the same turn.")
+                record(i, ToolMessage(call.id, call.name, "Not run: the final answer was given in the same turn."))
                 await self.emit(ToolCallResult(call=call, result=answers[i]))  # type: ignore[arg-type]
         elif regular:
             assert self._tools is not None
-            results = await self._tools.run([calls[i] for i in regular])
-            for i, result in zip(regular, results, strict=True):
-                answers[i] = result
+            await self._tools.run([calls[i] for i in regular], record=lambda j, result: record(regular[j], result))
         return [a for a in answers if a is not None], final_call, final_value, final_error
 
     # -- the end --------------------------------------------------------------------------------

@@ -278,3 +278,12 @@ def test_session_is_the_storage_layers(scripted_agent: Any) -> None:
     agent = scripted_agent(["ok"])
     session = agent.session("s-1", user_id="u-1")
     assert isinstance(session, sessions.Session)
+
+
+async def test_async_with_closes_the_providers(scripted_agent: Any) -> None:
+    agent = scripted_agent(["a"])
+    async with agent as same:
+        assert same is agent
+        await agent.arun("x")
+        assert agent.provider.closed == 0  # async runs keep connections for the next run
+    assert agent.provider.closed == 1

@@ -249,3 +249,38 @@ def test_leaving_a_sync_stream_early(scripted_agent: Any) -> None:
     assert isinstance(first, TextDelta)
     stream.close()  # type: ignore[attr-defined]
     assert agent._active == set()
+
+
+def test_stopped_text_run_has_its_text_as_output(scripted_agent: Any) -> None:
+    agent = scripted_agent([tool_calls(("noop", {}), text="thinking"), "never"], tools=[_noop],
+                           hooks={"after_model_call": lambda ctx: ctx.stop()})
+    result = agent.run("go")
+    assert result.stopped and result.output == "thinking" == result.text
+
+
+def test_abort_partial_keeps_answers_known_in_that_turn(scripted_agent: Any) -> None:
+    """A turn with a final_answer call and a hanging tool: the partial answers both, in order."""
+    import attrs as _attrs
+
+    @_attrs.frozen
+    class Out:
+        n: int
+
+    holder: dict[str, Any] = {}
+
+    @tool
+    async def hang() -> str:
+        """Aborts, then hangs."""
+        holder["agent"].abort()
+        await asyncio.sleep(5)
+        return "never"
+
+    turn = tool_calls(("final_answer", {"n": "not a number"}), ("hang", {}))
+    agent = scripted_agent([turn], tools=[hang], output_type=Out)
+    holder["agent"] = agent
+    with pytest.raises(RunAbortedError) as info:
+        agent.run("go")
+    first, second = info.value.partial.messages[-2:]
+    assert first.name == "final_answer" and "@ $.n" in first.content
+    assert second.name == "hang" and second.content.startswith("Interrupted")
+    _answered_once(info.value.partial.messages)
