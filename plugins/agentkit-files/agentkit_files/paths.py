@@ -242,17 +242,22 @@ class Root:
                     raise ToolError(f"cannot create {resolved.shown!r}: {exc.strerror}") from None
                 try:
                     _write_all(fd, data)
-                except BaseException:
+                except BaseException as exc:
                     os.close(fd)
                     with contextlib.suppress(OSError):
                         os.unlink(name, dir_fd=dfd)
+                    if isinstance(exc, OSError):
+                        raise ToolError(f"cannot write {resolved.shown!r}: {exc.strerror}") from None
                     raise
                 os.close(fd)
                 return
-            tmp = f".{name}.{secrets.token_hex(4)}.agentkit-tmp"
-            fd = os.open(
-                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600, dir_fd=dfd
-            )
+            tmp = f".{name[:200]}.{secrets.token_hex(4)}.agentkit-tmp"
+            try:
+                fd = os.open(
+                    tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600, dir_fd=dfd
+                )
+            except OSError as exc:
+                raise ToolError(f"cannot write {resolved.shown!r}: {exc.strerror}") from None
             try:
                 try:
                     _write_all(fd, data)
@@ -262,9 +267,11 @@ class Root:
                 finally:
                     os.close(fd)
                 os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
-            except BaseException:
+            except BaseException as exc:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp, dir_fd=dfd)
+                if isinstance(exc, OSError):
+                    raise ToolError(f"cannot write {resolved.shown!r}: {exc.strerror}") from None
                 raise
 
 

@@ -54,7 +54,7 @@ class FilesSettings:
     #: Characters of a command's output kept (its beginning and its end).
     bash_output_chars: int = attrs.field(default=30_000, validator=_positive)
     #: Extra environment variables for commands (set as given, even if the name looks secret).
-    bash_env: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
+    bash_env: Mapping[str, str] = attrs.field(factory=dict, converter=dict, repr=False)
     #: ``False``: commands get only PATH, HOME, LANG, LC_*, TERM, TMPDIR, USER and ``bash_env``.
     bash_inherit_env: bool = True
     #: The shell that runs commands (``shell -c -- COMMAND``).

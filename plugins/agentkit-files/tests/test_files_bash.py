@@ -14,6 +14,8 @@ from agentkit_files.paths import Root
 from agentkit_files.settings import FilesSettings
 from agentkit_files.shell import is_secret_name, run_command, scrubbed_environment
 
+pytestmark = pytest.mark.skipif(not os.path.exists("/bin/bash"), reason="needs /bin/bash")
+
 SECRET_NAMES = [
     "OPENAI_API_KEY",
     "ANTHROPIC_API_KEY",
@@ -175,3 +177,8 @@ async def _gone(pid: int) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"process {pid} is still running")
+
+
+def test_settings_repr_hides_bash_env(tree: Path) -> None:
+    settings = FilesSettings(root=str(tree), bash_env={"DEPLOY_TOKEN": "SECRET-VALUE"})
+    assert "SECRET-VALUE" not in repr(settings)

@@ -108,3 +108,21 @@ def test_create_never_clobbers_a_file_that_appears_meanwhile(tree: Path, root: R
     with pytest.raises(ToolError, match="already exists"):
         root.write_file(resolved, b"mine", replace=False)
     assert (tree / "race.txt").read_text() == "theirs"
+
+
+def test_long_names_and_unwritable_folders_are_clear_errors(
+    tree: Path, root: Root, settings: FilesSettings
+) -> None:
+    long_name = "n" * 250
+    write_file(root, settings, long_name, "a")
+    assert "edited" in edit_file(root, settings, long_name, "a", "b")
+    if os.geteuid() == 0:
+        pytest.skip("root ignores folder permissions")
+    (tree / "locked").mkdir()
+    (tree / "locked" / "f.txt").write_text("x")
+    os.chmod(tree / "locked", 0o500)
+    try:
+        with pytest.raises(ToolError, match=r"cannot write 'locked/f\.txt'"):
+            edit_file(root, settings, "locked/f.txt", "x", "y")
+    finally:
+        os.chmod(tree / "locked", 0o700)

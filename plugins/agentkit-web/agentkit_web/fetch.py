@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import fnmatch
+import re
 import zlib
 from collections.abc import Mapping
 
@@ -31,9 +32,10 @@ from agentkit.errors import ToolError, snippet
 from .addresses import parse_ip_literal, resolve_host
 from .settings import WebSettings
 
-__all__ = ["FetchedPage", "fetch"]
+__all__ = ["FetchedPage", "fetch", "redact_url"]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_USERINFO = re.compile(r"(//)[^/?#@]*@")
 _ACCEPT = "text/html,application/xhtml+xml,text/plain;q=0.9,application/json;q=0.9,*/*;q=0.5"
 
 
@@ -51,19 +53,24 @@ class FetchedPage:
     redirects: tuple[str, ...] = ()
 
 
+def redact_url(url: str) -> str:
+    """``url`` without its ``user:password@`` part, for messages and logs."""
+    return _USERINFO.sub(r"\1***@", url)
+
+
 def _parse_url(url: str) -> httpx.URL:
     if not isinstance(url, str) or not url.strip():
         raise ToolError("url must be a non-empty http(s) URL")
     try:
         parsed = httpx.URL(url.strip())
     except (httpx.InvalidURL, ValueError, TypeError) as exc:
-        raise ToolError(f"invalid URL {url!r}: {exc}") from None
+        raise ToolError(f"invalid URL {redact_url(url)!r}: {exc}") from None
     if parsed.scheme not in ("http", "https"):
         raise ToolError(
-            f"only http and https URLs can be fetched, not {parsed.scheme or 'a relative URL'!r} ({url!r})"
+            f"only http and https URLs can be fetched, not {parsed.scheme or 'a relative URL'!r} ({redact_url(url)!r})"
         )
     if not parsed.host:
-        raise ToolError(f"URL {url!r} has no host")
+        raise ToolError(f"URL {redact_url(url)!r} has no host")
     return parsed
 
 
@@ -102,7 +109,7 @@ async def fetch(url: str, settings: WebSettings) -> FetchedPage:
             return await _fetch(url, start, settings)
     except TimeoutError:
         raise ToolError(
-            f"fetching {url} took longer than {settings.timeout:g} s (the total deadline)"
+            f"fetching {redact_url(url)} took longer than {settings.timeout:g} s (the total deadline)"
         ) from None
 
 
@@ -150,7 +157,9 @@ async def _fetch(url: str, current: httpx.URL, settings: WebSettings) -> Fetched
                 return await _read(url, current, response, settings, tuple(redirects))
             finally:
                 await response.aclose()
-        raise ToolError(f"too many redirects (more than {settings.max_redirects}) starting at {url}")
+        raise ToolError(
+            f"too many redirects (more than {settings.max_redirects}) starting at {redact_url(url)}"
+        )
     finally:
         if owned:
             await transport.aclose()
@@ -208,7 +217,9 @@ async def _read(
             f"HTTP {response.status_code} {response.reason_phrase} from {final}"
             + (f": {snippet(_strip_tags(text), 300)}" if text.strip() else "")
         )
-    return FetchedPage(url, str(final), response.status_code, media, charset, body, truncated, redirects)
+    return FetchedPage(
+        redact_url(url), str(final), response.status_code, media, charset, body, truncated, redirects
+    )
 
 
 def _strip_tags(text: str) -> str:

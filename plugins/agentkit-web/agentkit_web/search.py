@@ -85,7 +85,9 @@ class SearxngBackend(SearchBackend):
         self._transport = transport
 
     def __repr__(self) -> str:
-        return f"SearxngBackend(url={self.url!r})"
+        from .fetch import redact_url
+
+        return f"SearxngBackend(url={redact_url(self.url or '')!r})"
 
     async def search(self, query: str, *, max_results: int) -> list[SearchResult]:
         if self.url is None:
@@ -100,7 +102,9 @@ class SearxngBackend(SearchBackend):
             params["categories"] = self.categories
         if self.safesearch is not None:
             params["safesearch"] = self.safesearch
-        where = f"the search backend (SearXNG at {self.url})"
+        from .fetch import redact_url
+
+        where = f"the search backend (SearXNG at {redact_url(self.url)})"
         try:
             async with httpx.AsyncClient(
                 timeout=self.timeout, trust_env=False, transport=self._transport, follow_redirects=True

@@ -61,17 +61,17 @@ class WebSettings:
     read_timeout: float = attrs.field(default=20.0, validator=_positive)
     user_agent: str = "agentkit-web/0.1 (an AI agent's fetch tool)"
     #: Extra request headers, sent to the first origin only (credentials never cross origins).
-    headers: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
+    headers: Mapping[str, str] = attrs.field(factory=dict, converter=dict, repr=False)
     #: Content types web_fetch accepts; others are refused before their body is read.
     content_types: tuple[str, ...] = attrs.field(default=DEFAULT_CONTENT_TYPES, converter=tuple)
     #: TLS verification: True, False, or the path of a CA bundle.
     verify: bool | str = True
     #: SearXNG's base URL (default: the SEARXNG_URL environment variable).
-    searxng_url: str | None = None
+    searxng_url: str | None = attrs.field(default=None, repr=False)
     #: The search backend: a registered name, or (Python) a ready SearchBackend.
     search_backend: Any = "searxng"
     #: Extra keyword arguments for the search backend's factory.
-    search_settings: Mapping[str, Any] = attrs.field(factory=dict, converter=dict)
+    search_settings: Mapping[str, Any] = attrs.field(factory=dict, converter=dict, repr=False)
     #: Seconds a search may take.
     search_timeout: float = attrs.field(default=15.0, validator=_positive)
     #: Results web_search returns at most.

@@ -92,9 +92,36 @@ tools = ["web_fetch"]
     with LoopbackServer([Reply(200, PAGE, {"content-type": "text/html"})]) as server:
         results = {}
         for name in ("closed", "open"):
-            provider = ScriptedProvider([tool_calls(("web_fetch", {"url": server.url + "/", "mode": "text"})), "ok"])
+            provider = ScriptedProvider(
+                [tool_calls(("web_fetch", {"url": server.url + "/", "mode": "text"})), "ok"]
+            )
             run = await config.agent(name, provider=provider).arun("fetch")
             (results[name],) = [m for m in run.messages if isinstance(m, ToolMessage)]
         assert len(server.requests) == 1
     assert results["closed"].is_error and "refusing to fetch" in results["closed"].content
     assert not results["open"].is_error and "Title: Hello page" in results["open"].content
+
+
+async def test_no_secret_in_reprs_or_errors(recorder, resolver) -> None:  # type: ignore[no-untyped-def]
+    from agentkit_web.fetch import fetch
+    from agentkit_web.search import SearxngBackend
+    from agentkit_web.settings import WebSettings
+
+    settings = WebSettings(
+        headers={"Authorization": "Bearer SECRET-TOKEN"},
+        searxng_url="http://admin:SECRET-PW@127.0.0.1:1",
+        search_settings={"api_key": "SECRET-KEY"},
+    )
+    assert "SECRET" not in repr(settings)
+    assert "SECRET" not in repr(SearxngBackend("http://admin:SECRET-PW@127.0.0.1:1"))
+    resolver.table["slow.test"] = ["127.0.0.1"]
+    messages = []
+    for url in ("http://u:SECRET-PW@10.0.0.1/", "ftp://u:SECRET-PW@x/", "http://u:SECRET-PW@"):
+        with pytest.raises(ToolError) as exc:
+            await fetch(url, WebSettings(resolver=resolver, transport=recorder))
+        messages.append(str(exc.value))
+    search = web_tools(searxng_url="http://admin:SECRET-PW@127.0.0.1:1")[1]
+    with pytest.raises(ToolError) as exc:
+        await search.invoke({"query": "x"})
+    messages.append(str(exc.value))
+    assert all("SECRET" not in m for m in messages), messages
