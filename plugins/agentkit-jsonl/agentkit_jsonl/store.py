@@ -22,6 +22,8 @@ import asyncio
 import json
 import logging
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -80,6 +82,8 @@ class _Parsed:
     info: SessionInfo
     messages: list[Message]
     committed_end: int  # byte offset just after the last session line
+    last_line: bytes  # that session line, newline included
+    lines: int  # lines up to it
 
 
 class JsonlStore(Store):
@@ -93,6 +97,8 @@ class JsonlStore(Store):
     """
 
     name = "jsonl"
+    #: How many sessions' decoded messages a store keeps for incremental reads.
+    cached_sessions = 8
 
     def __init__(
         self,
@@ -107,8 +113,11 @@ class JsonlStore(Store):
         self.fsync = fsync
         self.lock_timeout = lock_timeout
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="agentkit-jsonl")
-        # session id -> (file identity after our last write, the state we wrote)
+        # session id -> (file identity after our last write, the state we wrote, its line)
         self._known: dict[str, tuple[tuple[int, ...], SessionInfo, bytes]] = {}
+        # session id -> ((device, inode), what was read): reads continue from there
+        self._reads: OrderedDict[str, tuple[tuple[int, int], _Parsed]] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -225,26 +234,30 @@ class JsonlStore(Store):
             )
         return info
 
-    def _parse(self, data: bytes, path: Path, session_id: str) -> _Parsed:
+    def _parse(self, data: bytes, path: Path, session_id: str, base: _Parsed | None = None) -> _Parsed:
+        """Read a session file's bytes; with ``base``, the bytes after what ``base`` read."""
         lines = data.split(b"\n")
         lines.pop()  # after the last newline: b"" or a torn line, never used
-        numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
+        first = base.lines + 1 if base is not None else 1
+        numbered = [(n, line) for n, line in enumerate(lines, start=first) if line.strip()]
         records = _loads(b"[" + b",".join(line for _, line in numbered) + b"]")
         if not isinstance(records, list) or len(records) != len(numbered):
             records = [_loads(line) for _, line in numbered]
-        if not numbered or not (isinstance(records[0], dict) and records[0].get("type") == "session"):
+        if base is None and not (
+            numbered and isinstance(records[0], dict) and records[0].get("type") == "session"
+        ):
             raise self._corrupt(
                 path, numbered[0][0] if numbered else 1, "the first line is not a session line", session_id
             )
-        info: SessionInfo | None = None
+        info = base.info if base is not None else None
+        done = len(base.messages) if base is not None else 0  # messages committed before ``data``
         pending: list[tuple[int, dict[str, Any]]] = []
         committed: list[tuple[int, dict[str, Any]]] = []
         bad: list[int] = []
-        committed_end = 0
-        offset = 0
+        start = base.committed_end if base is not None else 0
+        committed_end, last_line, line_count = start, base.last_line if base else b"", first - 1
         offsets = _line_ends(lines)
-        for (n, _line), record in zip(numbered, records, strict=True):
-            offset = offsets[n - 1]
+        for (n, line), record in zip(numbered, records, strict=True):
             if isinstance(record, dict) and record.get("type") == "session":
                 state = self._info(record, path, n)
                 if bad and not self.repair:
@@ -254,14 +267,13 @@ class JsonlStore(Store):
                 bad.clear()
                 committed.extend(pending)
                 pending.clear()
-                if not self.repair and state.message_count != len(committed):
+                count = done + len(committed)
+                if not self.repair and state.message_count != count:
                     raise self._corrupt(
-                        path,
-                        n,
-                        f"session line counts {state.message_count} messages, the file has {len(committed)}",
+                        path, n, f"session line counts {state.message_count} messages, the file has {count}"
                     )
-                info = attrs.evolve(state, message_count=len(committed))
-                committed_end = offset
+                info = attrs.evolve(state, message_count=count)
+                committed_end, last_line, line_count = start + offsets[n - first], line + b"\n", n
             elif isinstance(record, dict) and "role" in record:
                 pending.append((n, record))
             else:
@@ -269,9 +281,16 @@ class JsonlStore(Store):
         assert info is not None
         if info.id != session_id:
             raise self._corrupt(path, None, f"holds session {info.id!r}, not {session_id!r}")
-        if pending or bad or committed_end < len(data):
-            log.debug("%s: ignoring %d byte(s) after the last complete turn", path, len(data) - committed_end)
-        return _Parsed(info, self._messages(committed, path, session_id), committed_end)
+        if start + len(data) > committed_end:
+            log.debug(
+                "%s: ignoring %d byte(s) after the last complete turn",
+                path,
+                start + len(data) - committed_end,
+            )
+        messages = self._messages(committed, path, session_id)
+        if base is not None:
+            messages = base.messages + messages
+        return _Parsed(info, messages, committed_end, last_line, line_count)
 
     def _messages(
         self, numbered: list[tuple[int, dict[str, Any]]], path: Path, session_id: str
@@ -291,10 +310,33 @@ class JsonlStore(Store):
         return out
 
     def _load(self, session_id: str) -> _Parsed:
+        """Read a session under a shared lock. A file this store read before is read from
+        where it stopped, when it is still the same file with the same committed prefix
+        (same inode, and the last session line read is still there at the same offset).
+        """
         with self._lock(session_id, exclusive=False) as f:
             if f is None:
+                self._reads.pop(session_id, None)
                 raise self._not_found(session_id)
-            return self._parse(f.read_all(), f.path, session_id)
+            st = os.fstat(f.fd)
+            cached = self._reads.get(session_id)
+            base = None
+            if cached is not None and cached[0] == (st.st_dev, st.st_ino):
+                old = cached[1]
+                at = old.committed_end - len(old.last_line)
+                if st.st_size >= old.committed_end and f.read_at(at, len(old.last_line)) == old.last_line:
+                    base = old
+            if base is None:
+                parsed = self._parse(f.read_all(), f.path, session_id)
+            else:
+                rest = f.read_at(base.committed_end, st.st_size - base.committed_end)
+                parsed = self._parse(rest, f.path, session_id, base) if rest else base
+            with self._cache_lock:
+                self._reads[session_id] = ((st.st_dev, st.st_ino), parsed)
+                self._reads.move_to_end(session_id)
+                while len(self._reads) > self.cached_sessions:
+                    self._reads.popitem(last=False)
+            return parsed
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -396,7 +438,7 @@ class JsonlStore(Store):
     # -- messages ----------------------------------------------------------------------------
 
     async def read_messages(self, session_id: str) -> list[Message]:
-        return (await self._call(self._load, session_id)).messages
+        return list((await self._call(self._load, session_id)).messages)
 
     async def append_turn(
         self,

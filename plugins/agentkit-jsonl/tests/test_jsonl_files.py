@@ -231,3 +231,34 @@ async def test_closed_store_says_so(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(StorageError, match="closed"):
         await store.list_sessions()
+
+
+async def test_reads_continue_where_they_stopped(store: JsonlStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = JsonlStore(store.path)
+    await store.create_session("inc")
+    await store.append_turn("inc", sample_turn(0))
+    assert await store.read_messages("inc") == sample_turn(0)
+    parsed: list[int] = []
+    real_parse = store._parse
+
+    def spy(data: bytes, *args: object, **kwargs: object) -> object:
+        parsed.append(len(data))
+        return real_parse(data, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "_parse", spy)
+    await other.append_turn("inc", sample_turn(1))
+    size = store.file_of("inc").stat().st_size
+    assert await store.read_messages("inc") == sample_turn(0) + sample_turn(1)
+    assert 0 < parsed[-1] < size / 2  # only the new turn was read
+    with store.file_of("inc").open("ab") as f:
+        f.write(b'{"role": "user", "content": "torn')
+    assert await store.read_messages("inc") == sample_turn(0) + sample_turn(1)
+    await other.append_turn("inc", sample_turn(2))  # repairs the torn line, then appends
+    assert await store.read_messages("inc") == sample_turn(0) + sample_turn(1) + sample_turn(2)
+    await other.replace_messages("inc", sample_turn(3))  # a new file: read from the start
+    assert await store.read_messages("inc") == sample_turn(3)
+    assert parsed[-1] == store.file_of("inc").stat().st_size
+    messages = await store.read_messages("inc")
+    messages.clear()  # callers get their own list
+    assert await store.read_messages("inc") == sample_turn(3)
+    other.close()
