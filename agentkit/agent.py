@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._run import ModelTarget, Resources, RunSettings
 from ._sync import iterate_sync, run_sync
 from .errors import ConfigError, RunAbortedError, ToolDefinitionError
 from .events import RunResult, StreamEvent
 from .lifecycle import Lifecycle
-from .loop import ModelTarget, Resources, Run, RunSettings
+from .loop import Run
 from .messages import Message
 from .output import FINAL_ANSWER_TOOL, output_spec
 from .providers import Provider

@@ -23,10 +23,11 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
+from ._run import ModelTarget, Resources, RunSettings, build_input
 from ._tool_calls import ToolRunner
 from .errors import IncompleteStreamError, MaxTurnsError, OutputValidationError
 from .events import (
@@ -43,126 +44,29 @@ from .events import (
 )
 from .messages import (
     AssistantMessage,
-    ImagePart,
     Message,
     SystemMessage,
-    TextPart,
     ToolCall,
     ToolMessage,
     Usage,
     UserMessage,
 )
-from .output import FINAL_ANSWER_TOOL, OutputSpec
-from .providers import ModelRequest, Provider, ToolSpec
+from .output import FINAL_ANSWER_TOOL
+from .providers import ModelRequest, ToolSpec
 from .run_context import RunContext
 from .templates import render
 
-if TYPE_CHECKING:
-    from .cache import ResponseCache
-    from .lifecycle import Lifecycle
-    from .tools import Tool
-
-__all__ = ["ModelTarget", "Resources", "Run", "RunSettings", "build_input"]
+__all__ = ["Run"]
 
 log = logging.getLogger("agentkit.loop")
 
 Sink = Callable[[StreamEvent], Awaitable[None]]
 
-_MESSAGE_TYPES = (SystemMessage, UserMessage, AssistantMessage, ToolMessage)
 _INTERRUPTED = "Interrupted: the run was aborted before this tool call finished; it may or may not have run."
 _CUT_OFF = (
     "Not run: your answer was cut off by the output length limit (finish_reason 'length') before this tool "
     "call was complete. Call it again, with shorter arguments if needed."
 )
-
-
-@attrs.frozen(kw_only=True)
-class RunSettings:
-    """The settings of one run: the agent's, with the run's overrides applied."""
-
-    model: str
-    system: str | None = None
-    template_params: Mapping[str, Any] = attrs.field(factory=dict)
-    user_template: str | None = None
-    tools: tuple[Any, ...] = ()
-    tool_settings: Mapping[str, Any] | None = None
-    output_type: Any = None
-    output_retries: int = 2
-    guardrails: tuple[Any, ...] = ()
-    memory: Any = None
-    memory_settings: Mapping[str, Any] = attrs.field(factory=dict)
-    params: Mapping[str, Any] = attrs.field(factory=dict)
-    synthesizer_model: str | None = None
-    max_turns: int = 20
-    tool_timeout: float | None = 60
-    tool_retries: int = 2
-    tool_errors: str = "return"
-    cache: Any = None
-    context_window: int | None = None
-    context_strategy: str = "trim"
-    prices: Mapping[str, Any] | None = None
-
-
-@attrs.frozen
-class ModelTarget:
-    """A model to call: the provider object, the full ``provider/model`` string, the name
-    sent in requests, and the provider's identity for cache keys (never a credential)."""
-
-    provider: Provider = attrs.field(repr=False)
-    model: str
-    name: str
-    label: str
-
-
-@attrs.define
-class Resources:
-    """What a run uses, resolved by the agent from its settings."""
-
-    target: ModelTarget
-    synthesizer: ModelTarget | None
-    tools: dict[str, Tool]
-    guardrails: list[Any]
-    cache: ResponseCache | None
-    lifecycle: Lifecycle
-    output: OutputSpec | None
-    memory: Any = None
-    host: Any = None
-
-
-def build_input(
-    prompt: Any, images: Sequence[Any] | None, user_template: str | None, params: Mapping[str, Any]
-) -> list[Message]:
-    """The run's input messages from ``prompt`` (text, a message, or a list of them)."""
-    if isinstance(prompt, str):
-        messages: list[Message] = [UserMessage(prompt)]
-    elif isinstance(prompt, _MESSAGE_TYPES):
-        messages = [prompt]
-    elif isinstance(prompt, list | tuple):
-        messages = []
-        for i, item in enumerate(prompt):
-            if isinstance(item, str):
-                messages.append(UserMessage(item))
-            elif isinstance(item, _MESSAGE_TYPES):
-                messages.append(item)
-            else:
-                raise TypeError(f"prompt[{i}] is {type(item).__name__}; expected a str or a message")
-    else:
-        raise TypeError(f"prompt is {type(prompt).__name__}; expected a str, a message, or a list of them")
-    last = max((i for i, m in enumerate(messages) if isinstance(m, UserMessage)), default=None)
-    if user_template is not None and last is not None:
-        message = messages[last]
-        assert isinstance(message, UserMessage)
-        text = render(user_template, {**params, "message": message.text}, where="user_template")
-        messages[last] = UserMessage((TextPart(text), *message.images))
-    if images:
-        parts = tuple(p if isinstance(p, ImagePart) else ImagePart.from_source(p) for p in images)
-        if last is None:
-            messages.append(UserMessage(parts))
-        else:
-            message = messages[last]
-            assert isinstance(message, UserMessage)
-            messages[last] = UserMessage((*message.content, *parts))
-    return messages
 
 
 class Run:
