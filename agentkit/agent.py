@@ -185,7 +185,9 @@ class Agent:
             return spec
         with self._lock:
             if self._memory_object is None:
-                self._memory_object = _memory_function("resolve_memory")(spec, host=self.host)
+                from .memory import resolve_memory
+
+                self._memory_object = resolve_memory(spec, host=self.host)
             return self._memory_object
 
     @property
@@ -290,7 +292,9 @@ class Agent:
 
             found = resolve_tools(settings.tools, host=host, settings=settings.tool_settings)
         if memory is not None and settings.memory_settings.get("tools"):
-            found.extend(_memory_function("memory_tools")(memory))
+            from .memory import memory_tools
+
+            found.extend(memory_tools(memory))
         tools: dict[str, Any] = {}
         for t in found:
             if t.name in tools and tools[t.name] is not t:
@@ -310,7 +314,9 @@ class Agent:
         if spec is self._settings.memory:
             return self.memory
         if isinstance(spec, str | Mapping):
-            return _memory_function("resolve_memory")(spec, host=host)
+            from .memory import resolve_memory
+
+            return resolve_memory(spec, host=host)
         return spec
 
     def _lifecycle_for(self, host: PluginHost) -> Lifecycle:
@@ -618,15 +624,3 @@ def _checked(settings: RunSettings, *, has_provider: bool) -> RunSettings:
             f"synthesizer_model {s.synthesizer_model!r} must be '<provider>/<model>'", key_path="synthesizer_model"
         )
     return s
-
-
-def _memory_function(name: str) -> Any:
-    import importlib
-
-    from .errors import MemoryStoreError
-
-    module = importlib.import_module("agentkit.memory")
-    func = getattr(module, name, None)
-    if func is None:
-        raise MemoryStoreError(f"agentkit.memory has no {name}(); this agentkit cannot give an agent memory tools")
-    return func

@@ -271,15 +271,8 @@ class Run:
         return [SystemMessage("\n\n".join(parts))] if parts else []
 
     async def _recall(self, inputs: Sequence[Message]) -> str | None:
-        memory_module = _memory_module()
-        recall_block = getattr(memory_module, "recall_block", None)
-        if recall_block is None:
-            from .errors import MemoryStoreError
+        from .memory import recall_block
 
-            raise MemoryStoreError(
-                "agentkit.memory has no recall_block(); this agentkit cannot recall memories automatically",
-                hint="set memory_settings={'auto_recall': False}",
-            )
         m = self.settings.memory_settings
         query = "\n".join(msg.text for msg in inputs if isinstance(msg, UserMessage))
         block = await recall_block(
@@ -321,16 +314,17 @@ class Run:
         )
 
     async def _fit(self, messages: list[Message], target: ModelTarget, specs: Sequence[ToolSpec]) -> list[Message]:
-        """The messages that fit the model's window: the provider's figure, else the known one,
-        else the agent's ``context_window``; unknown means no fitting."""
+        """The messages that fit the model's window: the agent's ``context_window`` when set
+        (the user knows best: an Ollama server may run a model with less than its full window),
+        else the provider's figure, else the known one; unknown means no fitting."""
         s = self.settings
         from . import context_budget
 
-        window = await target.provider.context_window(target.name)
+        window = s.context_window
+        if window is None:
+            window = await target.provider.context_window(target.name)
         if window is None:
             window = context_budget.known_context_window(target.model)
-        if window is None:
-            window = s.context_window
         if window is None:
             return messages
         reserve = s.params.get("max_tokens") or s.params.get("max_output_tokens") or min(4096, max(256, window // 8))
@@ -558,9 +552,3 @@ def _last_text(messages: Sequence[Message]) -> str:
 def _retry_prompt(error: OutputValidationError) -> str:
     lines = "\n".join(f"- {e}" for e in error.errors) or f"- {error}"
     return f"Your answer does not match the required schema:\n{lines}\nAnswer again, fixing these errors."
-
-
-def _memory_module() -> Any:
-    import importlib
-
-    return importlib.import_module("agentkit.memory")

@@ -8,7 +8,6 @@ import pytest
 
 from agentkit import (
     AssistantMessage,
-    MemoryStoreError,
     ModelRequest,
     SystemMessage,
     ToolMessage,
@@ -65,6 +64,14 @@ def test_agent_context_window_is_the_fallback(words: Any) -> None:
     agent = Agent("scripted/unknown-model", provider=provider, context_window=300, params={"max_tokens": 20})
     agent.run("now", history=_long_history(10))
     assert len(provider.requests[0].messages) < 21
+
+
+def test_agent_context_window_beats_the_providers(words: Any) -> None:
+    """An explicit window wins: a server may run a model with less than its full window."""
+    roomy = ScriptedProvider(["ok"], context_window=100_000)
+    agent = Agent("scripted/gpt-4o", provider=roomy, context_window=300, params={"max_tokens": 20})
+    agent.run("now", history=_long_history(10))
+    assert len(roomy.requests[0].messages) < 21
 
 
 def test_unknown_window_sends_everything(words: Any) -> None:
@@ -150,11 +157,3 @@ def test_memory_by_name_with_tools_and_no_auto_recall(scripted_agent: Any) -> No
     assert not any(isinstance(m, SystemMessage) for m in agent.provider.requests[0].messages)
 
 
-def test_memory_without_recall_block_is_a_clear_error(scripted_agent: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import agentkit.memory
-
-    monkeypatch.delattr(agentkit.memory, "recall_block")
-    agent = scripted_agent(["x"], memory="memory")
-    with pytest.raises(MemoryStoreError, match="no recall_block") as info:
-        agent.run("hi", user_id="u")
-    assert "auto_recall" in (info.value.hint or "")
