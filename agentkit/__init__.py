@@ -54,6 +54,23 @@ _EXPORTS: dict[str, str] = {
     "tool": "agentkit.tools",
     # run context
     "RunContext": "agentkit.run_context",
+    # guardrails
+    "Guardrail": "agentkit.guardrails",
+    "Verdict": "agentkit.guardrails",
+    # sessions and stores
+    "Session": "agentkit.sessions",
+    "SessionInfo": "agentkit.stores",
+    "Store": "agentkit.stores",
+    # long-term memory
+    "Memory": "agentkit.memory",
+    "MemoryHit": "agentkit.memory",
+    "MemoryRecord": "agentkit.memory",
+    # response cache
+    "ResponseCache": "agentkit.cache",
+    # configuration
+    "Config": "agentkit.config",
+    "load_agent": "agentkit.config",
+    "load_config": "agentkit.config",
     # serialization
     "from_dict": "agentkit.serialization",
     "to_dict": "agentkit.serialization",
@@ -107,9 +124,18 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .agent import Agent as Agent
+    from .cache import ResponseCache as ResponseCache
+    from .config import Config as Config
+    from .config import load_agent as load_agent
+    from .config import load_config as load_config
     from .errors import *  # noqa: F403
     from .events import *  # noqa: F403
+    from .guardrails import Guardrail as Guardrail
+    from .guardrails import Verdict as Verdict
     from .hookspecs import hookimpl as hookimpl
+    from .memory import Memory as Memory
+    from .memory import MemoryHit as MemoryHit
+    from .memory import MemoryRecord as MemoryRecord
     from .messages import *  # noqa: F403
     from .plugins import PluginHost as PluginHost
     from .plugins import PluginInfo as PluginInfo
@@ -119,5 +145,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .run_context import RunContext as RunContext
     from .serialization import from_dict as from_dict
     from .serialization import to_dict as to_dict
+    from .sessions import Session as Session
+    from .stores import SessionInfo as SessionInfo
+    from .stores import Store as Store
     from .tools import Tool as Tool
     from .tools import tool as tool

@@ -59,6 +59,12 @@ PUBLIC_API: dict[str, tuple[str, ...]] = {
     "agentkit.run_context": ("RunContext",),
     "agentkit.serialization": ("from_dict", "to_dict"),
     "agentkit.tools": ("Tool", "tool"),
+    "agentkit.guardrails": ("Guardrail", "Verdict"),
+    "agentkit.sessions": ("Session",),
+    "agentkit.stores": ("SessionInfo", "Store"),
+    "agentkit.memory": ("Memory", "MemoryHit", "MemoryRecord"),
+    "agentkit.cache": ("ResponseCache",),
+    "agentkit.config": ("Config", "load_agent", "load_config"),
     "agentkit.errors": (
         "AgentkitError",
         "AuthenticationError",
