@@ -251,19 +251,18 @@ class Session:
     # -- long-term memory --------------------------------------------------------------------
 
     def _memory_view(self) -> Any:
-        if self._memory is None:
-            spec = getattr(self.agent, "memory", None)
-            if spec is None:
-                raise MemoryStoreError(
-                    "this agent has no long-term memory",
-                    hint="give the agent one: Agent(..., memory='sqlite')",
-                )
-            from .memory import resolve_memory
+        memory = getattr(self.agent, "memory", None)  # the agent's one resolved Memory
+        if memory is None:
+            raise MemoryStoreError(
+                "this agent has no long-term memory", hint="give the agent one: Agent(..., memory='sqlite')"
+            )
+        if isinstance(memory, str | Mapping):  # an agent-like object that does not resolve names
+            if self._memory is None:
+                from .memory import resolve_memory
 
-            self._memory = resolve_memory(spec, host=getattr(self.agent, "host", None))
-        return self._memory.for_user(
-            self.user_id, agent=getattr(self.agent, "name", None), session_id=self.id
-        )
+                self._memory = resolve_memory(memory, host=getattr(self.agent, "host", None))
+            memory = self._memory
+        return memory.for_user(self.user_id, agent=getattr(self.agent, "name", None), session_id=self.id)
 
     async def aremember(self, text: str, metadata: Mapping[str, Any] | None = None, **options: Any) -> Any:
         """Store a memory for this session's user (see :class:`agentkit.memory.MemoryView`)."""
@@ -273,11 +272,18 @@ class Session:
         """Memories of this session's user that match ``query``, best first."""
         return await self._memory_view().arecall(query, k, **options)
 
+    async def aforget(self, memory_id: str) -> bool:
+        """Delete one of this user's memories; ``False`` if there is no such memory for them."""
+        return bool(await self._memory_view().aforget(memory_id))
+
     def remember(self, text: str, metadata: Mapping[str, Any] | None = None, **options: Any) -> Any:
         return run_sync(lambda: self.aremember(text, metadata, **options))
 
     def recall(self, query: str, k: int = 5, **options: Any) -> Any:
         return run_sync(lambda: self.arecall(query, k, **options))
+
+    def forget(self, memory_id: str) -> bool:
+        return run_sync(lambda: self.aforget(memory_id))
 
 
 def _title(messages: Iterable[Message]) -> str | None:

@@ -316,10 +316,12 @@ def test_storage_by_name_path_and_mapping(host: Any, tmp_path: Path) -> None:
 def test_remember_and_recall(host: Any) -> None:
     agent = make_agent(host, storage="memory", memory="memory")
     session = agent.session("m", user_id="ada")
-    session.remember("Ada prefers green tea")
+    record = session.remember("Ada prefers green tea")
     hits = session.recall("tea")
     assert hits and "green tea" in hits[0].record.text
     assert agent.session("other", user_id="bob").recall("tea") == []
+    assert agent.session("other", user_id="bob").forget(record.id) is False  # not bob's to delete
+    assert session.forget(record.id) is True and session.recall("tea") == []
     with pytest.raises(MemoryStoreError, match="no long-term memory"):
         make_agent(host).session("n").remember("x")
 
