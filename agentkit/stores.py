@@ -392,22 +392,18 @@ def answer_interrupted(messages: Sequence[Message]) -> list[Message]:
     history and the loop never runs the tool again.
     """
     out: list[Message] = []
-    pending: list[tuple[str, str]] = []  # (call id, tool name) still unanswered
-
-    def flush() -> None:
-        for call_id, name in pending:
-            out.append(ToolMessage(call_id, name, INTERRUPTED_RESULT, is_error=True))
-        pending.clear()
-
+    pending: dict[str, str] = {}  # call id -> tool name, still unanswered, in call order
     for message in messages:
-        if isinstance(message, ToolMessage):
-            pending[:] = [p for p in pending if p[0] != message.tool_call_id]
-        else:
-            flush()
+        if pending:
+            if isinstance(message, ToolMessage):
+                pending.pop(message.tool_call_id, None)
+            else:
+                out.extend(ToolMessage(i, name, INTERRUPTED_RESULT, is_error=True) for i, name in pending.items())
+                pending = {}
         out.append(message)
         if isinstance(message, AssistantMessage) and message.tool_calls:
-            pending.extend((c.id, c.name) for c in message.tool_calls)
-    flush()
+            pending = {c.id: c.name for c in message.tool_calls}
+    out.extend(ToolMessage(i, name, INTERRUPTED_RESULT, is_error=True) for i, name in pending.items())
     return out
 
 
