@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -28,11 +28,14 @@ from ..stores import (
     utcnow,
 )
 
+if TYPE_CHECKING:
+    from ..registry import StoreRegistrar
+
 __all__ = ["InMemoryStore", "register_stores"]
 
 
 @hookimpl
-def register_stores(registry: Any) -> None:
+def register_stores(registry: StoreRegistrar) -> None:
     registry.add("memory", _memory_store, description="sessions in memory, for tests and throwaway agents")
 
 

@@ -397,6 +397,10 @@ class JsonlStore(Store):
                 continue
             if file_name(info.id) == name:
                 infos.append(info)
+            else:
+                log.warning(
+                    "%s: left out of the listing: it holds session %r, whose file is another", path, info.id
+                )
         return infos
 
     async def update_session(
