@@ -35,7 +35,9 @@ from .messages import (
     Part,
     SystemMessage,
     TextPart,
+    ToolCall,
     ToolMessage,
+    Usage,
     UserMessage,
 )
 from .providers import ModelRequest, OutputSchema, ToolSpec
@@ -152,8 +154,6 @@ def make_converter() -> cattrs.Converter:
     ):
         attrs.resolve_types(cls)
         attrs_hooks(cls)
-    from .messages import ToolCall, Usage
-
     for cls in (ToolCall, Usage):
         attrs.resolve_types(cls)
         attrs_hooks(cls)
@@ -178,7 +178,168 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook_func(is_free_form, lambda v, t: dict(v) if t is not Any else v)
     conv.register_unstructure_hook_func(is_free_form, _plain)
     del msg_unstructure, part_unstructure, event_unstructure
+
+    # The hot types get hand-written hooks (sessions store and load thousands of messages).
+    # They give the same JSON as the generic hooks above and hand anything unusual to them,
+    # so the strict checks and their error messages still apply.
+    for cls, fast_unstructure in _FAST_UNSTRUCTURE.items():
+        conv.register_unstructure_hook(cls, fast_unstructure)
+    generic_message = conv.get_structure_hook(Message)
+
+    def structure_message(value: Any, _t: Any) -> Any:
+        fast = _structure_message_fast(value)
+        return generic_message(value, _t) if fast is _SLOW else fast
+
+    conv.register_structure_hook(Message, structure_message)
     return conv
+
+
+# -- fast paths -------------------------------------------------------------------------------
+
+_SLOW: Any = object()
+_USAGE_INTS = ("input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens", "requests")
+_USAGE_KEYS = frozenset((*_USAGE_INTS, "cost"))
+_CALL_KEYS = frozenset(("id", "name", "arguments"))
+_ASSISTANT_KEYS = frozenset(("role", "content", "tool_calls", "reasoning", "model", "usage", "finish_reason"))
+_TOOL_KEYS = frozenset(("role", "tool_call_id", "name", "content", "is_error"))
+
+
+def _unstructure_usage(u: Usage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "input_tokens": u.input_tokens,
+        "output_tokens": u.output_tokens,
+        "cached_tokens": u.cached_tokens,
+        "reasoning_tokens": u.reasoning_tokens,
+        "requests": u.requests,
+    }
+    if u.cost is not None:
+        out["cost"] = u.cost
+    return out
+
+
+def _unstructure_user(m: UserMessage) -> dict[str, Any]:
+    return {
+        "role": "user",
+        "content": [
+            {"type": "text", "text": p.text} if type(p) is TextPart else converter().unstructure(p, type(p))
+            for p in m.content
+        ],
+    }
+
+
+def _unstructure_assistant(m: AssistantMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "role": "assistant",
+        "content": m.content,
+        "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in m.tool_calls],
+    }
+    if m.reasoning is not None:
+        out["reasoning"] = m.reasoning
+    if m.model is not None:
+        out["model"] = m.model
+    if m.usage is not None:
+        out["usage"] = _unstructure_usage(m.usage)
+    if m.finish_reason is not None:
+        out["finish_reason"] = m.finish_reason
+    return out
+
+
+_FAST_UNSTRUCTURE: dict[type, Any] = {
+    SystemMessage: lambda m: {"role": "system", "content": m.content},
+    UserMessage: _unstructure_user,
+    AssistantMessage: _unstructure_assistant,
+    ToolMessage: lambda m: {
+        "role": "tool",
+        "tool_call_id": m.tool_call_id,
+        "name": m.name,
+        "content": m.content,
+        "is_error": m.is_error,
+    },
+    TextPart: lambda p: {"type": "text", "text": p.text},
+    ToolCall: lambda c: {"id": c.id, "name": c.name, "arguments": c.arguments},
+    Usage: _unstructure_usage,
+}
+
+
+def _optional_str(value: Any) -> bool:
+    return value is None or type(value) is str
+
+
+def _structure_usage(d: Any) -> Any:
+    if type(d) is not dict or not d.keys() <= _USAGE_KEYS:
+        return _SLOW
+    get = d.get
+    i, o, c, r, n, cost = (
+        get("input_tokens", 0),
+        get("output_tokens", 0),
+        get("cached_tokens", 0),
+        get("reasoning_tokens", 0),
+        get("requests", 0),
+        get("cost"),
+    )
+    if not (type(i) is type(o) is type(c) is type(r) is type(n) is int):
+        return _SLOW
+    if cost is not None:
+        if type(cost) not in (int, float):
+            return _SLOW
+        cost = float(cost)
+    return Usage(i, o, c, r, n, cost)
+
+
+def _structure_message_fast(d: Any) -> Any:
+    """The message, or _SLOW when anything is unusual (the generic path then decides)."""
+    if type(d) is not dict:
+        return _SLOW
+    role = d.get("role")
+    content = d.get("content")
+    if role == "user":
+        if d.keys() != {"role", "content"} or type(content) is not list:
+            return _SLOW
+        parts = []
+        for p in content:
+            if type(p) is not dict or p.keys() != {"type", "text"} or p["type"] != "text" or type(p["text"]) is not str:
+                return _SLOW
+            parts.append(TextPart(p["text"]))
+        return UserMessage(parts)
+    if role == "assistant":
+        calls_in = d.get("tool_calls", ())
+        if not d.keys() <= _ASSISTANT_KEYS or type(content if content is not None else "") is not str:
+            return _SLOW
+        if not (_optional_str(d.get("reasoning")) and _optional_str(d.get("model"))):
+            return _SLOW
+        if not _optional_str(d.get("finish_reason")) or type(calls_in) not in (list, tuple):
+            return _SLOW
+        calls = []
+        for c in calls_in:
+            if type(c) is not dict or c.keys() != _CALL_KEYS or not all(type(v) is str for v in c.values()):
+                return _SLOW
+            calls.append(ToolCall(c["id"], c["name"], c["arguments"]))
+        usage = d.get("usage")
+        if usage is not None:
+            usage = _structure_usage(usage)
+            if usage is _SLOW:
+                return _SLOW
+        return AssistantMessage(
+            content=content if content is not None else "",
+            tool_calls=calls,
+            reasoning=d.get("reasoning"),
+            model=d.get("model"),
+            usage=usage,
+            finish_reason=d.get("finish_reason"),
+        )
+    if role == "tool":
+        is_error = d.get("is_error", False)
+        if not d.keys() <= _TOOL_KEYS or type(is_error) is not bool:
+            return _SLOW
+        values = (d.get("tool_call_id"), d.get("name"), content)
+        if any(type(v) is not str for v in values):
+            return _SLOW
+        return ToolMessage(*values, is_error=is_error)  # type: ignore[arg-type]
+    if role == "system":
+        if d.keys() != {"role", "content"} or type(content) is not str:
+            return _SLOW
+        return SystemMessage(content)
+    return _SLOW
 
 
 def _plain(value: Any) -> Any:
@@ -235,7 +396,7 @@ def from_dict(data: Any, cls: type[T] | Any) -> T:
 def messages_to_dicts(messages: Iterable[Message]) -> list[dict[str, Any]]:
     """Messages as JSON-able dicts, in the session format."""
     conv = converter()
-    return [conv.unstructure(m, type(m)) for m in messages]
+    return [conv.unstructure(m, type(m)) for m in messages]  # fast hooks: see _FAST_UNSTRUCTURE
 
 
 def messages_from_dicts(data: Iterable[Mapping[str, Any]]) -> list[Message]:
@@ -243,6 +404,10 @@ def messages_from_dicts(data: Iterable[Mapping[str, Any]]) -> list[Message]:
     conv = converter()
     out: list[Message] = []
     for i, item in enumerate(data):
+        fast = _structure_message_fast(item)
+        if fast is not _SLOW:
+            out.append(fast)
+            continue
         try:
             out.append(conv.structure(item, Message))  # type: ignore[arg-type]
         except Exception as exc:  # cattrs wraps errors in groups; flatten to one line
