@@ -42,8 +42,11 @@ __all__ = [
     "MemoryRecord",
     "MemoryView",
     "Scope",
+    "check_changes",
     "check_filters",
+    "check_metadata",
     "check_text",
+    "check_ttl",
     "memory_tools",
     "recall_block",
     "resolve_memory",
@@ -146,6 +149,27 @@ def check_metadata(metadata: object, backend: str) -> dict[str, Any]:
         raise MemoryStoreError(f"metadata is not JSON-serialisable: {exc}", backend=backend) from None
 
 
+def check_ttl(ttl: object, backend: str) -> float | None:
+    """The expiry time for ``ttl`` seconds from now (``None``: never), or a clear error."""
+    if ttl is None:
+        return None
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl <= 0:
+        raise MemoryStoreError(f"ttl must be a positive number of seconds, got {ttl!r}", backend=backend)
+    return time.time() + ttl
+
+
+def check_changes(text: str | None, metadata: object, ttl: object, backend: str) -> dict[str, Any]:
+    """The validated fields an ``update`` changes (nothing is changed when one is bad)."""
+    changes: dict[str, Any] = {}
+    if text is not None:
+        changes["text"] = check_text(text, backend)
+    if metadata is not None:
+        changes["metadata"] = check_metadata(metadata, backend)
+    if ttl is not None:
+        changes["expires_at"] = check_ttl(ttl, backend)
+    return changes
+
+
 def check_scope(scope: str, user_id: str | None, agent: str | None, session_id: str | None, backend: str) -> None:
     if scope not in SCOPES:
         raise MemoryStoreError(f"unknown scope {scope!r}; scopes: {', '.join(SCOPES)}", backend=backend)
@@ -172,8 +196,7 @@ def new_record(
     text = check_text(text, backend)
     check_scope(scope, user_id, agent, session_id, backend)
     meta = check_metadata(metadata, backend)
-    if ttl is not None and (not isinstance(ttl, int | float) or ttl <= 0):
-        raise MemoryStoreError(f"ttl must be a positive number of seconds, got {ttl!r}", backend=backend)
+    expires_at = check_ttl(ttl, backend)
     now = time.time()
     return MemoryRecord(
         id=uuid.uuid4().hex,
@@ -185,7 +208,7 @@ def new_record(
         metadata=meta,
         created_at=now,
         updated_at=now,
-        expires_at=now + ttl if ttl is not None else None,
+        expires_at=expires_at,
     )
 
 

@@ -20,9 +20,8 @@ from agentkit.memory import (
     MemoryHit,
     MemoryRecord,
     Scope,
+    check_changes,
     check_filters,
-    check_metadata,
-    check_text,
     matches_filters,
     new_record,
     rank_keywords,
@@ -123,15 +122,7 @@ class InMemoryMemory(Memory):
         metadata: Mapping[str, Any] | None = None,
         ttl: float | None = None,
     ) -> MemoryRecord:
-        changes: dict[str, Any] = {}
-        if text is not None:
-            changes["text"] = check_text(text, self.name)
-        if metadata is not None:
-            changes["metadata"] = check_metadata(metadata, self.name)
-        if ttl is not None:
-            if not isinstance(ttl, int | float) or ttl <= 0:
-                raise MemoryStoreError(f"ttl must be a positive number of seconds, got {ttl!r}", backend=self.name)
-            changes["expires_at"] = time.time() + ttl
+        changes = check_changes(text, metadata, ttl, self.name)
         with self._lock:
             record = self._records.get(memory_id)
             if record is None or record.expired():

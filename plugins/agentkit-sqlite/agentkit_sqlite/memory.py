@@ -34,9 +34,8 @@ from agentkit.memory import (
     MemoryHit,
     MemoryRecord,
     Scope,
+    check_changes,
     check_filters,
-    check_metadata,
-    check_text,
     keywords,
     new_record,
 )
@@ -396,17 +395,9 @@ class SqliteMemory(Memory):
         metadata: Mapping[str, Any] | None = None,
         ttl: float | None = None,
     ) -> MemoryRecord:
-        changes: dict[str, Any] = {}
-        if text is not None:
-            changes["text"] = check_text(text, self.name)
-        if metadata is not None:
-            changes["metadata"] = json.dumps(check_metadata(metadata, self.name))
-        if ttl is not None:
-            if not isinstance(ttl, int | float) or ttl <= 0:
-                raise MemoryStoreError(
-                    f"ttl must be a positive number of seconds, got {ttl!r}", backend=self.name
-                )
-            changes["expires_at"] = time.time() + ttl
+        changes = check_changes(text, metadata, ttl, self.name)
+        if "metadata" in changes:
+            changes["metadata"] = json.dumps(changes["metadata"])
         if "text" in changes:
             vectors = await self._embed([changes["text"]])
             if vectors:
