@@ -72,7 +72,7 @@ class ModelResponse:
     """One whole model answer: the assistant message and the call's usage."""
 
     message: AssistantMessage
-    usage: Usage = Usage()
+    usage: Usage = attrs.field(factory=Usage)
     model: str | None = None
     finish_reason: str | None = None
     cached: bool = False
@@ -115,7 +115,7 @@ class RunResult:
 
     text: str
     messages: tuple[Message, ...] = attrs.field(converter=_to_messages)
-    usage: Usage = Usage()
+    usage: Usage = attrs.field(factory=Usage)
     output: Any = None
     turns: int = 0
     stopped: bool = False

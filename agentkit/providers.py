@@ -92,7 +92,7 @@ class ModelInfo:
     details: Mapping[str, Any] = attrs.field(factory=dict)
 
 
-class Provider(abc.ABC):
+class Provider(abc.ABC):  # noqa: B024 - abstract: a subclass implements complete() or stream()
     """Base class of model providers.
 
     Subclasses set :attr:`name` and override :meth:`complete` or :meth:`stream` (or both).

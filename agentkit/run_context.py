@@ -23,7 +23,7 @@ class RunContext:
     run_id: str
     model: str
     messages: list[Message] = attrs.field(factory=list)
-    usage: Usage = Usage()
+    usage: Usage = attrs.field(factory=Usage)
     turn: int = 0
     deps: Any = None
     session_id: str | None = None
