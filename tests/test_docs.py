@@ -421,14 +421,23 @@ def test_tutorial_projects_pass_their_own_tests(
     site, projects = tutorial_projects
     tested = [p for p in projects if (p / "tests").is_dir()]
     assert {p.name for p in tested} >= {"agentkit-acme", "agentkit-snapshot", "conformance-demo"}
-    for project in tested:
-        proc = subprocess.run(
+    runs = {
+        project.name: subprocess.Popen(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-            cwd=project, env=_tutorial_env(site, tmp_path / project.name, project), capture_output=True,
-            text=True, timeout=300, check=False,
-        )  # fmt: skip
-        assert proc.returncode == 0, f"{project.name}:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
-        assert " passed" in proc.stdout, proc.stdout[-500:]
+            cwd=project,
+            env=_tutorial_env(site, tmp_path / project.name, project),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for project in tested
+    }  # in parallel: each is a separate pytest session
+    for name, proc in runs.items():
+        try:
+            out, _ = proc.communicate(timeout=300)
+        finally:
+            proc.kill()
+        assert proc.returncode == 0 and " passed" in out, f"{name}:\n{out[-4000:]}"
 
 
 def test_installed_tutorial_plugins_load_through_their_entry_points(
@@ -537,10 +546,7 @@ def test_relative_links_lead_to_files() -> None:
 
 def test_the_docs_index_links_every_page() -> None:
     index = DOCS / "index.md"
-    linked = {
-        (index.parent / t.split("#", 1)[0]).resolve()
-        for t in links(index)
-    }
+    linked = {(index.parent / t.split("#", 1)[0]).resolve() for t in links(index)}
     orphans = sorted(rel(p) for p in DOCS.rglob("*.md") if p != index and p.resolve() not in linked)
     assert not orphans, f"docs/index.md does not link {orphans}"
 
