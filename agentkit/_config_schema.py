@@ -114,6 +114,7 @@ AGENT_KEYS: dict[str, dict[str, Any]] = {
     "tool_timeout": _POSITIVE,
     "tool_retries": _COUNT,
     "tool_errors": {"enum": ["return", "raise"]},
+    "tool_choice": {"type": "string", "minLength": 1, "x-expected": "'auto', 'none', 'required' or a tool's name"},
     "cache": {
         "x-expected": "true, false, a registered cache name, or a directory path",
         "oneOf": [{"type": "boolean"}, {"type": "string", "minLength": 1}],

@@ -44,6 +44,7 @@ class RunSettings:
     user_template: str | None = None
     tools: tuple[Any, ...] = ()
     tool_settings: Mapping[str, Any] | None = None
+    tool_choice: str | None = None
     output_type: Any = None
     output_retries: int = 2
     guardrails: tuple[Any, ...] = ()

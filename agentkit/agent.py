@@ -90,6 +90,7 @@ class Agent:
         user_template: str | None = None,
         tools: Iterable[Any] | Any = (),
         tool_settings: Mapping[str, Mapping[str, Any]] | None = None,
+        tool_choice: str | None = None,
         output_type: Any = None,
         output_retries: int = 2,
         guardrails: Iterable[Any] | Any = (),
@@ -122,6 +123,7 @@ class Agent:
                 user_template=user_template,
                 tools=_as_tuple(tools),
                 tool_settings=tool_settings,
+                tool_choice=tool_choice,
                 output_type=output_type,
                 output_retries=output_retries,
                 guardrails=_as_tuple(guardrails),
@@ -602,6 +604,11 @@ def _checked(settings: RunSettings, *, has_provider: bool) -> RunSettings:
     if "/" not in s.model and not has_provider:
         raise ConfigError(
             f"model {s.model!r} must be '<provider>/<model>', for example 'openai/gpt-4o-mini'", key_path="model"
+        )
+    if s.tool_choice is not None and (not isinstance(s.tool_choice, str) or not s.tool_choice.strip()):
+        raise ConfigError(
+            f"tool_choice must be 'auto', 'none', 'required' or a tool's name, got {s.tool_choice!r}",
+            key_path="tool_choice",
         )
     if s.tool_errors not in ("return", "raise"):
         raise ConfigError(f"tool_errors must be 'return' or 'raise', got {s.tool_errors!r}", key_path="tool_errors")

@@ -408,6 +408,7 @@ _PASSTHROUGH = (
     "tool_timeout",
     "tool_retries",
     "tool_errors",
+    "tool_choice",
     "memory_settings",
     "context_window",
     "context_strategy",

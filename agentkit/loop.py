@@ -295,7 +295,7 @@ class Run:
     async def _request(self, target: ModelTarget) -> ModelRequest:
         s, spec = self.settings, self.res.output
         specs: list[ToolSpec] = [t.spec for t in self.res.tools.values()]
-        tool_choice: str | None = None
+        tool_choice = self._tool_choice(specs)
         output_schema = None
         if spec is not None:
             if self._native_output():
@@ -312,6 +312,28 @@ class Run:
             output_schema=output_schema,
             params=dict(s.params),
         )
+
+    def _tool_choice(self, specs: Sequence[ToolSpec]) -> str | None:
+        """The run's ``tool_choice`` for this call.
+
+        ``"auto"`` and ``"none"`` hold for every call. A forcing choice (``"required"`` or a
+        tool's name) forces one round of tool calls: once this run has tool results, the model
+        answers (``"none"``) instead of being forced again until ``max_turns``.
+        """
+        choice = self.settings.tool_choice
+        if choice is None or not specs:
+            return None
+        if choice not in ("auto", "none", "required") and choice not in {t.name for t in specs}:
+            from .errors import ConfigError
+
+            raise ConfigError(
+                f"tool_choice names {choice!r}, which is not one of this agent's tools "
+                f"({', '.join(sorted(t.name for t in specs))})",
+                key_path="tool_choice",
+            )
+        if choice in ("auto", "none"):
+            return choice
+        return "none" if any(isinstance(m, ToolMessage) for m in self.new) else choice
 
     async def _fit(self, messages: list[Message], target: ModelTarget, specs: Sequence[ToolSpec]) -> list[Message]:
         """The messages that fit the model's window: the agent's ``context_window`` when set

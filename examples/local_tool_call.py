@@ -4,13 +4,10 @@
     python examples/local_tool_call.py --city Oslo
 
 No key, no server, no network: llama-cpp-python runs the model inside this process. The
-first turn *forces* a call to ``get_weather`` (a 135M-parameter model will not reliably
-choose to call a tool on its own, but with the tool forced, a grammar makes its arguments
-valid JSON of the tool's schema); the second turn forbids tools, so the model answers from
-the tool's result. The answer's wording is the small model's own.
-
-Forcing is done with a ``before_model_call`` hook that makes the model call itself with the
-request's ``tool_choice`` set, which shows how hooks can steer a run.
+agent *forces* one round of calls to ``get_weather`` with ``tool_choice`` (a 135M-parameter
+model will not reliably choose to call a tool on its own, but with the tool forced, a grammar
+makes its arguments valid JSON of the tool's schema); once the tool's result is in, the model
+answers from it. The answer's wording is the small model's own.
 """
 
 from __future__ import annotations
@@ -18,9 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import attrs
-
-from agentkit import Agent, ModelRequest, ModelResponse, RunContext, tool
+from agentkit import Agent, tool
 
 
 @tool
@@ -33,12 +28,6 @@ def get_weather(city: str) -> str:
     return f"The weather in {city} is sunny, 24 degrees Celsius."
 
 
-async def force_tool_then_answer(ctx: RunContext, request: ModelRequest) -> ModelResponse:
-    """Turn 1: the model must call get_weather. Later turns: it must answer in text."""
-    choice = "get_weather" if ctx.turn == 1 else "none"
-    return await ctx.agent.provider.complete(attrs.evolve(request, tool_choice=choice))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--city", default="Paris")
@@ -49,7 +38,7 @@ def main() -> int:
         args.model,
         system="You are a weather assistant. Use the get_weather tool, then answer in one sentence.",
         tools=[get_weather],
-        hooks={"before_model_call": force_tool_then_answer},
+        tool_choice="get_weather",  # one forced round of tool calls, then the answer
         params={"temperature": 0, "seed": 42, "max_tokens": 96},
         max_turns=3,
     )

@@ -129,7 +129,7 @@ def test_not_utf8(cfg: Any, tmp_path: Path) -> None:
             "agents.a.colour",
             "unknown key 'colour'; expected one of: cache, context_strategy, context_window, guardrails, "
             "max_turns, memory, memory_settings, model, output_retries, output_schema, params, prices, "
-            "profile, storage, synthesizer_model, system, template_params, tool_errors, tool_retries, "
+            "profile, storage, synthesizer_model, system, template_params, tool_choice, tool_errors, tool_retries, "
             "tool_settings, tool_timeout, tools, user_template",
         ),
         (

@@ -2,7 +2,7 @@
 
 - :class:`ScriptedProvider`: a provider that answers from a script, for testing agents.
 - :mod:`agentkit.testing.servers`: a real HTTP server on 127.0.0.1 with scripted faults.
-- Conformance suites for stores, memory backends and providers (``agentkit.testing.conformance``).
+- Conformance suites for stores and memory backends (``agentkit.testing.conformance``).
 - A pytest plugin (entry point ``pytest11``) with fixtures: see ``agentkit.testing.pytest_plugin``.
 
 Names are imported on first access, so importing this package costs nothing.
