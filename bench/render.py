@@ -112,9 +112,26 @@ def _startup_rows(imp: Any, cli: Any) -> list[str]:
 
 
 def _storage_table(storage: Any) -> str:
-    if isinstance(storage, dict) and "markdown" in storage:
-        return str(storage["markdown"])
-    return "```\n" + json.dumps(storage, indent=2) + "\n```"
+    targets = storage.get("targets", {})
+    append_target = targets.get("append_turns_per_s", 5000)
+    load_target = targets.get("load_ms", 50)
+    rows = [
+        "Appending turns of two messages one at a time, and loading a 10,000-message session cold "
+        "(medians, min–max over the repeats).",
+        "",
+        "| store | append, turns/s | load 10k messages | reload after one turn | targets |",
+        "|---|---|---|---|---|",
+    ]
+    for r in storage["results"]:
+        a, lo, re = r["append_turns_per_s"], r["load_ms"], r.get("reload_ms")
+        ok = a["median"] >= append_target and lo["median"] <= load_target
+        reload = f"{re['median']:.1f} ms" if re else ""
+        rows.append(
+            f"| {r['store']} | {a['median']:,.0f} ({a['min']:,.0f}–{a['max']:,.0f}) | "
+            f"{lo['median']:.1f} ms ({lo['min']:.1f}–{lo['max']:.1f}) | {reload} | "
+            f"≥ {append_target:,.0f}/s, ≤ {load_target:.0f} ms ({_verdict(ok)}) |"
+        )
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":

@@ -374,7 +374,7 @@ def main() -> int:
         results[key] = json.loads(path.read_text())
     print("storage and memory ...", flush=True)
     for script, key, extra in (
-        ("storage.py", "storage", ["--quick"] if q else []),
+        ("storage.py", "storage", ["--turns", "500", "--messages", "2000", "--repeat", "1"] if q else []),
         ("memory.py", "memory", ["--memories", "10000", "--queries", "50"] if q else []),
     ):
         if not (HERE / script).exists():
