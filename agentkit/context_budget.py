@@ -21,6 +21,7 @@ call's usage from a price table.
 from __future__ import annotations
 
 import collections
+import functools
 import json
 import logging
 import math
@@ -148,11 +149,18 @@ def known_context_window(model: str, *, windows: Mapping[str, int] | None = None
 
     ``windows`` (globs to tokens) is consulted first, then :data:`CONTEXT_WINDOWS`.
     """
-    for table in (windows or {}, CONTEXT_WINDOWS):
-        found = _best_match(model, table)
+    if windows:
+        found = _best_match(model, windows)
         if found is not None:
             return int(found)
-    return None
+    return _known_default(model)
+
+
+@functools.lru_cache(maxsize=1024)
+def _known_default(model: str) -> int | None:
+    """The built-in table's answer, cached: the loop asks before every model call."""
+    found = _best_match(model, CONTEXT_WINDOWS)
+    return None if found is None else int(found)
 
 
 def _best_match(model: str, table: Mapping[str, Any]) -> Any:
