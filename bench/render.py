@@ -71,6 +71,22 @@ def render_performance(r: dict[str, Any]) -> str:
         "Memory per in-flight run is the peak RSS growth while the runs are in flight, divided by their",
         "number, after a warm-up of 50 runs; each measurement runs in a fresh process.",
     ]
+    out += [
+        "",
+        "## Reading the figures",
+        "",
+        "- Where agentkit's time goes in a run (measured separately, same machine): about 140 µs per",
+        "  HTTP request for the timers that enforce the first-byte and idle timeouts and the total",
+        "  deadline (httpx has no total deadline of its own), and about 280 µs for the worker thread a",
+        "  *sync* tool runs in (thread wake-ups are slow on this VM: ~150 µs per hand-off). With an",
+        "  async tool the sequential ratio is about 1.1×. Request building, validation, hooks and",
+        "  guardrails are a few tens of µs.",
+        "- The absolute concurrent throughput is low for both clients alike: with 500 connections in",
+        "  flight, httpx's connection pool dominates, far below the fake server's capacity above.",
+        "- Sessions: an append hands the write to the store's worker thread (one hand-off, ~150 µs",
+        "  here) and commits one transaction; the SQLite work alone runs at about 4,900 turns/s on",
+        "  this machine. A cold load is dominated by decoding 10,000 JSON messages.",
+    ]
     imp = r.get("import_time")
     cli = r.get("cli_startup")
     if imp or cli:
@@ -94,19 +110,20 @@ def render_performance(r: dict[str, Any]) -> str:
 
 
 def _startup_rows(imp: Any, cli: Any) -> list[str]:
+    """The rows that carry a budget: ``import agentkit`` (over a bare interpreter) and ``agentkit --help``."""
     rows = []
+    targets = {"import agentkit": (imp, "over_bare_ms", "over a bare interpreter"), "agentkit --help": (cli, "median_ms", "")}
     for source in (imp, cli):
-        if not source:
-            continue
-        for item in source.get("results", source if isinstance(source, list) else []):
-            label = item.get("label") or item.get("statement") or item.get("command")
-            median = item.get("median_ms")
-            over = item.get("over_bare_ms")
-            budget = item.get("budget_ms")
-            text = f"{median:.1f} ms" if median is not None else "?"
-            if over is not None:
-                text += f" ({over:+.1f} ms over a bare interpreter)"
-            target = f"≤ {budget:.0f} ms" if budget else ""
+        for item in (source or {}).get("results", []):
+            label = item["label"]
+            text = f"{item['median_ms']:.1f} ms"
+            if item.get("over_bare_ms"):
+                text += f" ({item['over_bare_ms']:+.1f} ms over a bare interpreter)"
+            target = ""
+            if label in targets:
+                owner, key, note = targets[label]
+                budget = owner["budget_ms"]
+                target = f"≤ {budget:.0f} ms {note} ({_verdict(item[key] <= budget)})".replace("  ", " ")
             rows.append(f"| `{label}` | {text} | {target} |")
     return rows
 
