@@ -56,6 +56,7 @@ __all__ = [
     "migrate",
     "open_store",
     "search_terms",
+    "session_changes",
     "session_from_dict",
     "session_to_dict",
     "shared_store",
@@ -126,6 +127,18 @@ def check_session_id(session_id: object) -> str:
     except UnicodeEncodeError:
         raise StorageError("a session id must be valid Unicode text (it holds a lone surrogate)") from None
     return session_id
+
+
+def session_changes(title: Any = UNSET, model: Any = UNSET, metadata: Any = UNSET) -> dict[str, Any]:
+    """The fields an ``update_session`` call changes: the arguments given, metadata checked."""
+    changes: dict[str, Any] = {}
+    if not isinstance(title, _Unset):
+        changes["title"] = title
+    if not isinstance(model, _Unset):
+        changes["model"] = model
+    if not isinstance(metadata, _Unset):
+        changes["metadata"] = check_metadata(metadata)
+    return changes
 
 
 def check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:

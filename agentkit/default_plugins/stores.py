@@ -25,6 +25,7 @@ from ..stores import (
     check_metadata,
     check_session_id,
     search_terms,
+    session_changes,
     utcnow,
 )
 
@@ -110,13 +111,7 @@ class InMemoryStore(Store):
         model: str | _Unset | None = UNSET,
         metadata: Mapping[str, Any] | _Unset = UNSET,
     ) -> SessionInfo:
-        changes: dict[str, Any] = {"updated_at": utcnow()}
-        if not isinstance(title, _Unset):
-            changes["title"] = title
-        if not isinstance(model, _Unset):
-            changes["model"] = model
-        if not isinstance(metadata, _Unset):
-            changes["metadata"] = check_metadata(metadata)
+        changes = {**session_changes(title, model, metadata), "updated_at": utcnow()}
         with self._lock:
             entry = self._entry(session_id)
             entry.info = attrs.evolve(entry.info, **changes)

@@ -47,6 +47,7 @@ from agentkit.stores import (
     info_from_dict,
     info_to_dict,
     search_terms,
+    session_changes,
     utcnow,
 )
 
@@ -411,13 +412,7 @@ class JsonlStore(Store):
         model: str | _Unset | None = UNSET,
         metadata: Mapping[str, Any] | _Unset = UNSET,
     ) -> SessionInfo:
-        changes: dict[str, Any] = {}
-        if not isinstance(title, _Unset):
-            changes["title"] = title
-        if not isinstance(model, _Unset):
-            changes["model"] = model
-        if not isinstance(metadata, _Unset):
-            changes["metadata"] = check_metadata(metadata)
+        changes = session_changes(title, model, metadata)
         return await self._call(self._update, session_id, changes)
 
     def _update(self, session_id: str, changes: dict[str, Any]) -> SessionInfo:

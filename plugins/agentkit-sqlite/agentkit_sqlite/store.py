@@ -28,6 +28,7 @@ from agentkit.stores import (
     check_metadata,
     check_session_id,
     search_terms,
+    session_changes,
     utcnow,
 )
 
@@ -112,13 +113,7 @@ class SqliteStore(Store):
         model: str | _Unset | None = UNSET,
         metadata: Mapping[str, Any] | _Unset = UNSET,
     ) -> SessionInfo:
-        changes: dict[str, Any] = {}
-        if not isinstance(title, _Unset):
-            changes["title"] = title
-        if not isinstance(model, _Unset):
-            changes["model"] = model
-        if not isinstance(metadata, _Unset):
-            changes["metadata"] = check_metadata(metadata)
+        changes = session_changes(title, model, metadata)
         return await self._worker.call(_jobs.update, self, session_id, changes)
 
     async def delete_session(self, session_id: str) -> bool:
