@@ -184,6 +184,11 @@ async def run_command(
             await asyncio.wait_for(asyncio.shield(protocol.closed), 2.0)
     finally:
         _kill_group(pid)
+        if not protocol.exited.done():
+            # Cancelled (a tool timeout, abort()): the group is killed; wait for the shell to be
+            # reaped so that no process outlives the tool, then let the cancellation go on.
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(protocol.exited), 5.0)
         transport.close()
     text = output.text().rstrip("\n")
     if timed_out:
