@@ -280,65 +280,88 @@ class HttpClient:
         s = self.settings
         deadline = deadline if deadline is not None else time.monotonic() + s.total_timeout
         client = self._client()
+        # One timer for the whole exchange: the send here, then every read of the body.
+        watchdog = _Watchdog(min(s.first_byte_timeout, s.read_timeout))
         attempt = 0
-        while True:
-            attempt += 1
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug(
-                    "%s %s%s headers=%s", method, self.base_url, path, redact_headers(dict(client.headers))
-                )
-            request = client.build_request(method, path, json=json_body)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ProviderTimeoutError(
-                    f"no response within the total deadline of {s.total_timeout:g}s",
-                    provider=self.provider,
-                    model=model,
-                )
-            try:
-                async with asyncio.timeout(min(remaining, s.first_byte_timeout)):
-                    response = await client.send(request, stream=True)
-            except (TimeoutError, httpx.TimeoutException) as exc:
-                error: ProviderError = ProviderTimeoutError(
-                    f"no response from {self.base_url} ({type(exc).__name__})", provider=self.provider, model=model
-                )
-                retry_after = None
-            except httpx.TransportError as exc:
-                error = ProviderConnectionError(
-                    f"cannot connect to {self.base_url} ({type(exc).__name__}: {exc})",
-                    provider=self.provider,
-                    model=model,
-                )
-                retry_after = None
-            else:
-                if response.status_code < 400:
-                    return OpenResponse(response, self, model, deadline)
-                try:
-                    async with asyncio.timeout(max(0.0, min(deadline - time.monotonic(), s.read_timeout))):
-                        body = (await _read_capped(response, 64 * 1024)).decode("utf-8", "replace")
-                except (TimeoutError, httpx.HTTPError):
-                    body = ""  # the status says enough; a stalled or broken error body must not hang us
-                finally:
-                    await response.aclose()
-                retry_after = parse_retry_after(response.headers)
-                error = self.error(response.status_code, body, model, retry_after)
-                if response.status_code not in RETRYABLE_STATUS or isinstance(error, ContextLengthError):
-                    raise error
-                if retry_after is not None and retry_after > s.max_retry_wait:
-                    raise RateLimitError(
-                        f"asked to wait {retry_after:g}s, more than the {s.max_retry_wait:g}s cap",
+        try:
+            while True:
+                attempt += 1
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug(
+                        "%s %s%s headers=%s",
+                        method,
+                        self.base_url,
+                        path,
+                        redact_headers(dict(client.headers)),
+                    )
+                request = client.build_request(method, path, json=json_body)
+                now = time.monotonic()
+                if now >= deadline:
+                    raise ProviderTimeoutError(
+                        f"no response within the total deadline of {s.total_timeout:g}s",
                         provider=self.provider,
                         model=model,
-                        status_code=response.status_code,
-                        retry_after=retry_after,
                     )
-            if attempt > s.max_retries:
-                raise error
-            wait = retry_after if retry_after is not None else s.backoff(attempt)
-            if time.monotonic() + wait >= deadline:
-                raise error
-            log.info("%s: retrying after %.2fs (%s)", self.provider, wait, error)
-            await asyncio.sleep(wait)
+                watchdog.guard(now, min(deadline, now + s.first_byte_timeout))
+                try:
+                    response = await client.send(request, stream=True)
+                except BaseException as exc:
+                    if watchdog.release(exc):  # the first-byte timeout or the deadline
+                        error: ProviderError = ProviderTimeoutError(
+                            f"no response from {self.base_url} (TimeoutError)",
+                            provider=self.provider,
+                            model=model,
+                        )
+                    elif isinstance(exc, (TimeoutError, httpx.TimeoutException)):
+                        error = ProviderTimeoutError(
+                            f"no response from {self.base_url} ({type(exc).__name__})",
+                            provider=self.provider,
+                            model=model,
+                        )
+                    elif isinstance(exc, httpx.TransportError):
+                        error = ProviderConnectionError(
+                            f"cannot connect to {self.base_url} ({type(exc).__name__}: {exc})",
+                            provider=self.provider,
+                            model=model,
+                        )
+                    else:
+                        raise
+                    retry_after = None
+                else:
+                    watchdog.release()
+                    if response.status_code < 400:
+                        return OpenResponse(response, self, model, deadline, watchdog)
+                    try:
+                        async with asyncio.timeout(
+                            max(0.0, min(deadline - time.monotonic(), s.read_timeout))
+                        ):
+                            body = (await _read_capped(response, 64 * 1024)).decode("utf-8", "replace")
+                    except (TimeoutError, httpx.HTTPError):
+                        body = ""  # the status says enough; a stalled or broken error body must not hang us
+                    finally:
+                        await response.aclose()
+                    retry_after = parse_retry_after(response.headers)
+                    error = self.error(response.status_code, body, model, retry_after)
+                    if response.status_code not in RETRYABLE_STATUS or isinstance(error, ContextLengthError):
+                        raise error
+                    if retry_after is not None and retry_after > s.max_retry_wait:
+                        raise RateLimitError(
+                            f"asked to wait {retry_after:g}s, more than the {s.max_retry_wait:g}s cap",
+                            provider=self.provider,
+                            model=model,
+                            status_code=response.status_code,
+                            retry_after=retry_after,
+                        )
+                if attempt > s.max_retries:
+                    raise error
+                wait = retry_after if retry_after is not None else s.backoff(attempt)
+                if time.monotonic() + wait >= deadline:
+                    raise error
+                log.info("%s: retrying after %.2fs (%s)", self.provider, wait, error)
+                await asyncio.sleep(wait)
+        except BaseException:
+            watchdog.disarm()  # no timer outlives a failed open
+            raise
 
     async def request_json(
         self, method: str, path: str, *, json_body: Any = None, model: str | None = None
@@ -369,14 +392,94 @@ async def _read_capped(response: httpx.Response, limit: int) -> bytes:
     return bytes(out[:limit])
 
 
+class _Watchdog:
+    """One timer guarding the waits of one exchange: the send, then each read of the body.
+
+    ``asyncio.timeout()`` around every read costs a Timeout, a TimerHandle, a heap push and a
+    cancel per chunk. Here a guarded wait (:meth:`guard` ... :meth:`release`) only notes its task
+    and when it must be over; the one timer is armed no later than that, and when it fires early
+    (the waits moved on meanwhile) it re-arms for the current wait's expiry. A wait that is
+    really over gets its task cancelled the way ``asyncio.timeout`` does it: ``cancel()``, then
+    ``uncancel()`` in :meth:`release`, so a cancellation from outside still propagates as
+    CancelledError. Between waits (while the caller holds a chunk) nothing is ever cancelled.
+    """
+
+    __slots__ = ("_armed", "_cancelling", "_expires", "_fired", "_handle", "_step", "_task")
+
+    def __init__(self, step: float) -> None:
+        self._step = step  # arm at most this far ahead of a wait's start: the shortest timeout
+        self._handle: asyncio.TimerHandle | None = None
+        self._armed = 0.0  # when the timer fires (time.monotonic())
+        self._task: asyncio.Task[Any] | None = None  # the task in a guarded wait, if any
+        self._cancelling = 0  # its cancelling() count when the wait began
+        self._expires = 0.0  # when the current wait is over
+        self._fired: asyncio.Task[Any] | None = None  # the task this watchdog cancelled
+
+    def guard(self, now: float, expires: float) -> None:
+        """A wait begins at ``now`` (time.monotonic()) in the current task; it must end by ``expires``."""
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("a guarded wait must run inside a task")
+        self._task = task
+        self._cancelling = task.cancelling()
+        self._expires = expires
+        if self._handle is None:
+            self._arm(min(expires, now + self._step), now)
+        elif expires < self._armed:
+            self._arm(expires, now)
+
+    def release(self, exc: BaseException | None = None) -> bool:
+        """The wait ended (with ``exc``, if it raised); True when it was cut by the watchdog: a timeout."""
+        self._task = None
+        task = self._fired
+        if task is None:
+            return False
+        self._fired = None
+        return task.uncancel() <= self._cancelling and isinstance(exc, asyncio.CancelledError)
+
+    def disarm(self) -> None:
+        """No more waits: drop the timer."""
+        self._task = None
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _arm(self, when: float, now: float) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._armed = when
+        self._handle = asyncio.get_running_loop().call_later(max(0.0, when - now), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._handle = None
+        task = self._task
+        if task is None:
+            return  # no wait in progress: the next guard() arms again
+        now = time.monotonic()
+        if now < self._expires:
+            self._arm(self._expires, now)  # the wait started after the timer was set
+            return
+        self._fired = task
+        task.cancel()
+
+
 class OpenResponse:
     """A 2xx response being read, under the idle and total deadlines."""
 
-    def __init__(self, response: httpx.Response, client: HttpClient, model: str | None, deadline: float) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        client: HttpClient,
+        model: str | None,
+        deadline: float,
+        watchdog: _Watchdog | None = None,
+    ) -> None:
         self.response = response
         self._client = client
         self._model = model
         self._deadline = deadline
+        s = client.settings
+        self._watchdog = watchdog or _Watchdog(min(s.first_byte_timeout, s.read_timeout))
 
     @property
     def headers(self) -> httpx.Headers:
@@ -387,41 +490,50 @@ class OpenResponse:
         import httpx
 
         s = self._client.settings
+        deadline = self._deadline
+        watchdog = self._watchdog
         iterator = self.response.aiter_bytes().__aiter__()
         idle = s.first_byte_timeout  # headers may come before the model is ready: wait longer once
-        while True:
-            remaining = self._deadline - time.monotonic()
-            if remaining <= 0:
-                raise ProviderTimeoutError(
-                    f"the response did not finish within the total deadline of {s.total_timeout:g}s",
-                    provider=self._client.provider,
-                    model=self._model,
-                )
-            try:
-                async with asyncio.timeout(min(remaining, idle)):
+        try:
+            while True:
+                now = time.monotonic()
+                if now >= deadline:
+                    raise ProviderTimeoutError(
+                        f"the response did not finish within the total deadline of {s.total_timeout:g}s",
+                        provider=self._client.provider,
+                        model=self._model,
+                    )
+                watchdog.guard(now, min(deadline, now + idle))
+                try:
                     chunk = await iterator.__anext__()
+                except BaseException as exc:
+                    if watchdog.release(exc) or isinstance(exc, TimeoutError):  # the read or total limit
+                        raise ProviderTimeoutError(
+                            "the response stalled (no data within the read timeout or total deadline)",
+                            provider=self._client.provider,
+                            model=self._model,
+                        ) from None
+                    if isinstance(exc, StopAsyncIteration):
+                        return
+                    if isinstance(exc, httpx.TimeoutException):
+                        raise ProviderTimeoutError(
+                            "the response stalled", provider=self._client.provider, model=self._model
+                        ) from None
+                    if isinstance(exc, httpx.TransportError):
+                        raise IncompleteStreamError(
+                            f"the connection broke mid-response ({type(exc).__name__})",
+                            provider=self._client.provider,
+                            model=self._model,
+                        ) from None
+                    raise
+                watchdog.release()
                 idle = s.read_timeout
-            except StopAsyncIteration:
-                return
-            except TimeoutError:
-                raise ProviderTimeoutError(
-                    "the response stalled (no data within the read timeout or total deadline)",
-                    provider=self._client.provider,
-                    model=self._model,
-                ) from None
-            except httpx.TimeoutException:
-                raise ProviderTimeoutError(
-                    "the response stalled", provider=self._client.provider, model=self._model
-                ) from None
-            except httpx.TransportError as exc:
-                raise IncompleteStreamError(
-                    f"the connection broke mid-response ({type(exc).__name__})",
-                    provider=self._client.provider,
-                    model=self._model,
-                ) from None
-            yield chunk
+                yield chunk
+        finally:
+            watchdog.disarm()
 
     async def aclose(self) -> None:
+        self._watchdog.disarm()
         await self.response.aclose()
 
 
