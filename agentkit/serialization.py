@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar, get_args
 
 import attrs
 import cattrs
 
+from ._fastpath import FAST_UNSTRUCTURE, SLOW, decode_json, gc_paused
+from ._fastpath import structure_message as fast_message
 from .events import (
     ModelResponse,
     ReasoningDelta,
@@ -45,9 +47,11 @@ from .providers import ModelRequest, OutputSchema, ToolSpec
 __all__ = [
     "FORMAT_VERSION",
     "converter",
+    "decode_json",
     "from_dict",
     "make_converter",
     "messages_from_dicts",
+    "messages_from_json_texts",
     "messages_to_dicts",
     "to_dict",
 ]
@@ -165,7 +169,11 @@ def make_converter() -> cattrs.Converter:
     def unstructure_tagged(value: Any) -> Any:
         return conv.unstructure(value, type(value))
 
-    for alias, structure in ((Message, msg_structure), (Part, part_structure), (StreamEvent, event_structure)):
+    for alias, structure in (
+        (Message, msg_structure),
+        (Part, part_structure),
+        (StreamEvent, event_structure),
+    ):
         conv.register_structure_hook(alias, structure)
         conv.register_unstructure_hook(alias, unstructure_tagged)
     for member in (*get_args(Message), *get_args(Part), *get_args(StreamEvent)):
@@ -179,167 +187,19 @@ def make_converter() -> cattrs.Converter:
     conv.register_unstructure_hook_func(is_free_form, _plain)
     del msg_unstructure, part_unstructure, event_unstructure
 
-    # The hot types get hand-written hooks (sessions store and load thousands of messages).
-    # They give the same JSON as the generic hooks above and hand anything unusual to them,
-    # so the strict checks and their error messages still apply.
-    for cls, fast_unstructure in _FAST_UNSTRUCTURE.items():
+    # The hot types get hand-written hooks (agentkit._fastpath: sessions store and load
+    # thousands of messages). They give the same JSON as the generic hooks above and hand
+    # anything unusual to them, so the strict checks and their error messages still apply.
+    for cls, fast_unstructure in FAST_UNSTRUCTURE.items():
         conv.register_unstructure_hook(cls, fast_unstructure)
     generic_message = conv.get_structure_hook(Message)
 
     def structure_message(value: Any, _t: Any) -> Any:
-        fast = _structure_message_fast(value)
-        return generic_message(value, _t) if fast is _SLOW else fast
+        fast = fast_message(value)
+        return generic_message(value, _t) if fast is SLOW else fast
 
     conv.register_structure_hook(Message, structure_message)
     return conv
-
-
-# -- fast paths -------------------------------------------------------------------------------
-
-_SLOW: Any = object()
-_USAGE_INTS = ("input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens", "requests")
-_USAGE_KEYS = frozenset((*_USAGE_INTS, "cost"))
-_CALL_KEYS = frozenset(("id", "name", "arguments"))
-_ASSISTANT_KEYS = frozenset(("role", "content", "tool_calls", "reasoning", "model", "usage", "finish_reason"))
-_TOOL_KEYS = frozenset(("role", "tool_call_id", "name", "content", "is_error"))
-
-
-def _unstructure_usage(u: Usage) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "input_tokens": u.input_tokens,
-        "output_tokens": u.output_tokens,
-        "cached_tokens": u.cached_tokens,
-        "reasoning_tokens": u.reasoning_tokens,
-        "requests": u.requests,
-    }
-    if u.cost is not None:
-        out["cost"] = u.cost
-    return out
-
-
-def _unstructure_user(m: UserMessage) -> dict[str, Any]:
-    return {
-        "role": "user",
-        "content": [
-            {"type": "text", "text": p.text} if type(p) is TextPart else converter().unstructure(p, type(p))
-            for p in m.content
-        ],
-    }
-
-
-def _unstructure_assistant(m: AssistantMessage) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "role": "assistant",
-        "content": m.content,
-        "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in m.tool_calls],
-    }
-    if m.reasoning is not None:
-        out["reasoning"] = m.reasoning
-    if m.model is not None:
-        out["model"] = m.model
-    if m.usage is not None:
-        out["usage"] = _unstructure_usage(m.usage)
-    if m.finish_reason is not None:
-        out["finish_reason"] = m.finish_reason
-    return out
-
-
-_FAST_UNSTRUCTURE: dict[type, Any] = {
-    SystemMessage: lambda m: {"role": "system", "content": m.content},
-    UserMessage: _unstructure_user,
-    AssistantMessage: _unstructure_assistant,
-    ToolMessage: lambda m: {
-        "role": "tool",
-        "tool_call_id": m.tool_call_id,
-        "name": m.name,
-        "content": m.content,
-        "is_error": m.is_error,
-    },
-    TextPart: lambda p: {"type": "text", "text": p.text},
-    ToolCall: lambda c: {"id": c.id, "name": c.name, "arguments": c.arguments},
-    Usage: _unstructure_usage,
-}
-
-
-def _optional_str(value: Any) -> bool:
-    return value is None or type(value) is str
-
-
-def _structure_usage(d: Any) -> Any:
-    if type(d) is not dict or not d.keys() <= _USAGE_KEYS:
-        return _SLOW
-    get = d.get
-    i, o, c, r, n, cost = (
-        get("input_tokens", 0),
-        get("output_tokens", 0),
-        get("cached_tokens", 0),
-        get("reasoning_tokens", 0),
-        get("requests", 0),
-        get("cost"),
-    )
-    if not (type(i) is type(o) is type(c) is type(r) is type(n) is int):
-        return _SLOW
-    if cost is not None:
-        if type(cost) not in (int, float):
-            return _SLOW
-        cost = float(cost)
-    return Usage(i, o, c, r, n, cost)
-
-
-def _structure_message_fast(d: Any) -> Any:
-    """The message, or _SLOW when anything is unusual (the generic path then decides)."""
-    if type(d) is not dict:
-        return _SLOW
-    role = d.get("role")
-    content = d.get("content")
-    if role == "user":
-        if d.keys() != {"role", "content"} or type(content) is not list:
-            return _SLOW
-        parts = []
-        for p in content:
-            if type(p) is not dict or p.keys() != {"type", "text"} or p["type"] != "text" or type(p["text"]) is not str:
-                return _SLOW
-            parts.append(TextPart(p["text"]))
-        return UserMessage(parts)
-    if role == "assistant":
-        calls_in = d.get("tool_calls", ())
-        if not d.keys() <= _ASSISTANT_KEYS or type(content if content is not None else "") is not str:
-            return _SLOW
-        if not (_optional_str(d.get("reasoning")) and _optional_str(d.get("model"))):
-            return _SLOW
-        if not _optional_str(d.get("finish_reason")) or type(calls_in) not in (list, tuple):
-            return _SLOW
-        calls = []
-        for c in calls_in:
-            if type(c) is not dict or c.keys() != _CALL_KEYS or not all(type(v) is str for v in c.values()):
-                return _SLOW
-            calls.append(ToolCall(c["id"], c["name"], c["arguments"]))
-        usage = d.get("usage")
-        if usage is not None:
-            usage = _structure_usage(usage)
-            if usage is _SLOW:
-                return _SLOW
-        return AssistantMessage(
-            content=content if content is not None else "",
-            tool_calls=calls,
-            reasoning=d.get("reasoning"),
-            model=d.get("model"),
-            usage=usage,
-            finish_reason=d.get("finish_reason"),
-        )
-    if role == "tool":
-        is_error = d.get("is_error", False)
-        if not d.keys() <= _TOOL_KEYS or type(is_error) is not bool:
-            return _SLOW
-        values = (d.get("tool_call_id"), d.get("name"), content)
-        if any(type(v) is not str for v in values):
-            return _SLOW
-        return ToolMessage(*values, is_error=is_error)  # type: ignore[arg-type]
-    if role == "system":
-        if d.keys() != {"role", "content"} or type(content) is not str:
-            return _SLOW
-        return SystemMessage(content)
-    return _SLOW
 
 
 def _plain(value: Any) -> Any:
@@ -401,18 +261,50 @@ def messages_to_dicts(messages: Iterable[Message]) -> list[dict[str, Any]]:
 
 def messages_from_dicts(data: Iterable[Mapping[str, Any]]) -> list[Message]:
     """Messages from dicts in the session format; raises ``ValueError`` naming the bad one."""
-    conv = converter()
-    out: list[Message] = []
-    for i, item in enumerate(data):
-        fast = _structure_message_fast(item)
-        if fast is not _SLOW:
-            out.append(fast)
+    items = data if isinstance(data, list) else list(data)
+    with gc_paused():
+        out: list[Message] = list(map(fast_message, items))
+    for message in out:
+        if message is SLOW:
+            break
+    else:
+        return out
+    conv = converter()  # something unusual: the generic path decides, naming the bad one
+    for i, item in enumerate(items):
+        if out[i] is not SLOW:
             continue
         try:
-            out.append(conv.structure(item, Message))  # type: ignore[arg-type]
+            out[i] = conv.structure(item, Message)  # type: ignore[arg-type]
         except Exception as exc:  # cattrs wraps errors in groups; flatten to one line
             raise ValueError(f"message {i}: {_describe(exc)}") from exc
     return out
+
+
+def messages_from_json_texts(texts: Sequence[str] | Sequence[bytes]) -> list[Message]:
+    """Messages from one JSON text each (a store's rows, a file's lines), the fast way.
+
+    The texts are decoded in batches: each batch joined into one JSON array, parsed with
+    one call (orjson when installed, with exactly the standard library's results) and
+    turned into messages before the next batch is parsed, so the intermediate dicts stay in
+    the CPU's caches. Raises ``ValueError`` when a text is not one session-format message;
+    a store then decodes the texts one by one to name the bad one.
+    """
+    out: list[Message] = []
+    step = _JSON_BATCH
+    with gc_paused():
+        for start in range(0, len(texts), step):
+            batch: Any = texts[start : start + step]
+            joined = (
+                b"[" + b",".join(batch) + b"]" if isinstance(batch[0], bytes) else "[" + ",".join(batch) + "]"
+            )
+            items = decode_json(joined)
+            if type(items) is not list or len(items) != len(batch):
+                raise ValueError(f"texts {start} to {start + len(batch) - 1} are not one JSON value each")
+            out += messages_from_dicts(items)
+    return out
+
+
+_JSON_BATCH = 512
 
 
 def _describe(exc: BaseException) -> str:

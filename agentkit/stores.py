@@ -404,6 +404,8 @@ def answer_interrupted(messages: Sequence[Message]) -> list[Message]:
     messages right after it); a missing one is inserted there, so providers accept the
     history and the loop never runs the tool again.
     """
+    if _all_answered(messages):  # the usual case, checked quickly: a long history is a copy
+        return list(messages)
     out: list[Message] = []
     pending: dict[str, str] = {}  # call id -> tool name, still unanswered, in call order
     for message in messages:
@@ -418,6 +420,22 @@ def answer_interrupted(messages: Sequence[Message]) -> list[Message]:
             pending = {c.id: c.name for c in message.tool_calls}
     out.extend(ToolMessage(i, name, INTERRUPTED_RESULT, is_error=True) for i, name in pending.items())
     return out
+
+
+def _all_answered(messages: Sequence[Message]) -> bool:
+    """Whether every tool call has its result; False also for anything unusual (subclasses)."""
+    pending: set[str] | None = None
+    for message in messages:
+        cls = type(message)
+        if cls is ToolMessage:
+            if pending:
+                pending.discard(message.tool_call_id)  # type: ignore[union-attr]
+            continue
+        if pending or (cls is not UserMessage and cls is not SystemMessage and cls is not AssistantMessage):
+            return False
+        if cls is AssistantMessage and message.tool_calls:  # type: ignore[union-attr]
+            pending = {c.id for c in message.tool_calls}  # type: ignore[union-attr]
+    return not pending
 
 
 # -- search ------------------------------------------------------------------------------------

@@ -9,8 +9,9 @@
 Append: ``--turns`` turns (a question and an answer each) appended one by one through the
 async Store API to one session, as a running agent does; reported in turns per second.
 Load: a session of ``--messages`` messages (user, assistant with a tool call, tool result,
-answer, repeated) read back with ``load_messages`` (what a session does before each run),
-from a fresh store so nothing is cached; reported in milliseconds. Reload: the same store
+answer, repeated), written as an agent writes it (one ``append_turn`` per four messages),
+read back with ``load_messages`` (what a session does before each run), from a fresh store
+so nothing is cached; reported in milliseconds. Reload: the same store
 loads the session again after one more turn was appended (what a session does before its
 next run: stores decode only what is new). Each figure is the median of ``--repeat`` runs
 with min and max. Targets: >= 5,000 turns/s, <= 50 ms (for the cold load).
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from agentkit.messages import AssistantMessage, Message, ToolCall, ToolMessage, Usage, UserMessage
-from agentkit.stores import InMemoryStore, SessionInfo, Store, utcnow
+from agentkit.stores import InMemoryStore, Store
 
 __all__ = ["APPEND_TARGET", "LOAD_TARGET_MS", "main", "measure"]
 
@@ -94,6 +95,13 @@ def _long_session(count: int) -> list[Message]:
     return messages[:count]
 
 
+async def _write_long_session(store: Store, count: int) -> None:
+    await store.create_session("long", user_id="bench")
+    messages = _long_session(count)
+    for i in range(0, count, 4):
+        await store.append_turn("long", messages[i : i + 4], usage=Usage(350, 50, requests=2))
+
+
 async def _append_once(make: Callable[[Path], Store], root: Path, turns: int) -> float:
     store = make(root)
     try:
@@ -128,8 +136,7 @@ async def _reload(make: Callable[[Path], Store], root: Path, count: int, repeat:
     if isinstance(reader, InMemoryStore):
         await writer.aclose()
         writer = reader
-        now = utcnow()
-        await reader.put_session(SessionInfo("long", "bench", now, now), _long_session(count))
+        await _write_long_session(reader, count)
     try:
         await reader.load_messages("long")
         times = []
@@ -157,8 +164,7 @@ async def measure(name: str, *, turns: int, messages: int, repeat: int, root: Pa
     where = root / f"{name}-load"
     where.mkdir()
     writer = make(where)
-    now = utcnow()
-    await writer.put_session(SessionInfo("long", "bench", now, now), _long_session(messages))
+    await _write_long_session(writer, messages)
     shared = writer if name == "memory" else None
     if shared is None:
         await writer.aclose()

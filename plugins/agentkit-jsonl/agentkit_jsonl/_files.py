@@ -20,6 +20,7 @@ from agentkit.errors import StorageError
 __all__ = [
     "SUFFIX",
     "LockedFile",
+    "WouldBlock",
     "atomic_write",
     "file_name",
     "locked",
@@ -63,6 +64,10 @@ def make_private_dir(path: Path) -> None:
         raise StorageError(f"{path} is not a directory", store="jsonl")
 
 
+class WouldBlock(Exception):
+    """Raised by :func:`locked` with ``wait=False`` when another process holds the lock."""
+
+
 class LockedFile:
     """An open session file holding an ``flock`` (shared for readers, exclusive for writers)."""
 
@@ -90,12 +95,13 @@ class LockedFile:
 
 
 @contextlib.contextmanager
-def locked(path: Path, *, exclusive: bool, timeout: float) -> Iterator[LockedFile | None]:
+def locked(path: Path, *, exclusive: bool, timeout: float, wait: bool = True) -> Iterator[LockedFile | None]:
     """Open ``path`` and lock it; yields ``None`` when the file does not exist.
 
     A file can be replaced (atomic rewrite) or deleted while we wait for its lock; after
     locking we check that the path still names the file we hold, and start over if not.
     The wait polls a non-blocking lock so that it can give up after ``timeout`` seconds.
+    With ``wait=False`` a lock held by someone else raises :class:`WouldBlock` instead.
     """
     flags = (os.O_RDWR | os.O_APPEND) if exclusive else os.O_RDONLY
     operation = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
@@ -108,7 +114,7 @@ def locked(path: Path, *, exclusive: bool, timeout: float) -> Iterator[LockedFil
             fd = None
             break
         try:
-            _lock(fd, operation, deadline, path)
+            _lock(fd, operation, deadline if wait else None, path)
             held = os.fstat(fd)
             try:
                 current = os.stat(path, follow_symlinks=False)
@@ -133,7 +139,7 @@ def locked(path: Path, *, exclusive: bool, timeout: float) -> Iterator[LockedFil
         os.close(fd)  # closing the descriptor releases the lock
 
 
-def _lock(fd: int, operation: int, deadline: float, path: Path) -> None:
+def _lock(fd: int, operation: int, deadline: float | None, path: Path) -> None:
     delay = 0.0005
     while True:
         try:
@@ -142,6 +148,8 @@ def _lock(fd: int, operation: int, deadline: float, path: Path) -> None:
         except OSError as exc:
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise
+        if deadline is None:
+            raise WouldBlock(str(path))
         if time.monotonic() >= deadline:
             raise StorageError(
                 f"{path} stayed locked by another writer past the lock timeout",

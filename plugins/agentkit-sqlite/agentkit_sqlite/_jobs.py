@@ -24,7 +24,13 @@ import attrs
 
 from agentkit.errors import CorruptSessionError, SessionNotFoundError, StorageError
 from agentkit.messages import Message, Usage
-from agentkit.serialization import from_dict, messages_from_dicts, messages_to_dicts, to_dict
+from agentkit.serialization import (
+    from_dict,
+    messages_from_dicts,
+    messages_from_json_texts,
+    messages_to_dicts,
+    to_dict,
+)
 from agentkit.stores import SearchHit, SessionInfo, utcnow
 
 from ._db import from_micros, to_micros, write_transaction
@@ -113,7 +119,7 @@ def _insert_info(conn: sqlite3.Connection, info: SessionInfo, turns: int, versio
             to_micros(info.created_at),
             to_micros(info.updated_at),
             info.message_count,
-            json.dumps(to_dict(info.usage)),
+            _usage_json(info.usage),
             _json(dict(info.metadata)),
             turns,
             version,
@@ -133,9 +139,16 @@ def _insert_messages(
     )
 
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _json(data: Any) -> str:
-    text = json.dumps(data, ensure_ascii=False)
+    text = _encode(data)
     return text if _encodable(text) else json.dumps(data)  # escapes a lone surrogate instead
+
+
+def _usage_json(usage: Usage) -> str:
+    return _encode(to_dict(usage))
 
 
 def _text(text: str) -> str:
@@ -228,33 +241,44 @@ def read(conn: sqlite3.Connection, store: _Store, session_id: str) -> list[Messa
         if row is None:
             caches.forget(session_id)
             raise store._not_found(session_id)
-        if cached is not None and 0 < len(cached[1]) <= row[0]:
+        count = row[0]
+        if cached is not None and 0 < len(cached[1]) <= count:
             last = conn.execute(
                 "SELECT id FROM messages WHERE session_id = ? AND seq = ?", (session_id, len(cached[1]) - 1)
             ).fetchone()
             if last is not None and last[0] == cached[0]:
                 base = cached[1]
-        rows = conn.execute(
-            "SELECT id, seq, data FROM messages WHERE session_id = ? AND seq >= ? ORDER BY seq",
-            (session_id, len(base)),
-        ).fetchall()
+        texts = [
+            r[0]
+            for r in conn.execute(
+                "SELECT data FROM messages WHERE session_id = ? AND seq >= ? ORDER BY seq",
+                (session_id, len(base)),
+            )
+        ]
+        last_id = cached[0] if base and cached is not None else None
+        if texts:
+            found = conn.execute(
+                "SELECT id FROM messages WHERE session_id = ? AND seq = ?",
+                (session_id, len(base) + len(texts) - 1),
+            ).fetchone()
+            last_id = found[0] if found is not None else None
     finally:
         conn.execute("COMMIT")
-    messages = base + _decode(rows, store, session_id) if rows else list(base)
-    if messages:
-        caches.messages[session_id] = (rows[-1][0] if rows else cached[0], messages)  # type: ignore[index]
+    messages = base + _decode(texts, len(base), store, session_id) if texts else list(base)
+    if messages and last_id is not None:
+        caches.messages[session_id] = (last_id, messages)
         caches.messages.move_to_end(session_id)
         while len(caches.messages) > caches.sessions:
             caches.messages.popitem(last=False)
     return list(messages)
 
 
-def _decode(rows: list[tuple[int, int, str]], store: _Store, session_id: str) -> list[Message]:
-    try:  # one parse of one JSON array is much faster than one per row
-        return messages_from_dicts(json.loads("[" + ",".join(r[2] for r in rows) + "]"))
+def _decode(texts: list[str], first: int, store: _Store, session_id: str) -> list[Message]:
+    try:  # batches of rows parsed as JSON arrays: much faster than one parse per row
+        return messages_from_json_texts(texts)
     except ValueError:
         pass
-    for _, seq, text in rows:
+    for seq, text in enumerate(texts, start=first):
         try:
             messages_from_dicts([json.loads(text)])
         except ValueError as exc:
@@ -282,13 +306,17 @@ def append(
         if not messages:
             return info
         _insert_messages(conn, session_id, info.message_count, turns + 1, messages)
-        info = attrs.evolve(
-            info,
-            updated_at=utcnow(),
-            message_count=info.message_count + len(messages),
-            usage=info.usage + usage if usage is not None else info.usage,
-            model=model if model is not None else info.model,
-            title=info.title if info.title is not None else title,
+        total = info.usage + usage if usage is not None else info.usage
+        info = SessionInfo(
+            info.id,
+            info.user_id,
+            info.created_at,
+            utcnow(),
+            info.title if info.title is not None else title,
+            model if model is not None else info.model,
+            info.message_count + len(messages),
+            total,
+            info.metadata,
         )
         conn.execute(
             "UPDATE sessions SET updated_at = ?, message_count = ?, turn_count = ?, usage = ?, model = ?, title = ?,"
@@ -297,7 +325,7 @@ def append(
                 to_micros(info.updated_at),
                 info.message_count,
                 turns + 1,
-                json.dumps(to_dict(info.usage)),
+                _usage_json(total),
                 _maybe_text(info.model),
                 _maybe_text(info.title),
                 version,

@@ -3,7 +3,10 @@
 One database file (``$AGENTKIT_HOME/agentkit.db`` unless ``path=`` says otherwise) in WAL
 mode. Every write is one ``BEGIN IMMEDIATE`` transaction, so a turn is stored whole or not
 at all, and any number of threads and processes may write the same file: they queue on the
-write lock for up to ``busy_timeout`` seconds. All I/O runs on the store's worker thread.
+write lock for up to ``busy_timeout`` seconds. Anything that may wait (for another writer's
+lock, for the disk under ``synchronous="full"``, or on a large read) runs on the store's
+worker thread; a short read or append that gets its locks at once runs inline (see
+:class:`agentkit_sqlite._db.Worker`).
 """
 
 from __future__ import annotations
@@ -59,7 +62,13 @@ class SqliteStore(Store):
         self.busy_timeout = busy_timeout
         self.synchronous = synchronous
         self.caches = _jobs.Caches()
-        self._worker = Worker(self._open, path=self.path, name="agentkit-sqlite")
+        self._worker = Worker(
+            self._open, path=self.path, name="agentkit-sqlite", inline=True, busy_timeout=busy_timeout
+        )
+        # A commit under synchronous=full/extra waits for the disk: those go to the thread.
+        self._small_write = (
+            self._worker.call_inline if synchronous.lower() in ("off", "normal") else self._worker.call
+        )
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r})"
@@ -82,7 +91,7 @@ class SqliteStore(Store):
     # -- sessions --------------------------------------------------------------------------
 
     async def find_session(self, session_id: str) -> SessionInfo | None:
-        return await self._worker.call(_jobs.find, self, session_id)
+        return await self._worker.call_inline(_jobs.find, self, session_id)
 
     async def create_session(
         self,
@@ -98,7 +107,7 @@ class SqliteStore(Store):
         info = SessionInfo(
             session_id, user_id or session_id, now, now, title, model, 0, Usage(), check_metadata(metadata)
         )
-        return await self._worker.call(_jobs.create, self, info)
+        return await self._small_write(_jobs.create, self, info)
 
     async def list_sessions(
         self, *, user_id: str | None = None, limit: int | None = None, offset: int = 0
@@ -114,7 +123,7 @@ class SqliteStore(Store):
         metadata: Mapping[str, Any] | _Unset = UNSET,
     ) -> SessionInfo:
         changes = session_changes(title, model, metadata)
-        return await self._worker.call(_jobs.update, self, session_id, changes)
+        return await self._small_write(_jobs.update, self, session_id, changes)
 
     async def delete_session(self, session_id: str) -> bool:
         return await self._worker.call(_jobs.delete, self, session_id)
@@ -134,7 +143,7 @@ class SqliteStore(Store):
         title: str | None = None,
     ) -> SessionInfo:
         turn = check_messages(messages)
-        return await self._worker.call(_jobs.append, self, session_id, turn, usage, model, title)
+        return await self._small_write(_jobs.append, self, session_id, turn, usage, model, title)
 
     async def replace_messages(self, session_id: str, messages: Sequence[Message]) -> SessionInfo:
         return await self._worker.call(_jobs.replace, self, session_id, check_messages(messages))

@@ -154,3 +154,46 @@ async def test_writer_killed_mid_turn_leaves_only_whole_turns(tmp_path: Path) ->
         assert len(await store.read_messages("shared")) == len(messages) + 4
     finally:
         store.close()
+
+
+async def test_a_writer_writing_back_to_back_does_not_starve_another(tmp_path: Path) -> None:
+    """The waiting side retries every few hundred microseconds, so it gets the lock between
+    two of the greedy writer's turns; SQLite's own busy handler would sleep up to 100 ms at
+    a time and could keep missing it past the busy timeout."""
+    path, go = tmp_path / "greedy.db", tmp_path / "go"
+    go.touch()
+    greedy = spawn(path, "greedy", -1, go)
+    assert greedy.stdout is not None
+    assert greedy.stdout.readline(), greedy.stderr.read() if greedy.stderr else ""
+    drain = threading.Thread(target=greedy.stdout.read, daemon=True)  # never let its pipe fill
+    drain.start()
+    store = SqliteStore(path, busy_timeout=2.0)
+    try:
+        for i in range(30):
+            await store.append_turn(
+                "shared",
+                [
+                    UserMessage(f"patient {i}"),
+                    AssistantMessage("a"),
+                    UserMessage("patient"),
+                    AssistantMessage("c"),
+                ],
+            )
+            await asyncio.sleep(0.002)  # the greedy writer writes meanwhile
+        assert greedy.poll() is None  # it was writing all along
+    finally:
+        greedy.kill()
+        greedy.wait(timeout=60)
+        drain.join(timeout=60)
+        greedy.stdout.close()
+        if greedy.stderr:
+            greedy.stderr.close()
+        store.close()
+    reader = SqliteStore(path)
+    try:
+        starts = [m.text for m in (await reader.read_messages("shared"))[::4]]
+        mine = [n for n, text in enumerate(starts) if text.startswith("patient")]
+        assert len(mine) == 30
+        assert any(text.startswith("greedy") for text in starts[mine[0] : mine[-1]])  # interleaved
+    finally:
+        reader.close()

@@ -42,7 +42,7 @@ async def test_files_are_private(tmp_path: Path) -> None:
         store.close()
 
 
-async def test_wal_and_busy_timeout(tmp_path: Path) -> None:
+async def test_wal_mode_and_who_waits_for_locks(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "a.db", busy_timeout=7.5)
     try:
         await store.list_sessions()
@@ -50,9 +50,66 @@ async def test_wal_and_busy_timeout(tmp_path: Path) -> None:
         assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         check.close()
-        assert (
-            await store._worker.call(lambda conn: conn.execute("PRAGMA busy_timeout").fetchone()[0]) == 7500
+        # SQLite itself never waits (a statement that would is retried by the worker thread,
+        # up to busy_timeout) and never checkpoints on commit (the worker thread does)
+        pragmas = await store._worker.call(
+            lambda conn: [
+                conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("busy_timeout", "wal_autocheckpoint")
+            ]
         )
+        assert pragmas == [0, 0]
+    finally:
+        store.close()
+
+
+def _write_job(conn: sqlite3.Connection) -> int:
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("COMMIT")
+    return threading.get_ident()
+
+
+async def test_short_jobs_run_inline_unless_they_would_wait(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "i.db", busy_timeout=30)
+    here = threading.get_ident()
+    try:
+        await store.create_session("s")  # the first job opens the database, on the thread
+        assert await store._worker.call_inline(_write_job) == here
+        blocker = sqlite3.connect(tmp_path / "i.db", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        waiting = asyncio.create_task(store._worker.call_inline(_write_job))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()  # queued on the thread, retrying; the loop runs on
+        blocker.execute("COMMIT")
+        blocker.close()
+        assert await asyncio.wait_for(waiting, 30) != here
+        assert await store._worker.call_inline(_write_job) == here
+        await store.append_turn("s", turn(1))
+        assert [m.text for m in await store.read_messages("s")] == ["question 1", "answer 1"]
+    finally:
+        store.close()
+
+
+async def test_synchronous_full_writes_wait_for_the_disk_on_the_thread(tmp_path: Path) -> None:
+    full, normal = SqliteStore(tmp_path / "f.db", synchronous="full"), SqliteStore(tmp_path / "n.db")
+    try:
+        assert full._small_write == full._worker.call
+        assert normal._small_write == normal._worker.call_inline
+    finally:
+        full.close()
+        normal.close()
+
+
+async def test_the_worker_checkpoints_the_wal(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    store = SqliteStore(path)
+    try:
+        await store.create_session("s")
+        for i in range(1500):  # ~6 pages each: 36 MB of WAL if nothing were checkpointed
+            await store.append_turn("s", turn(i))
+        await store._worker.call(lambda conn: None)  # queued checkpoints have run
+        wal = path.with_name(path.name + "-wal").stat().st_size
+        assert wal < 8 * 1024 * 1024, wal
+        assert len(await store.read_messages("s")) == 3000
     finally:
         store.close()
 
