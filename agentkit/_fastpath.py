@@ -34,12 +34,13 @@ except ImportError:  # pragma: no cover - exercised where orjson is absent
 
 
 def decode_json(data: str | bytes) -> Any:
-    """``json.loads``, faster when orjson is installed, with exactly json's results.
+    """``json.loads``, faster when orjson is installed, for trusted shapes only.
 
-    orjson refuses a few things the standard library accepts (``NaN``, integers beyond 64
-    bits, escaped lone surrogates); those documents are parsed again by ``json``, so the
-    answer never depends on which library is installed. A large document is parsed with
-    the garbage collector paused (see :func:`gc_paused`).
+    Documents orjson refuses (``NaN``, ``Infinity``, escaped lone surrogates) are parsed by
+    ``json`` instead. One difference remains: orjson reads an integer beyond 64 bits as a
+    float. Callers check the types they get (the message fast path accepts only ``int``
+    token counts) and decode anything else again with ``json``. A large document is parsed
+    with the garbage collector paused (see :func:`gc_paused`).
     """
     if len(data) < 65536:
         return _decode(data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar, get_args
 
@@ -47,7 +48,6 @@ from .providers import ModelRequest, OutputSchema, ToolSpec
 __all__ = [
     "FORMAT_VERSION",
     "converter",
-    "decode_json",
     "from_dict",
     "make_converter",
     "messages_from_dicts",
@@ -100,8 +100,12 @@ def _conv() -> cattrs.Converter:
     return converter()
 
 
-def make_converter() -> cattrs.Converter:
-    """Build the converter that defines agentkit's JSON shape."""
+def make_converter(*, fast_paths: bool = True) -> cattrs.Converter:
+    """Build the converter that defines agentkit's JSON shape.
+
+    ``fast_paths=False`` leaves out the hand-written hooks of :mod:`agentkit._fastpath`
+    (same JSON, slower); the tests compare the two.
+    """
     conv = cattrs.Converter(omit_if_default=False)
 
     conv.register_unstructure_hook(bytes, lambda b: base64.b64encode(b).decode("ascii"))
@@ -133,7 +137,10 @@ def make_converter() -> cattrs.Converter:
             for f in fields:
                 if f.name not in init_names or f.name not in value:
                     continue
-                kwargs[f.name] = conv.structure(value[f.name], f.type)
+                try:
+                    kwargs[f.name] = conv.structure(value[f.name], f.type)
+                except Exception as exc:  # name the field: "'NoneType' object is not iterable" alone helps nobody
+                    raise ValueError(f"{f.name}: {_describe(exc)}") from exc
             unknown = set(value) - init_names - tag_names
             for f in fields:  # a tag that names another class must not be read as this one
                 if f.name in tag_names and f.name in value and value[f.name] != f.default:
@@ -190,6 +197,8 @@ def make_converter() -> cattrs.Converter:
     # The hot types get hand-written hooks (agentkit._fastpath: sessions store and load
     # thousands of messages). They give the same JSON as the generic hooks above and hand
     # anything unusual to them, so the strict checks and their error messages still apply.
+    if not fast_paths:
+        return conv
     for cls, fast_unstructure in FAST_UNSTRUCTURE.items():
         conv.register_unstructure_hook(cls, fast_unstructure)
     generic_message = conv.get_structure_hook(Message)
@@ -284,23 +293,27 @@ def messages_from_json_texts(texts: Sequence[str] | Sequence[bytes]) -> list[Mes
     """Messages from one JSON text each (a store's rows, a file's lines), the fast way.
 
     The texts are decoded in batches: each batch joined into one JSON array, parsed with
-    one call (orjson when installed, with exactly the standard library's results) and
-    turned into messages before the next batch is parsed, so the intermediate dicts stay in
-    the CPU's caches. Raises ``ValueError`` when a text is not one session-format message;
-    a store then decodes the texts one by one to name the bad one.
+    one call (orjson when installed) and turned into messages before the next batch is
+    parsed, so the intermediate dicts stay in the CPU's caches. The result is exactly what
+    ``json.loads`` and :func:`messages_from_dicts` give text by text: a batch with anything
+    unusual is decoded again that way. Raises ``ValueError`` when a text is not one
+    session-format message; a store then decodes the texts one by one to name the bad one.
     """
     out: list[Message] = []
     step = _JSON_BATCH
-    with gc_paused():
-        for start in range(0, len(texts), step):
-            batch: Any = texts[start : start + step]
-            joined = (
-                b"[" + b",".join(batch) + b"]" if isinstance(batch[0], bytes) else "[" + ",".join(batch) + "]"
-            )
-            items = decode_json(joined)
-            if type(items) is not list or len(items) != len(batch):
-                raise ValueError(f"texts {start} to {start + len(batch) - 1} are not one JSON value each")
-            out += messages_from_dicts(items)
+    for start in range(0, len(texts), step):
+        batch: Any = texts[start : start + step]
+        joined = b"[" + b",".join(batch) + b"]" if isinstance(batch[0], bytes) else "[" + ",".join(batch) + "]"
+        items = decode_json(joined)
+        if type(items) is not list or len(items) != len(batch):
+            raise ValueError(f"texts {start} to {start + len(batch) - 1} are not one JSON value each")
+        with gc_paused():
+            made = list(map(fast_message, items))
+        for message in made:
+            if message is SLOW:  # exotic content, or a number orjson reads differently: json decides
+                made = messages_from_dicts([json.loads(text) for text in batch])
+                break
+        out += made
     return out
 
 

@@ -1,5 +1,8 @@
 """Round trips through agentkit's JSON shape (agentkit.serialization), as property tests.
 
+The hand-written fast paths (agentkit._fastpath) are checked against the generic converter
+at the end: same values, same JSON, and anything unusual left to the generic path.
+
 For every value ``x``: ``from_dict(to_dict(x), type(x)) == x``, also through ``json.dumps``
 and ``json.loads``, and tagged unions (``Message``, ``StreamEvent``) come back as the right
 class. The exact shape is pinned by a few examples, because stored sessions depend on it.
@@ -7,13 +10,16 @@ class. The exact shape is pinned by a few examples, because stored sessions depe
 
 from __future__ import annotations
 
+import gc
 import json
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agentkit import _fastpath
 from agentkit.events import (
     ModelResponse,
     ReasoningDelta,
@@ -43,6 +49,7 @@ from agentkit.serialization import (
     from_dict,
     make_converter,
     messages_from_dicts,
+    messages_from_json_texts,
     messages_to_dicts,
     to_dict,
 )
@@ -281,3 +288,158 @@ def test_bad_messages_are_errors_naming_the_problem(data, message):
 def test_a_tag_that_contradicts_the_class_is_an_error():
     with pytest.raises(ValueError, match=r"role 'assistant' does not match SystemMessage"):
         from_dict({"role": "assistant", "content": "x"}, SystemMessage)
+
+
+# -- the fast paths ---------------------------------------------------------------------------
+
+generic = make_converter(fast_paths=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(message)
+def test_the_fast_path_builds_what_the_constructors_build(value):
+    data = through_json(messages_to_dicts([value])[0])
+    fast = _fastpath.structure_message(data)
+    if fast is _fastpath.SLOW:  # images and the like: the generic path's job
+        assert any(not isinstance(p, TextPart) for p in getattr(value, "content", ()))
+        return
+    assert type(fast) is type(value) and fast == value and hash(fast) == hash(value)
+    assert attrs.asdict(fast) == attrs.asdict(value)  # every field set, tags included
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        fast.role = "user"  # type: ignore[misc]
+
+
+def test_the_usual_messages_take_the_fast_path():
+    call = ToolCall("c1", "f", "{}")
+    for value in (
+        SystemMessage("be brief"),
+        UserMessage("hi"),
+        AssistantMessage(
+            "", tool_calls=(call,), model="m", usage=Usage(1, 2, cost=0.5), finish_reason="stop"
+        ),
+        ToolMessage("c1", "f", "ok", is_error=True),
+    ):
+        built = _fastpath.structure_message(through_json(messages_to_dicts([value])[0]))
+        assert built is not _fastpath.SLOW and built == value
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"role": "user", "content": "not a list of parts"},
+        {"role": "user", "content": [{"type": "text", "text": 3}]},
+        {"role": "user", "content": [{"type": "text"}, {"type": "text", "text": "x"}]},
+        {"role": "assistant", "content": 5},
+        {"role": "assistant", "content": "", "tool_calls": None},
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "a", "name": "b", "args": "{}"}]},
+        {"role": "assistant", "content": "", "usage": {"input_tokens": "3"}},
+        {"role": "assistant", "content": "", "usage": {"input_tokens": True}},
+        {"role": "assistant", "content": "", "model": 3},
+        {"role": "assistant", "content": "", "colour": "red"},
+        {"role": "tool", "tool_call_id": "c", "name": "f", "content": "x", "is_error": 0},
+        {"role": "tool", "tool_call_id": "c", "name": "f"},
+        {"role": "system", "content": "x", "extra": 1},
+        {"role": "wizard"},
+        ["not", "a", "dict"],
+    ],
+)
+def test_anything_unusual_goes_to_the_generic_path(data):
+    assert _fastpath.structure_message(data) is _fastpath.SLOW
+
+
+def test_bad_messages_still_get_the_generic_errors():
+    with pytest.raises(ValueError, match=r"message 1: .*tool_calls"):
+        messages_from_dicts([{"role": "system", "content": "ok"}, {"role": "assistant", "tool_calls": None}])
+
+
+@settings(max_examples=200, deadline=None)
+@given(message)
+def test_the_fast_json_is_the_generic_json(value):
+    fast = messages_to_dicts([value])[0]
+    assert fast == generic.unstructure(value, type(value))
+    assert list(fast) == list(generic.unstructure(value, type(value)))  # same key order too
+    assert messages_from_dicts([through_json(fast)]) == [generic.structure(through_json(fast), Message)]
+
+
+# -- decoding many texts ----------------------------------------------------------------------
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(message, max_size=20), st.booleans())
+def test_texts_decode_like_one_dict_at_a_time(values, as_bytes):
+    texts = [json.dumps(d, ensure_ascii=False) for d in messages_to_dicts(values)]
+    given_texts = [t.encode() for t in texts] if as_bytes else texts
+    assert (
+        messages_from_json_texts(given_texts) == messages_from_dicts([json.loads(t) for t in texts]) == values
+    )
+
+
+def test_batches_cover_every_text():
+    values = [UserMessage(f"q{i}") if i % 2 else AssistantMessage(f"a{i}") for i in range(1300)]
+    texts = [json.dumps(d) for d in messages_to_dicts(values)]
+    assert messages_from_json_texts(texts) == values
+    assert messages_from_json_texts([]) == []
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ['{"role": "user", "content": [{"type": "text", "text": "ok"}]}', "{not json"],
+        ['{"role": "system", "content": "a"}, {"role": "system", "content": "b"}'],  # two in one
+        ['{"role": "wizard"}'],
+    ],
+)
+def test_bad_texts_are_value_errors(texts):
+    with pytest.raises(ValueError):
+        messages_from_json_texts(texts)
+
+
+@pytest.mark.parametrize("orjson", [True, False], ids=["orjson", "json-only"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": NaN, "b": Infinity}',
+        '"\\ud800 lone surrogate"',
+        '{"a": 1, "a": 2}',
+        '[1.5, -0.0, 1e308, "\\u00e9", null, true]',
+        "[" + ",".join(['{"k": "' + "x" * 100 + '"}'] * 1000) + "]",  # large: parsed with the GC paused
+    ],
+)
+def test_decode_json_answers_exactly_like_json(text, orjson, monkeypatch):
+    if not orjson:
+        monkeypatch.setattr(_fastpath, "_orjson_loads", None)
+    expected = json.loads(text)
+    got = _fastpath.decode_json(text)
+    assert json.dumps(got) == json.dumps(expected)
+    assert _fastpath.decode_json(text.encode("utf-8", "surrogatepass")) is not None
+    assert gc.isenabled()
+    with pytest.raises(ValueError):
+        _fastpath.decode_json(text + "}")
+
+
+def test_numbers_orjson_reads_differently_are_decoded_by_json():
+    # orjson reads integers beyond 64 bits as floats; the result must not depend on it
+    big = 123456789012345678901234567890
+    texts = [
+        json.dumps({"role": "assistant", "content": "", "usage": {"input_tokens": big}}),
+        json.dumps({"role": "assistant", "content": "", "usage": {"input_tokens": 1, "cost": big}}),
+    ]
+    got = messages_from_json_texts(texts)
+    assert got == messages_from_dicts([json.loads(t) for t in texts])
+    assert got[0].usage.input_tokens == big and type(got[0].usage.input_tokens) is int
+
+
+def test_the_gc_is_left_as_it_was():
+    gc.disable()
+    try:
+        with _fastpath.gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with _fastpath.gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(KeyError), _fastpath.gc_paused():
+        raise KeyError
+    assert gc.isenabled()

@@ -31,10 +31,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
+import orjson
 
 from agentkit.errors import CorruptSessionError, SchemaVersionError, StorageError
 from agentkit.messages import Message, Usage
-from agentkit.serialization import decode_json, messages_from_dicts, messages_to_dicts
+from agentkit.serialization import messages_from_dicts, messages_from_json_texts, messages_to_dicts
 from agentkit.stores import (
     UNSET,
     SearchHit,
@@ -69,8 +70,6 @@ log = logging.getLogger("agentkit_jsonl")
 
 #: Version of the session file layout, stored in every session line.
 FILE_FORMAT = 1
-
-_BATCH = 512  # lines decoded per JSON parse when reading a file
 
 T = TypeVar("T")
 
@@ -271,56 +270,45 @@ class JsonlStore(Store):
         )
 
     def _parse_fast(self, data: bytes, path: Path, session_id: str, base: _Parsed | None) -> _Parsed | None:
-        """The usual file (every line a message or a session line, counts right) with one
-        JSON parse and one pass; ``None`` for anything else, which the careful path then
-        reads again and, if need be, reports by line.
+        """The usual file, written by this store: ``None`` for anything else, which the
+        careful path then reads again and, if need be, reports by line.
 
-        Only the last session line (the current state) is read in full; earlier ones must
-        be session lines of this session, in a known format, with the right message count.
+        Lines are told apart by how this store writes them (message lines start with
+        ``{"role": ``, session lines with ``{"type": "session"``); message lines are decoded
+        in batches, and only those of committed turns. Session lines must belong to this
+        session, be in a known format and count the messages before them; only the last
+        one (the current state) is read in full.
         """
         lines = data.split(b"\n")
         lines.pop()  # after the last newline: b"" or a torn line, never used
+        at = [i for i, line in enumerate(lines) if line.startswith(b'{"type": "session"')]
+        texts = [line for line in lines if line.startswith(b'{"role": ')]
+        if len(at) + len(texts) != len(lines):
+            return None  # a line of another kind
+        if not at:
+            return base  # nothing new is committed yet (or not a session file: None)
+        if base is None and at[0] != 0:
+            return None  # the first line must be a session line
+        sessions = [(i, i - k) for k, i in enumerate(at)]  # (line index, message lines before it)
         done = len(base.messages) if base is not None else 0
-        messages: list[Message] = []
-        committed, last, state_record = 0, -1, None
-        for start in range(0, len(lines), _BATCH):  # batches: the dicts are used while in cache
-            chunk = lines[start : start + _BATCH]
-            try:
-                records = decode_json(b"[" + b",".join(chunk) + b"]")
-            except ValueError:
-                return None
-            if type(records) is not list or len(records) != len(chunk):
-                return None
-            if (
-                base is None
-                and start == 0
-                and not (type(records[0]) is dict and records[0].get("type") == "session")
-            ):
-                return None  # the first line must be a session line
-            found: list[dict[str, Any]] = []
-            for i, record in enumerate(records, start):
-                if type(record) is not dict:
-                    return None
-                if "role" in record:
-                    found.append(record)
-                    continue
-                if record.get("type") != "session" or record.get("id") != session_id:
-                    return None
-                fmt, count = record.get("format"), len(messages) + len(found)
-                if type(fmt) is not int or fmt > FILE_FORMAT or record.get("message_count") != done + count:
-                    return None
-                committed, last, state_record = count, i, record
-            try:
-                messages += messages_from_dicts(found)
-            except ValueError:
-                return None
-        if state_record is None:
-            return base if base is not None else None  # nothing new is committed yet
-        try:
-            state = self._info(state_record, path, None)
-        except CorruptSessionError:
+        try:  # orjson: these are only checked for kind, id, format and count
+            states = orjson.loads(b"[" + b",".join([lines[i] for i in at]) + b"]")
+        except ValueError:
             return None
-        del messages[committed:]
+        if type(states) is not list or len(states) != len(sessions):
+            return None
+        for record, (_, before) in zip(states, sessions, strict=True):
+            if type(record) is not dict or record.get("type") != "session" or record.get("id") != session_id:
+                return None
+            fmt = record.get("format")
+            if type(fmt) is not int or fmt > FILE_FORMAT or record.get("message_count") != done + before:
+                return None
+        last, committed = sessions[-1]
+        try:
+            state = self._info(json.loads(lines[last]), path, None)  # exactly, with json
+            messages = messages_from_json_texts(texts[:committed])
+        except (ValueError, CorruptSessionError):
+            return None
         if base is not None:
             messages = base.messages + messages
         start = base.committed_end if base is not None else 0
@@ -690,7 +678,7 @@ def _identity(fd: int) -> tuple[int, ...]:
 
 def _loads(data: bytes) -> Any:
     try:
-        return decode_json(data)
+        return json.loads(data)
     except ValueError:
         return None
 
