@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import json
 import logging
 import os
 import stat
+import threading
 from pathlib import Path
 
 import attrs
@@ -262,3 +264,70 @@ async def test_reads_continue_where_they_stopped(store: JsonlStore, monkeypatch:
     messages.clear()  # callers get their own list
     assert await store.read_messages("inc") == sample_turn(3)
     other.close()
+
+
+async def test_short_jobs_run_inline_unless_another_process_holds_the_lock(
+    store: JsonlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await store.create_session("i")
+    threads: list[int] = []
+    real_append = store._append
+
+    def spy(*args: object, **kwargs: object) -> object:
+        threads.append(threading.get_ident())
+        return real_append(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "_append", spy)
+    await store.append_turn("i", sample_turn(0))
+    assert threads == [threading.get_ident()]  # uncontended: here and now
+    fd = os.open(store.file_of("i"), os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another writer holds the file
+    try:
+        waiting = asyncio.create_task(store.append_turn("i", sample_turn(1)))
+        for _ in range(10):  # the loop keeps running while the append waits on a thread
+            await asyncio.sleep(0.005)
+        assert not waiting.done()
+    finally:
+        os.close(fd)
+    await asyncio.wait_for(waiting, 30)
+    assert threads[1] == threading.get_ident() and threads[2] != threading.get_ident()  # tried, then queued
+    assert await store.read_messages("i") == sample_turn(0) + sample_turn(1)
+
+
+async def test_with_fsync_writes_wait_for_the_disk_on_a_thread(tmp_path: Path) -> None:
+    synced, plain = JsonlStore(tmp_path / "a", fsync=True), JsonlStore(tmp_path / "b")
+    try:
+        assert synced._small_write == synced._call
+        assert plain._small_write == plain._call_inline
+        await synced.create_session("s")
+        await synced.append_turn("s", sample_turn(0))
+        assert await synced.read_messages("s") == sample_turn(0)
+    finally:
+        synced.close()
+        plain.close()
+
+
+async def test_the_quick_read_and_the_careful_read_agree(store: JsonlStore) -> None:
+    await store.create_session("q", title="t")
+    for i in range(5):
+        await store.append_turn("q", sample_turn(i), usage=None, model=f"m{i}")
+        await store.update_session("q", metadata={"turn": i})
+    path = store.file_of("q")
+    data = path.read_bytes()
+    quick = store._parse_fast(data, path, "q", None)
+    careful = store._parse_carefully(data, path, "q", None)
+    assert quick is not None and quick == careful
+    cut = data.rindex(b'{"type"', 0, len(data) - 1)  # a base that stops one session line early
+    base = store._parse_carefully(data[:cut], path, "q", None)
+    assert store._parse_fast(data[cut:], path, "q", base) == careful
+    for bad in (
+        data.replace(b'{"role": ', b'{"role" : ', 1),  # not as this store writes it
+        data + b'{"role": "user", "content": "uncommitted"}\n',  # fine: ignored like the careful read
+        data.replace(b'"message_count": 4', b'"message_count": 3', 1),  # a count that is off
+    ):
+        fast = store._parse_fast(bad, path, "q", None)
+        if fast is not None:
+            assert fast == store._parse_carefully(bad, path, "q", None)
+        else:
+            with contextlib.suppress(CorruptSessionError):
+                store._parse_carefully(bad, path, "q", None)
