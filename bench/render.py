@@ -83,9 +83,11 @@ def render_performance(r: dict[str, Any]) -> str:
         "  guardrails are a few tens of µs.",
         "- The absolute concurrent throughput is low for both clients alike: with 500 connections in",
         "  flight, httpx's connection pool dominates, far below the fake server's capacity above.",
-        "- Sessions: an append hands the write to the store's worker thread (one hand-off, ~150 µs",
-        "  here) and commits one transaction; the SQLite work alone runs at about 4,900 turns/s on",
-        "  this machine. A cold load is dominated by decoding 10,000 JSON messages.",
+        "- Sessions: an append that gets the lock at once runs inline (a hand-off to the store's thread",
+        "  and back would cost ~300 µs here) and commits one transaction, about 110 µs of it in SQLite.",
+        "  A cold load is dominated by building 10,000 message objects (2–3 µs each) and parsing their",
+        "  JSON; on this VM the same load takes 45–100 ms from one run to the next (the garbage",
+        "  collector and the neighbours), hence medians over 9 repeats.",
     ]
     imp = r.get("import_time")
     cli = r.get("cli_startup")

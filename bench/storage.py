@@ -4,7 +4,7 @@
 
     python bench/storage.py                        # SQLite and JSONL, a table
     python bench/storage.py --json out.json        # also write the figures as JSON
-    python bench/storage.py --turns 5000 --messages 10000 --repeat 7 --stores sqlite jsonl memory
+    python bench/storage.py --turns 5000 --messages 10000 --repeat 9 --stores sqlite jsonl memory
 
 Append: ``--turns`` turns (a question and an answer each) appended one by one through the
 async Store API to one session, as a running agent does; reported in turns per second.
@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--messages", type=int, default=10_000, help="messages in the loaded session (default 10000)"
     )
-    parser.add_argument("--repeat", type=int, default=5, help="runs per figure (default 5)")
+    parser.add_argument("--repeat", type=int, default=9, help="runs per figure (default 9)")
     parser.add_argument("--dir", type=Path, help="where to put the files (default: a temporary directory)")
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
