@@ -137,10 +137,9 @@ class ToolRunner:
         replaced = await self.lifecycle.before_tool_call(self.ctx, call)
         if replaced is not None:
             return replaced
-        if tool.timeout is None and self.timeout is not None:
-            tool = tool.with_timeout(self.timeout)
+        timeout = tool.timeout if tool.timeout is not None else self.timeout
         try:
-            value = await tool.invoke(arguments, self.ctx)
+            value = await tool._invoke(arguments, self.ctx, timeout)
         except ToolTimeoutError as error:
             if self.raise_errors:
                 raise

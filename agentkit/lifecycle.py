@@ -79,8 +79,10 @@ class Lifecycle:
         self._own = agent_hooks(hooks)
 
     def _impls(self, name: str) -> list[Hook]:
-        plugin = [(_who(f), f) for f in self._host.hook_impls(name)]
-        return [*self._own[name], *plugin]
+        found = self._host.hook_impls(name)
+        if not found:  # the common case: no plugin implements it
+            return self._own[name]
+        return [*self._own[name], *[(_who(f), f) for f in found]]
 
     def has(self, name: str) -> bool:
         """Whether anything implements hook ``name`` (lets the loop skip work)."""

@@ -458,19 +458,20 @@ class Run:
 
                 usage = attrs.evolve(usage, cost=cost_of(usage, target.model, self.settings.prices))
         message = response.message
-        message = attrs.evolve(
-            message,
-            model=message.model or response.model or target.name,
-            usage=message.usage if source == "cache" and message.usage is not None else usage,
-            finish_reason=message.finish_reason or response.finish_reason,
-        )
-        response = attrs.evolve(
-            response,
-            message=message,
-            usage=usage,
-            model=response.model or message.model,
-            finish_reason=response.finish_reason or message.finish_reason,
-        )
+        m_model = message.model or response.model or target.name
+        m_usage = message.usage if source == "cache" and message.usage is not None else usage
+        m_finish = message.finish_reason or response.finish_reason
+        if m_model != message.model or m_usage is not message.usage or m_finish != message.finish_reason:
+            message = attrs.evolve(message, model=m_model, usage=m_usage, finish_reason=m_finish)
+        r_model = response.model or message.model
+        r_finish = response.finish_reason or message.finish_reason
+        if (
+            message is not response.message
+            or usage is not response.usage
+            or r_model != response.model
+            or r_finish != response.finish_reason
+        ):
+            response = attrs.evolve(response, message=message, usage=usage, model=r_model, finish_reason=r_finish)
         if source != "cache":
             self._count(usage, target)
         return response

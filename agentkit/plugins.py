@@ -283,8 +283,10 @@ class PluginHost:
 
     def hook_impls(self, hook_name: str) -> list[Callable[..., Any]]:
         """Implementations of a lifecycle hook, in pluggy's call order."""
-        caller = getattr(self.pm.hook, hook_name)
-        return [impl.function for impl in reversed(caller.get_hookimpls())]
+        impls = getattr(self.pm.hook, hook_name).get_hookimpls()
+        if not impls:
+            return []
+        return [impl.function for impl in reversed(impls)]
 
 
 def _impl_of(pm: pluggy.PluginManager, hook_name: str, plugin: object) -> Callable[..., Any] | None:

@@ -64,6 +64,8 @@ class Tool:
     # parameter name -> (annotation, positional-only?) for turning JSON into Python values
     _params: Mapping[str, tuple[Any, bool]] = attrs.field(factory=dict, repr=False, alias="_params")
     _validator: list[Any] = attrs.field(factory=list, repr=False, init=False)
+    # [ToolSpec, quick check or None], built on first use (see ``spec`` and ``validate``)
+    _cached: list[Any] = attrs.field(factory=list, repr=False, init=False)
     # True for a function defined in a class body: the tool binds like a method (self hidden)
     _method: bool = attrs.field(default=False, repr=False, alias="_method")
 
@@ -79,7 +81,18 @@ class Tool:
     @property
     def spec(self) -> ToolSpec:
         """The tool as the model sees it."""
-        return ToolSpec(name=self.name, description=self.description, parameters=self.parameters)
+        return self._caches()[0]  # type: ignore[no-any-return]
+
+    def _caches(self) -> list[Any]:
+        cached = self._cached
+        if not cached:
+            cached.extend(
+                (
+                    ToolSpec(name=self.name, description=self.description, parameters=self.parameters),
+                    _quick_check(self.parameters),
+                )
+            )
+        return cached
 
     # -- calling ------------------------------------------------------------------------------
 
@@ -111,6 +124,9 @@ class Tool:
         if not isinstance(data, Mapping):
             raise self._arguments_error((f"arguments must be a JSON object, got {_json_kind(data)} @ $",))
         data = dict(data)
+        quick = self._caches()[1]
+        if quick is not None and quick(data):  # surely valid: jsonschema would find no error
+            return data
         validator = self._get_validator()
         errors = [_most_useful(e) for e in validator.iter_errors(data)]  # in the schema's order
         if errors:
@@ -129,16 +145,28 @@ class Tool:
         :class:`~agentkit.errors.ToolTimeoutError` (a thread cannot be killed: a synchronous
         tool that hangs keeps its thread until it returns).
         """
+        return await self._invoke(kwargs, ctx, self.timeout)
+
+    async def _invoke(self, kwargs: Mapping[str, Any], ctx: RunContext | None, timeout: float | None) -> Any:
+        """:meth:`invoke` with ``timeout`` in place of the tool's own (no copy of the tool per call)."""
         args, call_kwargs = self._bind(kwargs, ctx)
-        if self.timeout is None:
+        if timeout is None:
             return await self._run(args, call_kwargs)
+        if not self.is_async:
+            # A thread runs the function: a timeout scope in this task cancels the wait for it
+            # just as wait_for would, without a task of its own (one loop pass less).
+            try:
+                async with asyncio.timeout(timeout):
+                    return await self._run(args, call_kwargs)
+            except TimeoutError:
+                raise ToolTimeoutError(
+                    f"tool {self.name!r} did not finish within {timeout:g} s", tool=self.name, timeout=timeout
+                ) from None
         try:
-            return await asyncio.wait_for(self._run(args, call_kwargs), self.timeout)
+            return await asyncio.wait_for(self._run(args, call_kwargs), timeout)
         except TimeoutError:
             raise ToolTimeoutError(
-                f"tool {self.name!r} did not finish within {self.timeout:g} s",
-                tool=self.name,
-                timeout=self.timeout,
+                f"tool {self.name!r} did not finish within {timeout:g} s", tool=self.name, timeout=timeout
             ) from None
 
     async def _run(self, args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -205,6 +233,64 @@ class Tool:
     def with_timeout(self, timeout: float | None) -> Tool:
         """The same tool with another timeout (seconds; ``None``: the agent's)."""
         return attrs.evolve(self, timeout=timeout)
+
+
+# -- quick argument checks ------------------------------------------------------------------------
+
+# Schema keywords that say nothing about validity (annotations).
+_ANNOTATIONS = frozenset({"description", "title", "default", "examples", "$comment", "deprecated"})
+_QUICK_KEYWORDS = frozenset({"type", "properties", "required", "additionalProperties", "$schema"}) | _ANNOTATIONS
+_QUICK_TYPES: dict[str, Callable[[Any], bool]] = {
+    # Conservative: a value these accept is valid for jsonschema; anything else (2.0 for an
+    # integer, say) goes to the full validator, which decides.
+    "string": lambda v: type(v) is str,
+    "integer": lambda v: type(v) is int,
+    "number": lambda v: type(v) is int or type(v) is float,
+    "boolean": lambda v: type(v) is bool,
+    "null": lambda v: v is None,
+}
+
+
+def _quick_check(schema: Mapping[str, Any]) -> Callable[[dict[str, Any]], bool] | None:
+    """For a flat object schema (properties of simple types, ``required``,
+    ``additionalProperties``), a check that says True only for arguments that are surely
+    valid; ``None`` for other schemas. Valid arguments, the common case, skip jsonschema; a
+    False sends them to the full validator for its error messages."""
+    if not isinstance(schema, Mapping) or schema.get("type") != "object":
+        return None
+    if not set(schema) <= _QUICK_KEYWORDS:
+        return None
+    properties = schema.get("properties", {})
+    required = schema.get("required", [])
+    extra = schema.get("additionalProperties", True)
+    if not isinstance(properties, Mapping) or not isinstance(required, list) or not isinstance(extra, bool):
+        return None
+    if not all(isinstance(name, str) for name in required):
+        return None
+    checks: dict[str, Callable[[Any], bool]] = {}
+    for name, sub in properties.items():
+        if not isinstance(sub, Mapping) or not set(sub) <= {"type"} | _ANNOTATIONS:
+            return None
+        kind = sub.get("type")
+        if not isinstance(kind, str) or kind not in _QUICK_TYPES:
+            return None
+        checks[name] = _QUICK_TYPES[kind]
+    needed = tuple(required)
+
+    def check(data: dict[str, Any]) -> bool:
+        for name in needed:
+            if name not in data:
+                return False
+        for name, value in data.items():
+            test = checks.get(name)
+            if test is None:
+                if not extra:
+                    return False
+            elif not test(value):
+                return False
+        return True
+
+    return check
 
 
 # -- defining tools -------------------------------------------------------------------------------

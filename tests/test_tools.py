@@ -537,3 +537,35 @@ async def test_methods_become_tools_bound_to_their_instance():
     assert kit.aread.name == "read_async" and kit.aread.is_async
     other = Toolkit("/tmp/")
     assert await other.read.invoke({"path": "x"}) == "/tmp/x"
+
+
+def test_quick_argument_check_agrees_with_jsonschema() -> None:
+    """Flat schemas skip jsonschema for valid arguments; every verdict matches the full validator."""
+    from jsonschema import Draft202012Validator
+
+    @tool
+    def mixed(n: int, x: float, s: str, flag: bool, note: str = "") -> str:
+        """Mixed."""
+        return ""
+
+    full = Draft202012Validator(dict(mixed.parameters))
+    assert mixed._caches()[1] is not None  # this schema takes the quick path
+    cases: list[dict[str, Any]] = [
+        {"n": 1, "x": 1.5, "s": "a", "flag": True},
+        {"n": 1, "x": 2, "s": "a", "flag": False, "note": "b"},
+        {"n": 1, "x": 2, "s": "a", "flag": False, "note": None},
+        {"n": 2.0, "x": 1, "s": "a", "flag": True},  # an integral float is an integer for JSON Schema
+        {"n": True, "x": 1, "s": "a", "flag": True},
+        {"n": 1, "x": "1", "s": "a", "flag": True},
+        {"n": 1, "x": 1, "s": "a"},
+        {"n": 1, "x": 1, "s": "a", "flag": True, "extra": 1},
+        {"n": 1, "x": 1, "s": 3, "flag": 1},
+    ]
+    for case in cases:
+        valid = not list(full.iter_errors(case))
+        try:
+            mixed.validate(case)
+        except ToolArgumentsError:
+            assert not valid, case
+        else:
+            assert valid, case
