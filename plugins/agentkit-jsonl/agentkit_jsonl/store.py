@@ -274,15 +274,18 @@ class JsonlStore(Store):
         careful path then reads again and, if need be, reports by line.
 
         Lines are told apart by how this store writes them (message lines start with
-        ``{"role": ``, session lines with ``{"type": "session"``); message lines are decoded
-        in batches, and only those of committed turns. Session lines must belong to this
+        ``{"role"``, session lines with ``{"type"``; both kinds are then checked as they are
+        decoded); message lines are decoded in batches, and only those of committed turns. Session lines must belong to this
         session, be in a known format and count the messages before them; only the last
         one (the current state) is read in full.
         """
         lines = data.split(b"\n")
         lines.pop()  # after the last newline: b"" or a torn line, never used
-        at = [i for i, line in enumerate(lines) if line.startswith(b'{"type": "session"')]
-        texts = [line for line in lines if line.startswith(b'{"role": ')]
+        try:  # the third byte tells them apart: {"type": "session", ...} or {"role": ...}
+            at = [i for i, line in enumerate(lines) if line[2] == 116]  # t
+            texts = [line for line in lines if line[2] == 114]  # r
+        except IndexError:
+            return None  # a short line
         if len(at) + len(texts) != len(lines):
             return None  # a line of another kind
         if not at:
