@@ -76,6 +76,14 @@ def gc_paused() -> Iterator[None]:
         gc.enable()
 
 
+def _setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
+    """The slot setters of ``cls``'s fields, in the order given (which must name them all)."""
+    import attrs
+
+    assert {f.name for f in attrs.fields(cls)} == set(names), (cls, names)
+    return tuple(getattr(cls, n).__set__ for n in names)
+
+
 def _maker(cls: type) -> Callable[[Any], Any]:
     """``make(value)``: an instance of the one-field attrs slots class ``cls`` (plus its
     ``init=False`` tag field, set to its default), without the frozen ``__init__``."""
@@ -83,12 +91,8 @@ def _maker(cls: type) -> Callable[[Any], Any]:
 
     (field,) = [f for f in attrs.fields(cls) if f.init]
     (tag,) = [f for f in attrs.fields(cls) if not f.init]
-    set_value, set_tag, tag_value, new = (
-        getattr(cls, field.name).__set__,
-        getattr(cls, tag.name).__set__,
-        tag.default,
-        object.__new__,
-    )
+    set_value, set_tag = _setters(cls, field.name, tag.name)
+    tag_value, new = tag.default, object.__new__
 
     def make(value: Any) -> Any:
         obj: Any = new(cls)
@@ -102,14 +106,6 @@ def _maker(cls: type) -> Callable[[Any], Any]:
 _new_text = _maker(TextPart)
 _new_user = _maker(UserMessage)  # content: a tuple of parts, as its converter makes
 _new_system = _maker(SystemMessage)
-
-
-def _setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
-    import attrs
-
-    assert {f.name for f in attrs.fields(cls)} == set(names), (cls, names)
-    return tuple(getattr(cls, n).__set__ for n in names)
-
 
 # The functions below take their setters as default arguments: locals are the fastest lookup.
 _USAGE_SETTERS = _setters(
