@@ -82,8 +82,8 @@ def connect(path: Path, *, busy_timeout: float, synchronous: str) -> sqlite3.Con
     conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
+        mode = _switch_to_wal(conn, busy_timeout)
+        if mode != "wal":
             raise StorageError(f"{path}: SQLite refused WAL mode (journal_mode is {mode})")
         conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -91,6 +91,29 @@ def connect(path: Path, *, busy_timeout: float, synchronous: str) -> sqlite3.Con
         conn.close()
         raise
     return conn
+
+
+def _switch_to_wal(conn: sqlite3.Connection, busy_timeout: float) -> str:
+    """Put the database in WAL mode (it stays so) and return the journal mode now in force.
+
+    Switching reads the header, then writes it: when two connections create the same new
+    database at once, the one that read first cannot upgrade to writing without risking a
+    deadlock, so SQLite fails it at once with "database is locked" instead of calling the
+    busy handler. Retry until ``busy_timeout``: the other connection will have switched.
+    """
+    deadline = time.monotonic() + busy_timeout
+    delay = 0.0005
+    while True:
+        try:
+            mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+            if mode != "wal":
+                mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
+            return mode
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay * random.uniform(0.5, 1.5))
+        delay = min(delay * 2, 0.02)
 
 
 @contextlib.contextmanager

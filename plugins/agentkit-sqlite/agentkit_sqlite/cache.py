@@ -57,7 +57,9 @@ class SqliteResponseCache(ResponseCache):
         self.ttl = ttl
         self.busy_timeout = busy_timeout
         self.synchronous = synchronous
-        self._worker = Worker(self._open, path=self.path, name="agentkit-sqlite-cache")
+        self._worker = Worker(
+            self._open, path=self.path, name="agentkit-sqlite-cache", busy_timeout=busy_timeout
+        )
 
     def __repr__(self) -> str:
         return f"SqliteResponseCache({str(self.path)!r})"

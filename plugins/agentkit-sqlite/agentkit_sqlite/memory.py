@@ -40,6 +40,8 @@ from agentkit.memory import (
     new_record,
 )
 
+from ._db import connect
+
 __all__ = ["SqliteMemory"]
 
 SCHEMA_VERSION = 1
@@ -130,14 +132,7 @@ class SqliteMemory(Memory):
     def _connect(self) -> sqlite3.Connection:
         if self._conn is not None:
             return self._conn
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not self.path.exists():
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
-        conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn = connect(self.path, busy_timeout=30.0, synchronous="normal")
         try:
             found = conn.execute("SELECT value FROM memory_meta WHERE key = 'schema_version'").fetchone()
         except sqlite3.OperationalError:
@@ -167,11 +162,12 @@ class SqliteMemory(Memory):
     async def _call(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         def run() -> Any:
             with self._lock:
-                conn = self._connect()
+                conn = None
                 try:
+                    conn = self._connect()
                     return fn(conn)
                 except sqlite3.Error as exc:
-                    if conn.in_transaction:
+                    if conn is not None and conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise MemoryStoreError(f"memory database {self.path}: {exc}", backend=self.name) from exc
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import signal
@@ -10,10 +11,12 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from agentkit.messages import AssistantMessage, Message, UserMessage
 from agentkit_sqlite import SqliteStore
+from agentkit_sqlite._db import connect
 
 WRITER = textwrap.dedent(
     """
@@ -57,6 +60,21 @@ def spawn(path: Path, name: str, count: int, go: Path, size: int = 0) -> subproc
     )
 
 
+@contextlib.contextmanager
+def reaped(*processes: subprocess.Popen[str]) -> Iterator[None]:
+    """Whatever happens in the block, leave no writer running and no pipe open."""
+    try:
+        yield
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=60)
+            for pipe in (process.stdout, process.stderr):
+                if pipe is not None:
+                    pipe.close()
+
+
 def check_whole_turns(messages: list[Message]) -> dict[str, list[int]]:
     """Every stored turn is complete and in one piece; returns each writer's turn numbers."""
     assert len(messages) % 4 == 0
@@ -73,11 +91,12 @@ async def test_two_processes_append_1000_turns_each(tmp_path: Path) -> None:
     path, go = tmp_path / "shared.db", tmp_path / "go"
     SqliteStore(path).close()
     writers = [spawn(path, name, 1000, go) for name in ("alpha", "beta")]
-    go.touch()
-    for writer in writers:
-        _, err = writer.communicate(timeout=300)
-        assert writer.returncode == 0, err
-        assert "locked" not in err
+    with reaped(*writers):
+        go.touch()
+        for writer in writers:
+            _, err = writer.communicate(timeout=300)
+            assert writer.returncode == 0, err
+            assert "locked" not in err
     store = SqliteStore(path)
     try:
         messages = await store.read_messages("shared")
@@ -133,14 +152,12 @@ async def test_writer_killed_mid_turn_leaves_only_whole_turns(tmp_path: Path) ->
     path, go = tmp_path / "killed.db", tmp_path / "go"
     go.touch()
     writer = spawn(path, "victim", -1, go, size=200_000)
-    assert writer.stdout is not None
-    for _ in range(20):  # let it write a while, then kill it without warning
-        assert writer.stdout.readline(), writer.stderr.read() if writer.stderr else ""
-    os.kill(writer.pid, signal.SIGKILL)
-    writer.wait(timeout=60)
-    writer.stdout.close()
-    if writer.stderr:
-        writer.stderr.close()
+    with reaped(writer):
+        assert writer.stdout is not None
+        for _ in range(20):  # let it write a while, then kill it without warning
+            assert writer.stdout.readline(), writer.stderr.read() if writer.stderr else ""
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait(timeout=60)
     store = SqliteStore(path)
     try:
         messages = await store.read_messages("shared")
@@ -163,6 +180,19 @@ async def test_a_writer_writing_back_to_back_does_not_starve_another(tmp_path: P
     path, go = tmp_path / "greedy.db", tmp_path / "go"
     go.touch()
     greedy = spawn(path, "greedy", -1, go)
+    with reaped(greedy):
+        await _append_patiently_beside(greedy, path)
+    reader = SqliteStore(path)
+    try:
+        starts = [m.text for m in (await reader.read_messages("shared"))[::4]]
+        mine = [n for n, text in enumerate(starts) if text.startswith("patient")]
+        assert len(mine) == 30
+        assert any(text.startswith("greedy") for text in starts[mine[0] : mine[-1]])  # interleaved
+    finally:
+        reader.close()
+
+
+async def _append_patiently_beside(greedy: subprocess.Popen[str], path: Path) -> None:
     assert greedy.stdout is not None
     assert greedy.stdout.readline(), greedy.stderr.read() if greedy.stderr else ""
     drain = threading.Thread(target=greedy.stdout.read, daemon=True)  # never let its pipe fill
@@ -185,15 +215,27 @@ async def test_a_writer_writing_back_to_back_does_not_starve_another(tmp_path: P
         greedy.kill()
         greedy.wait(timeout=60)
         drain.join(timeout=60)
-        greedy.stdout.close()
-        if greedy.stderr:
-            greedy.stderr.close()
         store.close()
-    reader = SqliteStore(path)
-    try:
-        starts = [m.text for m in (await reader.read_messages("shared"))[::4]]
-        mine = [n for n, text in enumerate(starts) if text.startswith("patient")]
-        assert len(mine) == 30
-        assert any(text.startswith("greedy") for text in starts[mine[0] : mine[-1]])  # interleaved
-    finally:
-        reader.close()
+
+
+def test_connections_creating_the_same_new_database_at_once_all_succeed(tmp_path: Path) -> None:
+    """Two connections switching a new file to WAL at once: SQLite fails one of them at
+    once with "database is locked" (busy timeout or not); ``connect`` retries it."""
+    failures: list[BaseException] = []
+    for round_ in range(60):
+        path = tmp_path / f"new-{round_}.db"
+        barrier = threading.Barrier(4)
+
+        def open_it(path: Path = path, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                connect(path, busy_timeout=10, synchronous="normal").close()
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
