@@ -19,6 +19,7 @@ import cattrs
 
 from ._fastpath import FAST_UNSTRUCTURE, SLOW, decode_json, gc_paused
 from ._fastpath import structure_message as fast_message
+from ._msgspec_messages import decode_messages
 from .events import (
     ModelResponse,
     ReasoningDelta,
@@ -292,25 +293,38 @@ def messages_from_dicts(data: Iterable[Mapping[str, Any]]) -> list[Message]:
 def messages_from_json_texts(texts: Sequence[str] | Sequence[bytes]) -> list[Message]:
     """Messages from one JSON text each (a store's rows, a file's lines), the fast way.
 
-    The texts are decoded in batches: each batch joined into one JSON array, parsed with
-    one call (orjson when installed) and turned into messages before the next batch is
-    parsed, so the intermediate dicts stay in the CPU's caches. The result is exactly what
-    ``json.loads`` and :func:`messages_from_dicts` give text by text: a batch with anything
-    unusual is decoded again that way. Raises ``ValueError`` when a text is not one
+    The texts are decoded in batches: each batch joined into one JSON array and parsed with
+    one call before the next batch is parsed, so the intermediate values stay in the CPU's
+    caches. With msgspec installed (the storage plugins install it) a batch of the usual
+    messages is parsed straight into typed structs and turned into messages; otherwise, or
+    when the structs refuse something, into dicts checked one by one. The result is exactly
+    what ``json.loads`` and :func:`messages_from_dicts` give text by text: a batch with
+    anything unusual is decoded again that way. Raises ``ValueError`` when a text is not one
     session-format message; a store then decodes the texts one by one to name the bad one.
+    Many texts are decoded with the garbage collector paused (see ``_fastpath.gc_paused``).
     """
+    if len(texts) < _JSON_BATCH:
+        return _from_json_texts(texts)
+    with gc_paused():
+        return _from_json_texts(texts)
+
+
+def _from_json_texts(texts: Sequence[str] | Sequence[bytes]) -> list[Message]:
     out: list[Message] = []
     step = _JSON_BATCH
     for start in range(0, len(texts), step):
         batch: Any = texts[start : start + step]
         joined = b"[" + b",".join(batch) + b"]" if isinstance(batch[0], bytes) else "[" + ",".join(batch) + "]"
+        typed = decode_messages(joined)  # msgspec, straight to messages
+        if typed is not None and len(typed) == len(batch):
+            out += typed
+            continue
         items = decode_json(joined)
         if type(items) is not list or len(items) != len(batch):
             raise ValueError(f"texts {start} to {start + len(batch) - 1} are not one JSON value each")
-        with gc_paused():
-            made = list(map(fast_message, items))
+        made = list(map(fast_message, items))
         for message in made:
-            if message is SLOW:  # exotic content, or a number orjson reads differently: json decides
+            if message is SLOW:  # exotic content: json and the generic hooks decide
                 made = messages_from_dicts([json.loads(text) for text in batch])
                 break
         out += made

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentkit import _fastpath
+from agentkit import _fastpath, _msgspec_messages
 from agentkit.events import (
     ModelResponse,
     ReasoningDelta,
@@ -394,7 +394,7 @@ def test_bad_texts_are_value_errors(texts):
         messages_from_json_texts(texts)
 
 
-@pytest.mark.parametrize("orjson", [True, False], ids=["orjson", "json-only"])
+@pytest.mark.parametrize("msgspec", [True, False], ids=["msgspec", "json-only"])
 @pytest.mark.parametrize(
     "text",
     [
@@ -405,9 +405,9 @@ def test_bad_texts_are_value_errors(texts):
         "[" + ",".join(['{"k": "' + "x" * 100 + '"}'] * 1000) + "]",  # large: parsed with the GC paused
     ],
 )
-def test_decode_json_answers_exactly_like_json(text, orjson, monkeypatch):
-    if not orjson:
-        monkeypatch.setattr(_fastpath, "_orjson_loads", None)
+def test_decode_json_answers_exactly_like_json(text, msgspec, monkeypatch):
+    if not msgspec:
+        monkeypatch.setattr(_fastpath, "_fast_loads", None)
     expected = json.loads(text)
     got = _fastpath.decode_json(text)
     assert json.dumps(got) == json.dumps(expected)
@@ -417,8 +417,7 @@ def test_decode_json_answers_exactly_like_json(text, orjson, monkeypatch):
         _fastpath.decode_json(text + "}")
 
 
-def test_numbers_orjson_reads_differently_are_decoded_by_json():
-    # orjson reads integers beyond 64 bits as floats; the result must not depend on it
+def test_integers_beyond_64_bits_are_exact():
     big = 123456789012345678901234567890
     texts = [
         json.dumps({"role": "assistant", "content": "", "usage": {"input_tokens": big}}),
@@ -427,6 +426,121 @@ def test_numbers_orjson_reads_differently_are_decoded_by_json():
     got = messages_from_json_texts(texts)
     assert got == messages_from_dicts([json.loads(t) for t in texts])
     assert got[0].usage.input_tokens == big and type(got[0].usage.input_tokens) is int
+
+
+# -- msgspec: typed structs straight to messages -----------------------------------------------
+
+
+def _generic_or_error(dicts: list[Any]) -> Any:
+    try:
+        return messages_from_dicts(dicts)
+    except ValueError as exc:
+        return type(exc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(message, min_size=1, max_size=10))
+def test_the_typed_path_builds_what_the_generic_path_builds(values):
+    joined = json.dumps(messages_to_dicts(values), ensure_ascii=False)
+    typed = _msgspec_messages.decode_messages(joined)
+    if typed is None:  # images and the like: the dict path's job
+        assert any(not isinstance(p, TextPart) for v in values for p in getattr(v, "content", ()))
+        return
+    assert typed == values == messages_from_dicts(json.loads(joined))
+    for fast, value in zip(typed, values, strict=True):
+        assert type(fast) is type(value) and attrs.asdict(fast) == attrs.asdict(value)
+
+
+def test_the_usual_messages_take_the_typed_path():
+    call = ToolCall("c1", "f", "{}")
+    values = [
+        SystemMessage("be brief"),
+        UserMessage("hi"),
+        AssistantMessage("", tool_calls=(call,), model="m", usage=Usage(1, 2, cost=0.5), finish_reason="stop"),
+        AssistantMessage("plain"),
+        ToolMessage("c1", "f", "ok", is_error=True),
+    ]
+    assert _msgspec_messages.decode_messages(json.dumps(messages_to_dicts(values))) == values
+
+
+ODD_MESSAGES: list[Any] = [
+    {"role": "user", "content": "not a list of parts"},
+    {"role": "user", "content": [{"text": "no type"}]},
+    {"role": "user", "content": [{"type": "text", "text": "x", "extra": 1}]},
+    {"role": "user", "content": [{"type": "image", "url": "https://example.com/a.png"}]},
+    {"role": "user", "content": [{"type": "text", "text": "\ud800"}]},
+    {"role": "assistant"},
+    {"role": "assistant", "content": None},
+    {"role": "assistant", "content": 5},
+    {"role": "assistant", "content": "", "tool_calls": None},
+    {"role": "assistant", "content": "", "tool_calls": [{"id": "a", "name": "b"}]},
+    {"role": "assistant", "content": "", "tool_calls": [{"id": "a", "name": "b", "arguments": "{}", "x": 1}]},
+    {"role": "assistant", "content": "", "usage": None},
+    {"role": "assistant", "content": "", "usage": {}},
+    {"role": "assistant", "content": "", "usage": {"input_tokens": 1.0}},
+    {"role": "assistant", "content": "", "usage": {"input_tokens": True}},
+    {"role": "assistant", "content": "", "usage": {"input_tokens": 2**70}},
+    {"role": "assistant", "content": "", "usage": {"input_tokens": -1}},
+    {"role": "assistant", "content": "", "usage": {"cost": 3}},
+    {"role": "assistant", "content": "", "usage": {"cost": "3"}},
+    {"role": "assistant", "content": "", "usage": {"tokens": 3}},
+    {"role": "assistant", "content": "", "colour": "red"},
+    {"role": "tool", "tool_call_id": "c", "name": "f", "content": "x", "is_error": 0},
+    {"role": "tool", "tool_call_id": "c", "name": "f", "content": "x"},
+    {"role": "tool", "tool_call_id": "c", "name": "f"},
+    {"role": "system", "content": "x", "extra": 1},
+    {"role": "system", "content": None},
+    {"role": "wizard"},
+    {"content": "no role"},
+    ["not", "a", "dict"],
+]
+
+
+@pytest.mark.parametrize("data", ODD_MESSAGES)
+def test_odd_messages_decode_as_the_generic_path_decides(data):
+    text = json.dumps(data)
+    typed = _msgspec_messages.decode_messages("[" + text + "]")
+    expected = _generic_or_error([data])
+    if typed is not None:  # the structs took it: it must be what the generic path builds
+        assert typed == expected
+    try:
+        got: Any = messages_from_json_texts([text])
+    except ValueError as exc:
+        got = type(exc)
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"role": "system", "content": "first", "content": "last"}',  # json keeps the last
+        '{"role": "user", "role": "user", "content": [{"type": "text", "text": "x"}]}',
+        '{"role": "assistant", "content": "", "usage": {"input_tokens": 1, "input_tokens": 2}}',
+        '{"role": "assistant", "content": "\\u00e9\\ud83d\\ude00", "usage": {"cost": 1e308}}',
+        '{"role": "assistant", "content": "\\ud800 alone"}',
+        '{"role": "assistant", "content": "\ud83d\ude00 as two code points in a str"}',
+        '{"role": "assistant", "content": "", "usage": {"cost": 1e400}}',
+    ],
+)
+def test_texts_json_reads_in_its_own_way_decode_like_json(text):
+    expected = _generic_or_error([json.loads(text)])
+    typed = _msgspec_messages.decode_messages("[" + text + "]")
+    if typed is not None:
+        assert typed == expected
+    try:
+        got: Any = messages_from_json_texts([text])
+    except ValueError as exc:
+        got = type(exc)
+    assert got == expected
+
+
+def test_without_msgspec_the_dict_path_decodes_alone(monkeypatch):
+    monkeypatch.setattr(_msgspec_messages, "_decoder", None)
+    monkeypatch.setattr(_fastpath, "_fast_loads", None)
+    values = [UserMessage("q"), AssistantMessage("a", usage=Usage(1, 2))]
+    texts = [json.dumps(d) for d in messages_to_dicts(values)]
+    assert _msgspec_messages.decode_messages("[" + ",".join(texts) + "]") is None
+    assert messages_from_json_texts(texts) == values
 
 
 def test_the_gc_is_left_as_it_was():

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
-import orjson
+import msgspec
 
 from agentkit.errors import CorruptSessionError, SchemaVersionError, StorageError
 from agentkit.messages import Message, Usage
@@ -131,7 +131,6 @@ class JsonlStore(Store):
         self._reads: OrderedDict[str, tuple[tuple[int, int], _Parsed]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._closed = False
-        self._small_write = self._call if fsync else self._call_inline
 
     def __repr__(self) -> str:
         return f"JsonlStore({str(self.path)!r})"
@@ -161,6 +160,11 @@ class JsonlStore(Store):
         except WouldBlock:
             return await self._call(job, *args)
 
+    async def _small_write(self, job: Callable[..., T], *args: Any) -> T:
+        if self.fsync:
+            return await self._call(job, *args)
+        return await self._call_inline(job, *args)
+
     def _run(self, job: Callable[..., T], args: tuple[Any, ...]) -> T:
         try:
             return job(*args)
@@ -174,6 +178,9 @@ class JsonlStore(Store):
     def close(self) -> None:
         self._closed = True
         self._executor.shutdown(wait=True)
+        with self._cache_lock:  # what was read is freed now, even if the store lingers
+            self._reads.clear()
+            self._known.clear()
 
     def _lock(self, session_id: str, *, exclusive: bool, wait: bool = True) -> Any:
         return locked(self.file_of(session_id), exclusive=exclusive, timeout=self.lock_timeout, wait=wait)
@@ -294,8 +301,8 @@ class JsonlStore(Store):
             return None  # the first line must be a session line
         sessions = [(i, i - k) for k, i in enumerate(at)]  # (line index, message lines before it)
         done = len(base.messages) if base is not None else 0
-        try:  # orjson: these are only checked for kind, id, format and count
-            states = orjson.loads(b"[" + b",".join([lines[i] for i in at]) + b"]")
+        try:  # msgspec: these are only checked for kind, id, format and count
+            states = msgspec.json.decode(b"[" + b",".join([lines[i] for i in at]) + b"]")
         except ValueError:
             return None
         if type(states) is not list or len(states) != len(sessions):

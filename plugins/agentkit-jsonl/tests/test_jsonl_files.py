@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import gc
 import json
 import logging
 import os
 import stat
 import threading
+import weakref
 from pathlib import Path
 
 import attrs
@@ -294,14 +296,27 @@ async def test_short_jobs_run_inline_unless_another_process_holds_the_lock(
     assert await store.read_messages("i") == sample_turn(0) + sample_turn(1)
 
 
-async def test_with_fsync_writes_wait_for_the_disk_on_a_thread(tmp_path: Path) -> None:
+async def test_with_fsync_writes_wait_for_the_disk_on_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced_on: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced_on.append(threading.get_ident())
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
     synced, plain = JsonlStore(tmp_path / "a", fsync=True), JsonlStore(tmp_path / "b")
     try:
-        assert synced._small_write == synced._call
-        assert plain._small_write == plain._call_inline
-        await synced.create_session("s")
-        await synced.append_turn("s", sample_turn(0))
-        assert await synced.read_messages("s") == sample_turn(0)
+        for store in (synced, plain):
+            await store.create_session("s")
+            await store.append_turn("s", sample_turn(0))
+            assert await store.read_messages("s") == sample_turn(0)
+        assert synced_on and threading.get_ident() not in synced_on  # every sync on a thread
+        count = len(synced_on)
+        await plain.append_turn("s", sample_turn(1))
+        assert len(synced_on) == count  # the plain store never syncs
     finally:
         synced.close()
         plain.close()
@@ -331,3 +346,21 @@ async def test_the_quick_read_and_the_careful_read_agree(store: JsonlStore) -> N
         else:
             with contextlib.suppress(CorruptSessionError):
                 store._parse_carefully(bad, path, "q", None)
+
+
+async def test_a_closed_store_is_freed_without_the_garbage_collector(tmp_path: Path) -> None:
+    """No reference cycle keeps a dropped store, and the messages it read, alive until the
+    next full collection (which, with many objects alive, can take 100 ms)."""
+    store = JsonlStore(tmp_path / "f")
+    await store.create_session("s")
+    await store.append_turn("s", sample_turn(0))
+    messages = await store.load_messages("s")
+    ref, message_ref = weakref.ref(store), weakref.ref(messages[0].content[0])
+    await store.aclose()
+    del store, messages
+    await asyncio.sleep(0)  # the event loop lets go of the finished future's result
+    gc.disable()
+    try:
+        assert ref() is None and message_ref() is None
+    finally:
+        gc.enable()

@@ -27,6 +27,7 @@ __all__ = [
     "Worker",
     "connect",
     "ensure_schema",
+    "open_database",
     "from_micros",
     "prepare_file",
     "to_micros",
@@ -151,6 +152,21 @@ def ensure_schema(
             for statement in migrations[step]:
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {supported}")
+
+
+def open_database(
+    path: Path, *, busy_timeout: float, synchronous: str, migrations: Mapping[int, Sequence[str]], what: str
+) -> sqlite3.Connection:
+    """:func:`connect`, then :func:`ensure_schema`. A plain function, so that a worker's
+    opener (``functools.partial(open_database, ...)``) holds no reference to its store: a
+    store dropped without ``close()`` is freed at once, not at the next full collection."""
+    conn = connect(path, busy_timeout=busy_timeout, synchronous=synchronous)
+    try:
+        ensure_schema(conn, path, migrations, what=what)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def _check_version(found: int, supported: int, path: Path, what: str) -> None:

@@ -7,6 +7,7 @@ store: WAL, a busy timeout, 0600 files in a 0700 directory, work on a worker thr
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sqlite3
@@ -18,7 +19,7 @@ from agentkit.events import ModelResponse
 from agentkit.serialization import from_dict, to_dict
 from agentkit.stores import agentkit_home
 
-from ._db import SYNCHRONOUS, Worker, connect, ensure_schema, write_transaction
+from ._db import SYNCHRONOUS, Worker, open_database, write_transaction
 
 __all__ = ["SqliteResponseCache"]
 
@@ -57,21 +58,18 @@ class SqliteResponseCache(ResponseCache):
         self.ttl = ttl
         self.busy_timeout = busy_timeout
         self.synchronous = synchronous
-        self._worker = Worker(
-            self._open, path=self.path, name="agentkit-sqlite-cache", busy_timeout=busy_timeout
+        opener = functools.partial(
+            open_database,
+            self.path,
+            busy_timeout=busy_timeout,
+            synchronous=synchronous,
+            migrations=_MIGRATIONS,
+            what="an agentkit response cache",
         )
+        self._worker = Worker(opener, path=self.path, name="agentkit-sqlite-cache", busy_timeout=busy_timeout)
 
     def __repr__(self) -> str:
         return f"SqliteResponseCache({str(self.path)!r})"
-
-    def _open(self) -> sqlite3.Connection:
-        conn = connect(self.path, busy_timeout=self.busy_timeout, synchronous=self.synchronous)
-        try:
-            ensure_schema(conn, self.path, _MIGRATIONS, what="an agentkit response cache")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
 
     async def get(self, key: str) -> ModelResponse | None:
         return await self._worker.call(self._get, key)

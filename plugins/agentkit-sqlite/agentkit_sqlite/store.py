@@ -11,7 +11,7 @@ worker thread; a short read or append that gets its locks at once runs inline (s
 
 from __future__ import annotations
 
-import sqlite3
+import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from agentkit.stores import (
 )
 
 from . import _jobs
-from ._db import SYNCHRONOUS, Worker, connect, ensure_schema
+from ._db import SYNCHRONOUS, Worker, open_database
 from .schema import MIGRATIONS
 
 __all__ = ["SqliteStore"]
@@ -62,8 +62,16 @@ class SqliteStore(Store):
         self.busy_timeout = busy_timeout
         self.synchronous = synchronous
         self.caches = _jobs.Caches()
+        opener = functools.partial(
+            open_database,
+            self.path,
+            busy_timeout=busy_timeout,
+            synchronous=synchronous,
+            migrations=MIGRATIONS,
+            what="agentkit sessions",
+        )
         self._worker = Worker(
-            self._open, path=self.path, name="agentkit-sqlite", inline=True, busy_timeout=busy_timeout
+            opener, path=self.path, name="agentkit-sqlite", inline=True, busy_timeout=busy_timeout
         )
         # A commit under synchronous=full/extra waits for the disk: those go to the thread.
         self._small_write = (
@@ -73,20 +81,12 @@ class SqliteStore(Store):
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r})"
 
-    def _open(self) -> sqlite3.Connection:
-        conn = connect(self.path, busy_timeout=self.busy_timeout, synchronous=self.synchronous)
-        try:
-            ensure_schema(conn, self.path, MIGRATIONS, what="agentkit sessions")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
     async def aclose(self) -> None:
         self.close()
 
     def close(self) -> None:
         self._worker.close()
+        self.caches = _jobs.Caches()  # what was read is freed now, even if the store lingers
 
     # -- sessions --------------------------------------------------------------------------
 

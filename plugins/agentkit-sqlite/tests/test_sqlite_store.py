@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
 import stat
 import threading
+import weakref
 from pathlib import Path
 
 import pytest
@@ -262,6 +264,24 @@ async def test_closed_store_says_so(tmp_path: Path) -> None:
     store.close()  # idempotent
     with pytest.raises(StorageError, match="closed"):
         await store.list_sessions()
+
+
+async def test_a_closed_store_is_freed_without_the_garbage_collector(tmp_path: Path) -> None:
+    """No reference cycle keeps a dropped store, and the messages it read, alive until the
+    next full collection (which, with many objects alive, can take 100 ms)."""
+    store = SqliteStore(tmp_path / "f.db")
+    await store.create_session("s")
+    await store.append_turn("s", turn(0))
+    messages = await store.load_messages("s")
+    ref, message_ref = weakref.ref(store), weakref.ref(messages[0].content[0])
+    await store.aclose()
+    del store, messages
+    await asyncio.sleep(0)  # the event loop lets go of the finished future's result
+    gc.disable()
+    try:
+        assert ref() is None and message_ref() is None
+    finally:
+        gc.enable()
 
 
 def test_bad_settings() -> None:
