@@ -98,6 +98,18 @@ class _Parsed:
     lines: int  # lines up to it
 
 
+class _SessionMark(msgspec.Struct, gc=False):
+    """What the quick read checks in every session line (the last one is read in full)."""
+
+    type: str
+    id: str
+    format: int
+    message_count: int
+
+
+_decode_marks = msgspec.json.Decoder(list[_SessionMark]).decode
+
+
 class JsonlStore(Store):
     """Sessions as JSONL files in a directory.
 
@@ -301,17 +313,19 @@ class JsonlStore(Store):
             return None  # the first line must be a session line
         sessions = [(i, i - k) for k, i in enumerate(at)]  # (line index, message lines before it)
         done = len(base.messages) if base is not None else 0
-        try:  # msgspec: these are only checked for kind, id, format and count
-            states = msgspec.json.decode(b"[" + b",".join([lines[i] for i in at]) + b"]")
+        try:  # only kind, id, format and count are checked here: msgspec skips the rest
+            marks = _decode_marks(b"[" + b",".join([lines[i] for i in at]) + b"]")
         except ValueError:
             return None
-        if type(states) is not list or len(states) != len(sessions):
+        if len(marks) != len(sessions):
             return None
-        for record, (_, before) in zip(states, sessions, strict=True):
-            if type(record) is not dict or record.get("type") != "session" or record.get("id") != session_id:
-                return None
-            fmt = record.get("format")
-            if type(fmt) is not int or fmt > FILE_FORMAT or record.get("message_count") != done + before:
+        for mark, (_, before) in zip(marks, sessions, strict=True):
+            if (
+                mark.type != "session"
+                or mark.id != session_id
+                or mark.format > FILE_FORMAT
+                or mark.message_count != done + before
+            ):
                 return None
         last, committed = sessions[-1]
         try:

@@ -339,6 +339,9 @@ async def test_the_quick_read_and_the_careful_read_agree(store: JsonlStore) -> N
         data.replace(b'{"role": ', b'{"role" : ', 1),  # not as this store writes it
         data + b'{"role": "user", "content": "uncommitted"}\n',  # fine: ignored like the careful read
         data.replace(b'"message_count": 4', b'"message_count": 3', 1),  # a count that is off
+        data.replace(b'"format": 1', b'"format": true', 1),  # not an integer
+        data.replace(b'"format": 1, ', b"", 1),  # no format at all
+        data.replace(b'"id": "q"', b'"id": "other"', 1),  # another session's line
     ):
         fast = store._parse_fast(bad, path, "q", None)
         if fast is not None:
