@@ -31,6 +31,8 @@ WRITER = textwrap.dedent(
     async def main():
         store = JsonlStore(path)
         await store.open_session("shared")
+        if count >= 0:
+            print("ready", flush=True)  # the test starts every writer at once
         while not go.exists():
             time.sleep(0.001)
         i = 0
@@ -75,6 +77,8 @@ def check_whole_turns(messages: list[Message]) -> dict[str, list[int]]:
 async def test_two_processes_append_1000_turns_each(tmp_path: Path) -> None:
     go = tmp_path / "go"
     writers = [spawn(tmp_path / "s", name, 1000, go) for name in ("alpha", "beta")]
+    for writer in writers:
+        assert writer.stdout is not None and writer.stdout.readline() == "ready\n", writer.communicate()
     go.touch()
     for writer in writers:
         _, err = writer.communicate(timeout=300)

@@ -30,6 +30,8 @@ WRITER = textwrap.dedent(
     async def main():
         store = SqliteStore(path)
         await store.open_session("shared")
+        if count >= 0:
+            print("ready", flush=True)  # the test starts every writer at once
         while not go.exists():
             time.sleep(0.001)
         i = 0
@@ -92,6 +94,8 @@ async def test_two_processes_append_1000_turns_each(tmp_path: Path) -> None:
     SqliteStore(path).close()
     writers = [spawn(path, name, 1000, go) for name in ("alpha", "beta")]
     with reaped(*writers):
+        for writer in writers:
+            assert writer.stdout is not None and writer.stdout.readline() == "ready\n", writer.communicate()
         go.touch()
         for writer in writers:
             _, err = writer.communicate(timeout=300)
