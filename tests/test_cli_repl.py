@@ -76,6 +76,25 @@ class Terminal:
                     raise AssertionError(f"{text!r} did not appear before the end:\n{self.output.decode(errors='replace')}")
                 self.output += chunk
 
+    def settle(self, timeout: float = 10) -> None:
+        """Wait until the child is asleep, blocked reading the terminal.
+
+        A Ctrl-C that lands after the prompt is written but before the read blocks is lost
+        until the next key: CPython's readline checks for signals only when its ``select()``
+        is interrupted. A person never types that fast; a test on a busy machine does.
+        """
+        stat = Path(f"/proc/{self.pid}/stat")
+        deadline = time.monotonic() + timeout
+        asleep = 0
+        while asleep < 3 and time.monotonic() < deadline:
+            try:
+                state = stat.read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):  # no /proc here: give it a moment instead
+                time.sleep(0.3)
+                return
+            asleep = asleep + 1 if state == "S" else 0
+            time.sleep(0.01)
+
     def wait(self, timeout: float = 30) -> int:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -124,6 +143,7 @@ def test_chat_lines_commands_and_ctrl_c(tmp_path: Path, server: FakeOpenAIServer
         term.expect("get_weather  The weather in a city.")
         term.expect("> ")
 
+        term.settle()
         term.send("\x03")  # Ctrl-C at the prompt: a fresh line, not the end
         term.expect("> ")
 
