@@ -102,19 +102,41 @@ def _switch_to_wal(conn: sqlite3.Connection, busy_timeout: float) -> str:
     deadlock, so SQLite fails it at once with "database is locked" instead of calling the
     busy handler. Retry until ``busy_timeout``: the other connection will have switched.
     """
-    deadline = time.monotonic() + busy_timeout
-    delay = 0.0005
+
+    def switch() -> str:
+        mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+        if mode != "wal":
+            mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
+        return mode
+
+    return retry_while_busy(conn, switch, busy_timeout)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """``SQLITE_BUSY`` (any extended code): another connection holds a lock we need."""
+    return isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+
+
+def retry_while_busy(conn: sqlite3.Connection, attempt: Callable[[], T], timeout: float) -> T:
+    """``attempt()`` again while it fails with ``SQLITE_BUSY``, until ``timeout`` has passed.
+
+    Retries come every few hundred microseconds (jittered, at most 2 ms apart); a
+    transaction the failed attempt left open is rolled back first. SQLite's own busy
+    handler backs off to 100 ms sleeps, so a process that writes back to back could hold
+    the lock at every retry and starve the others; short retries get a turn.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.0002
     while True:
         try:
-            mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
-            if mode != "wal":
-                mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
-            return mode
+            return attempt()
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+            if not is_busy(exc) or time.monotonic() >= deadline:
                 raise
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
         time.sleep(delay * random.uniform(0.5, 1.5))
-        delay = min(delay * 2, 0.02)
+        delay = min(delay * 1.5, 0.002)
 
 
 @contextlib.contextmanager
@@ -157,9 +179,7 @@ def ensure_schema(
 def open_database(
     path: Path, *, busy_timeout: float, synchronous: str, migrations: Mapping[int, Sequence[str]], what: str
 ) -> sqlite3.Connection:
-    """:func:`connect`, then :func:`ensure_schema`. A plain function, so that a worker's
-    opener (``functools.partial(open_database, ...)``) holds no reference to its store: a
-    store dropped without ``close()`` is freed at once, not at the next full collection."""
+    """:func:`connect`, then :func:`ensure_schema`."""
     conn = connect(path, busy_timeout=busy_timeout, synchronous=synchronous)
     try:
         ensure_schema(conn, path, migrations, what=what)
@@ -184,9 +204,11 @@ def _check_version(found: int, supported: int, path: Path, what: str) -> None:
 class Worker:
     """A thread that owns one connection and runs jobs on it, one at a time, in order.
 
-    ``opener()`` makes the connection on the thread, at the first job, so a failure to open
-    (a newer schema, a file that is not a database) surfaces from that call, clearly, and
-    again from the next one. A job the caller stops awaiting before it starts never runs;
+    The connection (:func:`open_database` with the worker's settings) is made on the thread,
+    at the first job, so a failure to open (a newer schema, a file that is not a database)
+    surfaces from that call, clearly, and again from the next one. The worker keeps no
+    reference to its owner, so a store dropped without ``close()`` is freed at once, not at
+    the next full collection. A job the caller stops awaiting before it starts never runs;
     once started, it finishes: a transaction is never cut in half by a cancelled task.
 
     With ``inline=True``, :meth:`call_inline` may run a short job at once on the caller's
@@ -197,10 +219,8 @@ class Worker:
     job to a thread and back costs two thread wake-ups (40-300 µs depending on the machine),
     more than an uncontended append.
 
-    On the thread, a job that finds the database locked is retried every few hundred
-    microseconds (jittered, at most 2 ms apart) until ``busy_timeout`` has passed. SQLite's
-    own busy handler backs off to 100 ms sleeps, so a process that writes back to back
-    could hold the lock at every retry and starve the others; short retries get a turn.
+    On the thread, a job that finds the database locked is retried until ``busy_timeout``
+    has passed (see :func:`retry_while_busy`).
     The connection does not checkpoint the WAL on commit (that writes and syncs the database
     file, which can take milliseconds); the thread does it every ``checkpoint_every`` jobs.
     """
@@ -209,14 +229,18 @@ class Worker:
 
     def __init__(
         self,
-        opener: Callable[[], sqlite3.Connection],
-        *,
         path: Path,
+        *,
+        migrations: Mapping[int, Sequence[str]],
+        what: str,
         name: str,
+        busy_timeout: float,
+        synchronous: str,
         inline: bool = False,
-        busy_timeout: float = 30.0,
     ) -> None:
-        self._opener = opener
+        self._migrations = migrations
+        self._what = what
+        self._synchronous = synchronous
         self._path = path
         self._conn: sqlite3.Connection | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
@@ -229,7 +253,13 @@ class Worker:
         self._checkpoint_queued = False
 
     def _open(self) -> sqlite3.Connection:
-        conn = self._opener()
+        conn = open_database(
+            self._path,
+            busy_timeout=self._busy_timeout,
+            synchronous=self._synchronous,
+            migrations=self._migrations,
+            what=self._what,
+        )
         if self._inline:
             try:
                 conn.execute("PRAGMA wal_autocheckpoint = 0")
@@ -246,26 +276,13 @@ class Worker:
                     self._conn = self._open()
                 if not self._inline:
                     return job(self._conn, *args)
+                conn = self._conn
                 try:
-                    return self._retrying(self._conn, job, args)
+                    return retry_while_busy(conn, lambda: job(conn, *args), self._busy_timeout)
                 finally:
                     self._count_job()
             except sqlite3.DatabaseError as exc:
                 raise _translate(exc, self._path) from exc
-
-    def _retrying(self, conn: sqlite3.Connection, job: Callable[..., T], args: tuple[Any, ...]) -> T:
-        deadline = time.monotonic() + self._busy_timeout
-        delay = 0.0002
-        while True:
-            try:
-                return job(conn, *args)
-            except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
-                    raise
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-            time.sleep(delay * random.uniform(0.5, 1.5))
-            delay = min(delay * 1.5, 0.002)
 
     def _submit(self, job: Callable[..., T], args: tuple[Any, ...]) -> Any:
         with self._lock:
@@ -300,7 +317,7 @@ class Worker:
             try:
                 result = job(conn, *args)
             except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                if not is_busy(exc):
                     raise _translate(exc, self._path) from exc
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")

@@ -7,7 +7,6 @@ store: WAL, a busy timeout, 0600 files in a 0700 directory, work on a worker thr
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import sqlite3
@@ -19,7 +18,7 @@ from agentkit.events import ModelResponse
 from agentkit.serialization import from_dict, to_dict
 from agentkit.stores import agentkit_home
 
-from ._db import SYNCHRONOUS, Worker, open_database, write_transaction
+from ._db import SYNCHRONOUS, Worker, write_transaction
 
 __all__ = ["SqliteResponseCache"]
 
@@ -58,15 +57,14 @@ class SqliteResponseCache(ResponseCache):
         self.ttl = ttl
         self.busy_timeout = busy_timeout
         self.synchronous = synchronous
-        opener = functools.partial(
-            open_database,
+        self._worker = Worker(
             self.path,
-            busy_timeout=busy_timeout,
-            synchronous=synchronous,
             migrations=_MIGRATIONS,
             what="an agentkit response cache",
+            name="agentkit-sqlite-cache",
+            busy_timeout=busy_timeout,
+            synchronous=synchronous,
         )
-        self._worker = Worker(opener, path=self.path, name="agentkit-sqlite-cache", busy_timeout=busy_timeout)
 
     def __repr__(self) -> str:
         return f"SqliteResponseCache({str(self.path)!r})"

@@ -11,7 +11,6 @@ worker thread; a short read or append that gets its locks at once runs inline (s
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ from agentkit.stores import (
 )
 
 from . import _jobs
-from ._db import SYNCHRONOUS, Worker, open_database
+from ._db import SYNCHRONOUS, Worker
 from .schema import MIGRATIONS
 
 __all__ = ["SqliteStore"]
@@ -62,16 +61,14 @@ class SqliteStore(Store):
         self.busy_timeout = busy_timeout
         self.synchronous = synchronous
         self.caches = _jobs.Caches()
-        opener = functools.partial(
-            open_database,
+        self._worker = Worker(
             self.path,
-            busy_timeout=busy_timeout,
-            synchronous=synchronous,
             migrations=MIGRATIONS,
             what="agentkit sessions",
-        )
-        self._worker = Worker(
-            opener, path=self.path, name="agentkit-sqlite", inline=True, busy_timeout=busy_timeout
+            name="agentkit-sqlite",
+            busy_timeout=busy_timeout,
+            synchronous=synchronous,
+            inline=True,
         )
         # A commit under synchronous=full/extra waits for the disk: those go to the thread.
         self._small_write = (
