@@ -16,73 +16,21 @@ from pathlib import Path
 
 import pytest
 
-from agentkit.messages import AssistantMessage, Message, UserMessage
+from agentkit.messages import AssistantMessage, UserMessage
+from agentkit.testing.conformance.writers import check_whole_turns, reaped, spawn_writer, start_together
 from agentkit_jsonl import JsonlStore
 
-WRITER = textwrap.dedent(
-    """
-    import asyncio, sys, time
-    from pathlib import Path
-    from agentkit.messages import AssistantMessage, ToolCall, ToolMessage, UserMessage
-    from agentkit_jsonl import JsonlStore
-
-    path, name, count, go, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4]), int(sys.argv[5])
-
-    async def main():
-        store = JsonlStore(path)
-        await store.open_session("shared")
-        if count >= 0:
-            print("ready", flush=True)  # the test starts every writer at once
-        while not go.exists():
-            time.sleep(0.001)
-        i = 0
-        while count < 0 or i < count:
-            call = ToolCall(f"{name}-{i}", "t", "{}")
-            await store.append_turn("shared", [
-                UserMessage(f"{name} {i} " + "x" * size),
-                AssistantMessage("", tool_calls=(call,)),
-                ToolMessage(call.id, "t", f"{name} {i}"),
-                AssistantMessage(f"{name} {i} done"),
-            ])
-            if count < 0:
-                print(i, flush=True)
-            i += 1
-        store.close()
-
-    asyncio.run(main())
-    """
-)
-
-
-def spawn(path: Path, name: str, count: int, go: Path, size: int = 0) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path), name, str(count), str(go), str(size)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def check_whole_turns(messages: list[Message]) -> dict[str, list[int]]:
-    assert len(messages) % 4 == 0
-    order: dict[str, list[int]] = {}
-    for start in range(0, len(messages), 4):
-        name, i = messages[start].text.split()[:2]
-        assert messages[start + 2].text == f"{name} {i}"
-        assert messages[start + 3].text == f"{name} {i} done"
-        order.setdefault(name, []).append(int(i))
-    return order
+STORE = "agentkit_jsonl:JsonlStore"
 
 
 async def test_two_processes_append_1000_turns_each(tmp_path: Path) -> None:
     go = tmp_path / "go"
-    writers = [spawn(tmp_path / "s", name, 1000, go) for name in ("alpha", "beta")]
-    for writer in writers:
-        assert writer.stdout is not None and writer.stdout.readline() == "ready\n", writer.communicate()
-    go.touch()
-    for writer in writers:
-        _, err = writer.communicate(timeout=300)
-        assert writer.returncode == 0, err
+    writers = [spawn_writer(STORE, tmp_path / "s", name, 1000, go) for name in ("alpha", "beta")]
+    with reaped(*writers):
+        start_together(writers, go)
+        for writer in writers:
+            _, err = writer.communicate(timeout=300)
+            assert writer.returncode == 0, err
     store = JsonlStore(tmp_path / "s")
     try:
         messages = await store.read_messages("shared")
@@ -136,15 +84,15 @@ async def test_threads_appending_and_updating_metadata(tmp_path: Path) -> None:
 async def test_writer_killed_mid_append(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     go = tmp_path / "go"
     go.touch()
-    writer = spawn(tmp_path / "k", "victim", -1, go, size=2_000_000)  # big writes: a kill can land mid-write
-    assert writer.stdout is not None
-    for _ in range(5):
-        assert writer.stdout.readline()
-    os.kill(writer.pid, signal.SIGKILL)
-    writer.wait(timeout=60)
-    writer.stdout.close()
-    if writer.stderr:
-        writer.stderr.close()
+    writer = spawn_writer(
+        STORE, tmp_path / "k", "victim", -1, go, size=2_000_000
+    )  # big writes: a kill can land mid-write
+    with reaped(writer):
+        assert writer.stdout is not None
+        for _ in range(5):
+            assert writer.stdout.readline()
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait(timeout=60)
     store = JsonlStore(tmp_path / "k")
     try:
         messages = await store.read_messages("shared")

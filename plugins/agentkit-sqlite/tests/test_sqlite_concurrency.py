@@ -3,100 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import os
 import signal
 import subprocess
-import sys
-import textwrap
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-from agentkit.messages import AssistantMessage, Message, UserMessage
+from agentkit.messages import AssistantMessage, UserMessage
+from agentkit.testing.conformance.writers import check_whole_turns, reaped, spawn_writer, start_together
 from agentkit_sqlite import SqliteStore
 from agentkit_sqlite._db import connect
 
-WRITER = textwrap.dedent(
-    """
-    import asyncio, sys, time
-    from pathlib import Path
-    from agentkit.messages import AssistantMessage, ToolCall, ToolMessage, UserMessage
-    from agentkit_sqlite import SqliteStore
-
-    path, name, count, go, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4]), int(sys.argv[5])
-
-    async def main():
-        store = SqliteStore(path)
-        await store.open_session("shared")
-        if count >= 0:
-            print("ready", flush=True)  # the test starts every writer at once
-        while not go.exists():
-            time.sleep(0.001)
-        i = 0
-        while count < 0 or i < count:
-            call = ToolCall(f"{name}-{i}", "t", "{}")
-            await store.append_turn("shared", [
-                UserMessage(f"{name} {i} " + "x" * size),
-                AssistantMessage("", tool_calls=(call,)),
-                ToolMessage(call.id, "t", f"{name} {i}"),
-                AssistantMessage(f"{name} {i} done"),
-            ])
-            if count < 0:
-                print(i, flush=True)
-            i += 1
-        store.close()
-
-    asyncio.run(main())
-    """
-)
-
-
-def spawn(path: Path, name: str, count: int, go: Path, size: int = 0) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path), name, str(count), str(go), str(size)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-@contextlib.contextmanager
-def reaped(*processes: subprocess.Popen[str]) -> Iterator[None]:
-    """Whatever happens in the block, leave no writer running and no pipe open."""
-    try:
-        yield
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=60)
-            for pipe in (process.stdout, process.stderr):
-                if pipe is not None:
-                    pipe.close()
-
-
-def check_whole_turns(messages: list[Message]) -> dict[str, list[int]]:
-    """Every stored turn is complete and in one piece; returns each writer's turn numbers."""
-    assert len(messages) % 4 == 0
-    order: dict[str, list[int]] = {}
-    for start in range(0, len(messages), 4):
-        name, i = messages[start].text.split()[:2]
-        assert messages[start + 2].text == f"{name} {i}"
-        assert messages[start + 3].text == f"{name} {i} done"
-        order.setdefault(name, []).append(int(i))
-    return order
+STORE = "agentkit_sqlite:SqliteStore"
 
 
 async def test_two_processes_append_1000_turns_each(tmp_path: Path) -> None:
     path, go = tmp_path / "shared.db", tmp_path / "go"
     SqliteStore(path).close()
-    writers = [spawn(path, name, 1000, go) for name in ("alpha", "beta")]
+    writers = [spawn_writer(STORE, path, name, 1000, go) for name in ("alpha", "beta")]
     with reaped(*writers):
-        for writer in writers:
-            assert writer.stdout is not None and writer.stdout.readline() == "ready\n", writer.communicate()
-        go.touch()
+        start_together(writers, go)
         for writer in writers:
             _, err = writer.communicate(timeout=300)
             assert writer.returncode == 0, err
@@ -155,7 +82,7 @@ async def test_threads_with_their_own_and_a_shared_store(tmp_path: Path) -> None
 async def test_writer_killed_mid_turn_leaves_only_whole_turns(tmp_path: Path) -> None:
     path, go = tmp_path / "killed.db", tmp_path / "go"
     go.touch()
-    writer = spawn(path, "victim", -1, go, size=200_000)
+    writer = spawn_writer(STORE, path, "victim", -1, go, size=200_000)
     with reaped(writer):
         assert writer.stdout is not None
         for _ in range(20):  # let it write a while, then kill it without warning
@@ -183,7 +110,7 @@ async def test_a_writer_writing_back_to_back_does_not_starve_another(tmp_path: P
     a time and could keep missing it past the busy timeout."""
     path, go = tmp_path / "greedy.db", tmp_path / "go"
     go.touch()
-    greedy = spawn(path, "greedy", -1, go)
+    greedy = spawn_writer(STORE, path, "greedy", -1, go)
     with reaped(greedy):
         await _append_patiently_beside(greedy, path)
     reader = SqliteStore(path)
