@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .messages import ToolCall, ToolMessage
     from .providers import ModelRequest
     from .registry import (
+        CommandRegistrar,
         ConfigSectionRegistrar,
         GuardrailRegistrar,
         MemoryRegistrar,
@@ -46,6 +47,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "on_event",
+    "register_commands",
     "register_config_sections",
     "register_guardrails",
     "register_memory",
@@ -143,6 +145,23 @@ def register_config_sections(registry: ConfigSectionRegistrar) -> None:
     :param registry: Call ``registry.add(name, schema)``: the top-level table ``[name]`` of
         ``agentkit.toml`` must then match ``schema`` (a JSON Schema dict).
 
+    The return value is ignored.
+    """
+
+
+@hookspec
+def register_commands(registry: CommandRegistrar) -> None:
+    """Add ``agentkit <command>`` subcommands.
+
+    :param registry: Call ``registry.add(name, configure, run, help=...)``:
+        ``configure(parser)`` adds the command's arguments to its ``argparse`` parser (it may
+        add sub-commands of its own), and ``run(args)`` carries the command out and returns its
+        exit code (``None`` means 0). Errors it raises are reported like the built-in
+        commands' (one line, a hint, the exit code of the error's kind).
+
+    The built-in commands (``run``, ``chat``, ...) take precedence over a plugin command of
+    the same name. ``agentkit --help`` does not load plugins, so it does not list plugin
+    commands; ``agentkit plugins`` does, and ``agentkit <command> --help`` works.
     The return value is ignored.
     """
 

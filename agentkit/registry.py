@@ -19,6 +19,7 @@ import attrs
 from .errors import PluginError
 
 __all__ = [
+    "CommandRegistrar",
     "ConfigSectionRegistrar",
     "Entry",
     "GuardrailRegistrar",
@@ -44,6 +45,7 @@ KINDS = (
     "guardrail",
     "token_counter",
     "config_section",
+    "command",
 )
 
 
@@ -261,6 +263,34 @@ class ConfigSectionRegistrar(_Registrar):
         self._put("config_section", name, dict(schema), description)
 
 
+@attrs.frozen
+class Command:
+    """A plugin's ``agentkit <name>`` command: how to set up its parser, and how to run it."""
+
+    configure: Callable[[Any], None]
+    run: Callable[[Any], int | None]
+    help: str = ""
+
+
+class CommandRegistrar(_Registrar):
+    """Given to ``register_commands``."""
+
+    def add(
+        self,
+        name: str,
+        configure: Callable[[Any], None],
+        run: Callable[[Any], int | None],
+        *,
+        help: str = "",
+    ) -> None:
+        """Register ``agentkit <name>``: ``configure(parser)`` adds its arguments to an
+        ``argparse.ArgumentParser``; ``run(args)`` carries it out and returns the exit code.
+
+        Keep both cheap to import: import the command's code inside them.
+        """
+        self._put("command", name, Command(configure, run, help), help)
+
+
 REGISTRARS: dict[str, type[_Registrar]] = {
     "register_providers": ProviderRegistrar,
     "register_tools": ToolRegistrar,
@@ -269,4 +299,5 @@ REGISTRARS: dict[str, type[_Registrar]] = {
     "register_guardrails": GuardrailRegistrar,
     "register_token_counters": TokenCounterRegistrar,
     "register_config_sections": ConfigSectionRegistrar,
+    "register_commands": CommandRegistrar,
 }

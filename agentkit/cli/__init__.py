@@ -18,11 +18,19 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``agentkit`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     from ._exit import EXIT_INTERRUPTED, EXIT_OK, EXIT_PIPE, EXIT_USAGE, report
-    from ._parser import COMMAND, build_parser
+    from ._parser import COMMAND, PLUGIN_COMMAND, build_parser, builtin_commands, command_word
 
+    words = list(argv) if argv is not None else sys.argv[1:]
     parser = build_parser()
+    word = command_word(words)
+    if word is not None and word not in builtin_commands(parser):
+        # Not a built-in command: only now are plugins loaded, for the commands they add
+        # (an unknown command's error then lists theirs too).
+        failed = _add_plugin_commands(parser)
+        if failed is not None:
+            return report(failed)
     try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
+        args = parser.parse_args(words)
     except SystemExit as exc:  # --help, or a usage error argparse already printed
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     debug = bool(args.debug) or os.environ.get("AGENTKIT_DEBUG", "") not in ("", "0")
@@ -33,7 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"agentkit {__version__}")
         return EXIT_OK
     module_name = getattr(args, COMMAND, None)
-    if module_name is None:
+    plugin_command = getattr(args, PLUGIN_COMMAND, None)
+    if module_name is None and plugin_command is None:
         parser.print_help()
         return EXIT_USAGE
     if debug:
@@ -41,10 +50,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
     try:
-        import importlib
+        if plugin_command is not None:
+            code = plugin_command.run(args)
+        else:
+            import importlib
 
-        module = importlib.import_module(f"{__name__}.{module_name}")
-        code = module.run(args)
+            module = importlib.import_module(f"{__name__}.{module_name}")
+            code = module.run(args)
         _flush_stdout()
         return int(code or 0)
     except BrokenPipeError:
@@ -67,6 +79,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 pass
             return EXIT_USAGE
         return report(exc, debug=debug)
+
+
+def _add_plugin_commands(parser: object) -> BaseException | None:
+    """Add the commands plugins register to ``parser``; the error if the plugins cannot load."""
+    from ._parser import add_plugin_commands
+
+    try:
+        from ..plugins import get_host
+
+        commands = [(e.name, e.value) for e in get_host().registry("command")]
+        add_plugin_commands(parser, commands)  # type: ignore[arg-type]
+    except Exception as exc:
+        return exc
+    return None
 
 
 def _flush_stdout() -> None:

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["COMMAND", "build_parser"]
+__all__ = ["COMMAND", "PLUGIN_COMMAND", "add_plugin_commands", "build_parser", "builtin_commands", "command_word"]
 
 #: ``args.command`` -> the module (under agentkit.cli) whose ``run(args)`` carries it out.
 COMMAND = "_command"
+#: For a plugin's command: the :class:`agentkit.registry.Command` that carries it out.
+PLUGIN_COMMAND = "_plugin_command"
 
 EPILOG = """\
 exit codes: 0 ok, 1 unexpected error, 2 usage, 3 config, 4 provider, 5 tool,
 6 guardrail tripwire, 7 storage or memory, 8 plugin, 9 run limit (max_turns, output),
 130 interrupted (Ctrl-C), 141 output pipe closed.
+plugins add commands of their own: `agentkit plugins` lists them.
 docs: docs/cli.md and docs/config.md"""
 
 
@@ -140,6 +143,50 @@ def build_parser() -> argparse.ArgumentParser:
     c_show.add_argument("--json", action="store_true", help="print JSON instead of TOML")
     csub.add_parser("path", help="print which config file is used", parents=[common])
     return parser
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    raise LookupError("the parser has no commands")
+
+
+def builtin_commands(parser: argparse.ArgumentParser) -> frozenset[str]:
+    """The names of the built-in commands."""
+    return frozenset(_subparsers(parser).choices)
+
+
+def command_word(argv: list[str]) -> str | None:
+    """The command named on a command line (the first word that is not an option), if any."""
+    takes_value = {"-c", "--config"}
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+            continue
+        if word == "--":
+            return None
+        if word in takes_value:
+            skip = True
+            continue
+        if word.startswith("-"):
+            continue
+        return word
+    return None
+
+
+def add_plugin_commands(parser: argparse.ArgumentParser, commands: list[tuple[str, object]]) -> None:
+    """Add plugins' commands (``(name, Command)`` pairs) that no built-in command shadows."""
+    sub = _subparsers(parser)
+    common = _common()
+    for name, command in commands:
+        if name in sub.choices:
+            continue
+        help_text = getattr(command, "help", "") or None
+        p = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
+        p.set_defaults(**{PLUGIN_COMMAND: command})
+        command.configure(p)  # type: ignore[attr-defined]
 
 
 def _agent_options(p: argparse.ArgumentParser) -> None:
