@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "ToolCallDelta": "agentkit.events",
     "ToolCallResult": "agentkit.events",
     "ToolCallStarted": "agentkit.events",
+    "ToolProgress": "agentkit.events",
     "TurnCompleted": "agentkit.events",
     # providers
     "Capabilities": "agentkit.providers",

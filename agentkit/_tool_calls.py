@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import ToolArgumentsError, ToolError, ToolTimeoutError, UnknownToolError
 from .events import StreamEvent, ToolCallResult
 from .messages import ToolCall, ToolMessage
+from .run_context import _CURRENT_CALL
 
 if TYPE_CHECKING:
     from .lifecycle import Lifecycle
@@ -138,6 +139,7 @@ class ToolRunner:
         if replaced is not None:
             return replaced
         timeout = tool.timeout if tool.timeout is not None else self.timeout
+        token = _CURRENT_CALL.set(call)
         try:
             value = await tool._invoke(arguments, self.ctx, timeout)
         except ToolTimeoutError as error:
@@ -154,6 +156,8 @@ class ToolRunner:
             failure = ToolError(f"tool {call.name!r} failed: {type(exc).__name__}: {exc}", tool=call.name)
             failure.__cause__ = exc
             return self._failed(call, failure, f"Error: {type(exc).__name__}: {exc}")
+        finally:
+            _CURRENT_CALL.reset(token)
         from .tools import render_result
 
         self.failures[call.name] = 0

@@ -3,7 +3,8 @@
 A provider's stream yields :data:`ModelStreamEvent` values and ends with a
 :class:`ModelResponse`. A run's stream (``agent.stream()``) yields every
 :data:`StreamEvent`: the provider's deltas, then :class:`TurnCompleted` for each model turn,
-:class:`ToolCallResult` for each tool result, and :class:`RunCompleted` last.
+:class:`ToolProgress` while a tool reports progress, :class:`ToolCallResult` for each tool
+result, and :class:`RunCompleted` last.
 Every event has a ``type`` tag, which is how it is written as JSON.
 """
 
@@ -27,6 +28,7 @@ __all__ = [
     "ToolCallDelta",
     "ToolCallResult",
     "ToolCallStarted",
+    "ToolProgress",
     "TurnCompleted",
 ]
 
@@ -89,6 +91,19 @@ class ToolCallResult:
 
 
 @attrs.frozen
+class ToolProgress:
+    """A running tool reported progress (``RunContext.report_progress``, or an MCP server's
+    progress notifications): ``progress`` so far, out of ``total`` when known, and a message."""
+
+    call_id: str
+    name: str
+    progress: float
+    total: float | None = None
+    message: str | None = None
+    type: Literal["tool_progress"] = attrs.field(default="tool_progress", init=False)
+
+
+@attrs.frozen
 class TurnCompleted:
     """A model turn ended: its response (text, tool calls, usage)."""
 
@@ -131,4 +146,4 @@ class RunCompleted:
 
 
 ModelStreamEvent: TypeAlias = TextDelta | ReasoningDelta | ToolCallStarted | ToolCallDelta
-StreamEvent: TypeAlias = ModelStreamEvent | TurnCompleted | ToolCallResult | RunCompleted
+StreamEvent: TypeAlias = ModelStreamEvent | TurnCompleted | ToolProgress | ToolCallResult | RunCompleted

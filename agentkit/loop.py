@@ -107,6 +107,7 @@ class Run:
             session_id=session_id,
             user_id=user_id,
         )
+        self.ctx._emit = self.emit
         self.new: list[Message] = []  # this run's messages, the input included
         self.prefix: list[Message] = []  # system prompt and recalled memory: sent, not stored
         self.usage = Usage()

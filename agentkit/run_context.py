@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
 
-from .messages import Message, Usage
+from .messages import Message, ToolCall, Usage
 
-__all__ = ["RunContext"]
+__all__ = ["RunContext", "current_tool_call"]
+
+#: The tool call being run in this task (set by the loop around each tool).
+_CURRENT_CALL: contextvars.ContextVar[ToolCall | None] = contextvars.ContextVar("agentkit_tool_call", default=None)
+
+
+def current_tool_call() -> ToolCall | None:
+    """The tool call the calling code runs in, if any (a tool or code it calls)."""
+    return _CURRENT_CALL.get()
 
 
 @attrs.define(eq=False)
@@ -30,6 +40,8 @@ class RunContext:
     user_id: str | None = None
     metadata: dict[str, Any] = attrs.field(factory=dict)
     _stop_requested: bool = attrs.field(default=False, alias="_stop_requested")
+    # How the run emits events (set by the loop); None outside a run.
+    _emit: Callable[[Any], Awaitable[None]] | None = attrs.field(default=None, alias="_emit", repr=False)
 
     def stop(self) -> None:
         """Finish the current turn cleanly, then end the run."""
@@ -38,3 +50,19 @@ class RunContext:
     @property
     def stop_requested(self) -> bool:
         return self._stop_requested
+
+    async def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        """From inside a tool: tell the run's stream how far the tool got.
+
+        The stream (``agent.stream()``, ``on_event`` hooks, the CLI) gets a
+        :class:`~agentkit.ToolProgress` event naming the tool call. ``progress`` grows with the
+        work done; ``total`` is its end when known. Outside a tool call it does nothing.
+        Call it from the run's event loop (an ``async`` tool).
+        """
+        call = _CURRENT_CALL.get()
+        emit = self._emit
+        if call is None or emit is None:
+            return
+        from .events import ToolProgress
+
+        await emit(ToolProgress(call.id, call.name, float(progress), None if total is None else float(total), message))

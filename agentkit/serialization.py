@@ -30,6 +30,7 @@ from .events import (
     ToolCallDelta,
     ToolCallResult,
     ToolCallStarted,
+    ToolProgress,
     TurnCompleted,
 )
 from .messages import (
@@ -75,6 +76,7 @@ _EVENT_TYPES: dict[str, type] = {
     "tool_call_started": ToolCallStarted,
     "tool_call_delta": ToolCallDelta,
     "tool_result": ToolCallResult,
+    "tool_progress": ToolProgress,
     "turn_completed": TurnCompleted,
     "run_completed": RunCompleted,
     "model_response": ModelResponse,

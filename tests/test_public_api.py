@@ -43,6 +43,7 @@ PUBLIC_API: dict[str, tuple[str, ...]] = {
         "ToolCallDelta",
         "ToolCallResult",
         "ToolCallStarted",
+        "ToolProgress",
         "TurnCompleted",
     ),
     "agentkit.providers": (

@@ -1,7 +1,8 @@
 """Showing a run's events: text as it arrives, tool calls compactly, or every event as JSON.
 
 Text deltas go to stdout as they come. Tool calls are one compact line each,
-``⚙ name(arg=value, ...)``, followed by a short ``↳ result`` line: on stdout when it is a
+``⚙ name(arg=value, ...)``, then ``… name 3/10 message`` for each progress report the tool
+makes, then a short ``↳ result`` line: on stdout when it is a
 terminal (so they sit in the conversation), on stderr otherwise (so piped output holds the
 answer alone). ``--json`` prints every event as one JSON line instead.
 """
@@ -86,6 +87,12 @@ class EventPrinter:
             for call in event.response.message.tool_calls:
                 if call.name not in self.hidden_tools:
                     self._side_line(f"⚙ {compact_call(call.name, call.arguments)}")
+        elif kind == "tool_progress":
+            if event.name in self.hidden_tools:
+                return
+            done = f"{event.progress:g}/{event.total:g}" if event.total else f"{event.progress:g}"
+            note = f" {one_line(event.message, _RESULT_LIMIT)}" if event.message else ""
+            self._side_line(f"  … {event.name} {done}{note}")
         elif kind == "tool_result":
             result = event.result
             if event.call.name in self.hidden_tools:
