@@ -7,7 +7,8 @@ error result the model can read and act on, never a traceback:
 - an unknown tool name: the result lists the tools that exist;
 - arguments that are not JSON or fail the schema: ``message @ $.path`` lines;
 - an exception: its type and message;
-- a timeout: the call is cancelled and the model is told.
+- a timeout: an async tool is cancelled; a synchronous one cannot be (its thread runs on to
+  the end, side effects included), and the model is told which of the two happened.
 
 Budgets stop a model that keeps failing: a tool may fail ``tool_retries`` times in a row
 (a success resets its count), and a run absorbs at most ``3 * (tool_retries + 1)`` failed
@@ -145,9 +146,7 @@ class ToolRunner:
         except ToolTimeoutError as error:
             if self.raise_errors:
                 raise
-            return self._failed(
-                call, error, f"Error: tool {call.name!r} did not finish within {error.timeout:g} s and was cancelled."
-            )
+            return self._failed(call, error, _timeout_text(call.name, error))
         except ToolArgumentsError as error:  # JSON that fits the schema but not the Python types
             return self._failed(call, error, _arguments_text(call.name, error))
         except Exception as exc:
@@ -181,6 +180,17 @@ class ToolRunner:
                 hint="raise tool_retries, or check why the model keeps calling tools wrongly",
             ) from error
         return ToolMessage(tool_call_id=call.id, name=call.name, content=text, is_error=True)
+
+
+def _timeout_text(name: str, error: ToolTimeoutError) -> str:
+    """What the model reads after a timeout: the truth about whether the tool is still running."""
+    waited = f"Error: tool {name!r} did not finish within {error.timeout:g} s"
+    if error.still_running:
+        return (
+            f"{waited}. It could not be stopped: it is still running and will finish in the background, "
+            "side effects included, but its result is lost. Check its effects before calling it again."
+        )
+    return f"{waited} and was cancelled."
 
 
 def _arguments_text(name: str, error: ToolArgumentsError) -> str:

@@ -21,7 +21,7 @@ Every error agentkit raises on purpose derives from :class:`AgentkitError`::
     │   ├── ToolDefinitionError      (also a TypeError: raised at decoration time)
     │   ├── ToolArgumentsError       errors
     │   ├── UnknownToolError         available
-    │   └── ToolTimeoutError         timeout
+    │   └── ToolTimeoutError         timeout, still_running
     ├── GuardrailTripwireError       guardrail, verdict
     ├── MaxTurnsError                max_turns, partial
     ├── OutputValidationError        raw_text, errors
@@ -263,11 +263,18 @@ class UnknownToolError(ToolError):
 
 
 class ToolTimeoutError(ToolError):
-    """A tool ran past its timeout and was cancelled."""
+    """A tool ran past its timeout. An async tool was cancelled; a synchronous one cannot be.
 
-    def __init__(self, message: str, *, tool: str | None = None, timeout: float | None = None) -> None:
+    ``still_running`` is true for a synchronous tool: Python cannot stop its worker thread, so
+    the function carries on to its end, side effects included, and its result is discarded.
+    """
+
+    def __init__(
+        self, message: str, *, tool: str | None = None, timeout: float | None = None, still_running: bool = False
+    ) -> None:
         super().__init__(message, tool=tool)
         self.timeout = timeout
+        self.still_running = still_running
 
 
 # -- the run -------------------------------------------------------------------------------

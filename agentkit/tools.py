@@ -154,19 +154,27 @@ class Tool:
             return await self._run(args, call_kwargs)
         if not self.is_async:
             # A thread runs the function: a timeout scope in this task cancels the wait for it
-            # just as wait_for would, without a task of its own (one loop pass less).
+            # just as wait_for would, without a task of its own (one loop pass less). The thread
+            # itself cannot be stopped: the function runs on to its end, and the error says so.
             try:
                 async with asyncio.timeout(timeout):
                     return await self._run(args, call_kwargs)
             except TimeoutError:
                 raise ToolTimeoutError(
-                    f"tool {self.name!r} did not finish within {timeout:g} s", tool=self.name, timeout=timeout
+                    f"tool {self.name!r} did not finish within {timeout:g} s; it is synchronous, so it could "
+                    "not be stopped: it runs on in its thread to the end (side effects included) and its "
+                    "result is discarded",
+                    tool=self.name,
+                    timeout=timeout,
+                    still_running=True,
                 ) from None
         try:
             return await asyncio.wait_for(self._run(args, call_kwargs), timeout)
         except TimeoutError:
             raise ToolTimeoutError(
-                f"tool {self.name!r} did not finish within {timeout:g} s", tool=self.name, timeout=timeout
+                f"tool {self.name!r} did not finish within {timeout:g} s and was cancelled",
+                tool=self.name,
+                timeout=timeout,
             ) from None
 
     async def _run(self, args: list[Any], kwargs: dict[str, Any]) -> Any:

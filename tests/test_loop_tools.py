@@ -215,6 +215,54 @@ def test_timeout_cancels_and_tells_the_model(scripted_agent: Any) -> None:
     assert cancelled.is_set()
 
 
+async def test_a_timed_out_sync_tool_is_said_to_run_on_and_does(scripted_agent: Any, tmp_path: Any) -> None:
+    """A thread cannot be stopped: the model is told the tool is still running, and it is."""
+    release = threading.Event()
+    finished = threading.Event()
+    marker = tmp_path / "written.txt"
+
+    @tool
+    def slow_write() -> str:
+        """Writes a file, slowly."""
+        release.wait(30)
+        marker.write_text("side effect")
+        finished.set()
+        return "written"
+
+    agent = scripted_agent([tool_calls(("slow_write", {})), "gave up"], tools=[slow_write], tool_timeout=0.2)
+    try:
+        result = await agent.arun("x")
+        assert not finished.is_set()
+    finally:
+        release.set()
+    error = _tool_results(result.messages)[0]
+    assert error.is_error
+    assert "was cancelled" not in error.content
+    assert error.content.startswith("Error: tool 'slow_write' did not finish within 0.2 s.")
+    assert "still running" in error.content and "side effects included" in error.content
+    assert await asyncio.to_thread(finished.wait, 30), "the function ran on to its end, as the model was told"
+    assert marker.read_text() == "side effect"
+
+
+async def test_a_timed_out_sync_tool_raises_saying_it_runs_on(scripted_agent: Any) -> None:
+    release = threading.Event()
+
+    @tool
+    def stuck() -> str:
+        """Blocks."""
+        release.wait(30)
+        return "late"
+
+    agent = scripted_agent([tool_calls(("stuck", {}))], tools=[stuck], tool_timeout=0.2, tool_errors="raise")
+    try:
+        with pytest.raises(ToolTimeoutError) as info:
+            await agent.arun("x")
+    finally:
+        release.set()
+    assert info.value.still_running is True
+    assert "could not be stopped" in str(info.value)
+
+
 def test_a_tools_own_timeout_wins(scripted_agent: Any) -> None:
     @tool(timeout=0.1)
     async def quick_limit() -> str:
