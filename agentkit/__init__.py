@@ -53,6 +53,7 @@ _EXPORTS: dict[str, str] = {
     # tools
     "Tool": "agentkit.tools",
     "tool": "agentkit.tools",
+    "Toolset": "agentkit.toolsets",
     # run context
     "RunContext": "agentkit.run_context",
     # guardrails

@@ -86,6 +86,7 @@ class Resources:
     output: OutputSpec | None
     memory: Any = None
     host: Any = None
+    toolsets: list[Any] = attrs.field(factory=list)  # asked for their tools before each model call
 
 
 def build_input(

@@ -157,6 +157,8 @@ class Agent:
         self._static: tuple[PluginHost, Resources] | None = None
         self._active: set[_Control] = set()
         self._memory_object: Any = None
+        self._toolsets: list[Any] = []  # every toolset its runs used: closed by close()/aclose()
+        self._sources: dict[str, Any] = {}  # tool sources' shared state ("mcp:x" -> one connection)
 
     def __repr__(self) -> str:
         return f"Agent({self.model!r}, name={self.name!r})"
@@ -264,7 +266,7 @@ class Agent:
             same = settings.synthesizer_model.partition("/")[0] == settings.model.partition("/")[0]
             synthesizer = self._target(settings.synthesizer_model, own=same)
         memory = self._memory(settings, host)
-        tools = self._tools(settings, host, memory)
+        tools, toolsets = self._tools(settings, host, memory)
         guardrails: list[Any] = []
         if settings.guardrails:
             from .guardrails import resolve_guardrails
@@ -282,17 +284,26 @@ class Agent:
             output=self._output if settings.output_type is self._settings.output_type else output_spec(settings.output_type),
             memory=memory,
             host=host,
+            toolsets=toolsets,
         )
         if settings is self._settings:
             self._static = (host, resources)
         return resources
 
-    def _tools(self, settings: RunSettings, host: PluginHost, memory: Any) -> dict[str, Any]:
-        found = []
+    def _tools(self, settings: RunSettings, host: PluginHost, memory: Any) -> tuple[dict[str, Any], list[Any]]:
+        found: list[Any] = []
+        toolsets: list[Any] = []
         if settings.tools:
-            from .tools import resolve_tools
+            from .tools import resolve_tool_items
 
-            found = resolve_tools(settings.tools, host=host, settings=settings.tool_settings)
+            with self._lock:
+                resolved = resolve_tool_items(
+                    settings.tools, host=host, settings=settings.tool_settings, shared=self._sources
+                )
+                for toolset in resolved.toolsets:
+                    if all(toolset is not t for t in self._toolsets):
+                        self._toolsets.append(toolset)
+            found, toolsets = resolved.tools, resolved.toolsets
         if memory is not None and settings.memory_settings.get("tools"):
             from .memory import memory_tools
 
@@ -307,7 +318,7 @@ class Agent:
                 f"the tool name {FINAL_ANSWER_TOOL!r} is reserved for structured output; rename the tool",
                 tool=FINAL_ANSWER_TOOL,
             )
-        return tools
+        return tools, toolsets
 
     def _memory(self, settings: RunSettings, host: PluginHost) -> Any:
         spec = settings.memory
@@ -574,18 +585,39 @@ class Agent:
                 log.warning("closing provider %r failed: %s: %s", provider.name, type(exc).__name__, exc)
 
     async def aclose(self) -> None:
-        """Close the providers' connections of this event loop. The agent stays usable.
+        """Close the providers' connections of this event loop, and the toolsets the agent
+        used (MCP servers: their connections and child processes). The agent stays usable:
+        a toolset reconnects when it is used again.
 
-        Sync runs do this by themselves; async code calls it (or uses ``async with agent:``)
-        before its event loop ends.
+        Sync runs close the providers' connections by themselves; async code calls this (or
+        uses ``async with agent:``) before its event loop ends.
         """
-        await self._close_loop_resources()
+        try:
+            await self._close_loop_resources()
+        finally:
+            with self._lock:
+                toolsets = list(self._toolsets)
+            for toolset in toolsets:
+                try:
+                    await toolset.aclose()
+                except Exception as exc:
+                    log.warning("closing toolset %s failed: %s: %s", toolset.name, type(exc).__name__, exc)
+
+    def close(self) -> None:
+        """:meth:`aclose` from synchronous code (``with agent:`` calls it at the end)."""
+        run_sync(self.aclose)
 
     async def __aenter__(self) -> Agent:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def _as_tuple(value: Any) -> tuple[Any, ...]:

@@ -580,22 +580,25 @@ def _resolve_tools(
 ) -> list[Any]:
     if not items and not extra:
         return []
-    from .tools import resolve_tools
+    from .tools import resolve_tool_items
 
+    sections = config.sections
+    shared: dict[str, Any] = {}
     try:
-        return resolve_tools([*items, *extra], host=host, settings=settings)
+        resolved = resolve_tool_items([*items, *extra], host=host, settings=settings, sections=sections, shared=shared)
+        return [*resolved.tools, *resolved.toolsets]
     except Exception as exc:
         # find the item at fault, for its key path
         for index, item in enumerate(items):
             try:
-                resolve_tools([item], host=host, settings=settings)
+                resolve_tool_items([item], host=host, settings=settings, sections=sections, shared=shared)
             except Exception as item_exc:
                 raise reraise_at(
                     item_exc, file=config.file, key_path=(*_origin(ac, "tools"), index)
                 ) from item_exc
         for item in extra:
             try:
-                resolve_tools([item], host=host, settings=settings)
+                resolve_tool_items([item], host=host, settings=settings, sections=sections, shared=shared)
             except Exception as item_exc:
                 text = (
                     str(item_exc)

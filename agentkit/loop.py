@@ -162,7 +162,7 @@ class Run:
                 self.prefix.append(SystemMessage(block))
 
         self._tools = ToolRunner(
-            res.tools,
+            dict(res.tools),
             ctx=ctx,
             lifecycle=res.lifecycle,
             guardrails=res.guardrails,
@@ -295,7 +295,8 @@ class Run:
 
     async def _request(self, target: ModelTarget) -> ModelRequest:
         s, spec = self.settings, self.res.output
-        specs: list[ToolSpec] = [t.spec for t in self.res.tools.values()]
+        tools = await self._current_tools()
+        specs: list[ToolSpec] = [t.spec for t in tools.values()]
         tool_choice = self._tool_choice(specs)
         output_schema = None
         if spec is not None:
@@ -313,6 +314,24 @@ class Run:
             output_schema=output_schema,
             params=dict(s.params),
         )
+
+    async def _current_tools(self) -> Mapping[str, Any]:
+        """The agent's tools plus, asked afresh, each toolset's (an MCP server's list may change)."""
+        res = self.res
+        if not res.toolsets:
+            return res.tools
+        import asyncio
+
+        from .toolsets import ToolsetContext, merge_tools
+
+        context = ToolsetContext(
+            agent=self.agent, tool_settings=self.settings.tool_settings or {}, host=res.host, run=self.ctx
+        )
+        groups = await asyncio.gather(*(ts.list_tools(context) for ts in res.toolsets))
+        tools = merge_tools(res.tools, list(zip(res.toolsets, groups, strict=True)))
+        if self._tools is not None:
+            self._tools.tools = tools
+        return tools
 
     def _tool_choice(self, specs: Sequence[ToolSpec]) -> str | None:
         """The run's ``tool_choice`` for this call.

@@ -39,6 +39,7 @@ KINDS = (
     "provider",
     "tool",
     "toolset",
+    "tool_source",
     "store",
     "cache",
     "memory",
@@ -207,6 +208,17 @@ class ToolRegistrar(_Registrar):
     def add_set(self, name: str, tools: Iterable[str], *, description: str = "") -> None:
         """Register ``name`` as a group of tool names (``"files-readonly"``)."""
         self._put("toolset", name, tuple(tools), description)
+
+    def add_source(self, prefix: str, resolver: Callable[..., Any], *, description: str = "") -> None:
+        """Make ``"prefix:spec"`` in an agent's tools mean ``resolver(spec, context)``.
+
+        ``context`` is an :class:`agentkit.toolsets.SourceContext`; the resolver returns
+        tools, :class:`agentkit.toolsets.Toolset` objects, or a list of them (``"mcp:github"``
+        is the MCP plugin's). An unknown ``spec`` raises an error listing what exists.
+        """
+        if ":" in prefix:
+            raise PluginError(f"plugin {self.plugin!r}: a tool source prefix cannot contain ':'", plugin=self.plugin)
+        self._put("tool_source", prefix, resolver, description)
 
 
 @attrs.frozen

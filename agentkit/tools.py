@@ -35,8 +35,9 @@ from .run_context import RunContext
 
 if TYPE_CHECKING:
     from .plugins import PluginHost
+    from .toolsets import Toolset
 
-__all__ = ["Tool", "as_tool", "render_result", "resolve_tools", "tool"]
+__all__ = ["ResolvedTools", "Tool", "as_tool", "render_result", "resolve_tool_items", "resolve_tools", "tool"]
 
 #: Names every provider accepts (OpenAI's rule is the strictest).
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -68,6 +69,38 @@ class Tool:
     _cached: list[Any] = attrs.field(factory=list, repr=False, init=False)
     # True for a function defined in a class body: the tool binds like a method (self hidden)
     _method: bool = attrs.field(default=False, repr=False, alias="_method")
+    # True for a tool made by ``from_schema``: the function takes (arguments dict, run context)
+    _raw: bool = attrs.field(default=False, repr=False, alias="_raw")
+
+    @classmethod
+    def from_schema(
+        cls,
+        name: str,
+        description: str,
+        parameters: Mapping[str, Any],
+        function: Callable[..., Any],
+        *,
+        plugin: str | None = None,
+        timeout: float | None = None,
+    ) -> Tool:
+        """A tool whose JSON Schema is given rather than inferred (a tool from an MCP server).
+
+        ``function(arguments, ctx)`` is an async function receiving the validated arguments
+        as a dict and the run's :class:`~agentkit.RunContext` (``None`` outside a run).
+        """
+        _check_name(name, function)
+        if not isinstance(parameters, Mapping):
+            raise ToolDefinitionError(f"tool {name!r}: the schema must be a JSON object", tool=name)
+        return cls(
+            name=name,
+            description=description,
+            parameters=parameters,
+            function=function,
+            is_async=True,
+            plugin=plugin,
+            timeout=timeout,
+            _raw=True,
+        )
 
     def __get__(self, instance: Any, owner: type | None = None) -> Tool:
         """``@tool`` on a method: ``obj.method`` is a tool bound to ``obj``."""
@@ -186,6 +219,8 @@ class Tool:
         return result
 
     def _bind(self, kwargs: Mapping[str, Any], ctx: RunContext | None) -> tuple[list[Any], dict[str, Any]]:
+        if self._raw:
+            return [dict(kwargs), ctx], {}
         args: list[Any] = []
         out: dict[str, Any] = {}
         errors: list[str] = []
@@ -611,6 +646,15 @@ def _import_tool(path: str) -> Tool:
     return _make_tool(obj)
 
 
+@attrs.frozen
+class ResolvedTools:
+    """What an agent's ``tools`` resolve to: plain tools, and toolsets (whose tools are
+    known only when they are asked, such as an MCP server's)."""
+
+    tools: list[Tool]
+    toolsets: list[Toolset]
+
+
 def resolve_tools(
     items: Iterable[Any],
     *,
@@ -623,10 +667,40 @@ def resolve_tools(
     A name registered with ``add_factory(name, factory, settings_key="files")`` is built as
     ``factory(**settings["files"])``. An unknown name raises
     :class:`~agentkit.errors.UnknownToolError` listing the installed tools; two different
-    tools with the same name raise :class:`~agentkit.errors.ToolDefinitionError`.
+    tools with the same name raise :class:`~agentkit.errors.ToolDefinitionError`. Items that
+    are :class:`~agentkit.toolsets.Toolset` objects (or names that resolve to them, such as
+    ``"mcp:github"``) need :func:`resolve_tool_items`; here they are an error.
     """
+    resolved = resolve_tool_items(items, host=host, settings=settings)
+    if resolved.toolsets:
+        names = ", ".join(t.name for t in resolved.toolsets)
+        raise ToolDefinitionError(
+            f"{names} provide tools only when connected; pass them to Agent(tools=...) "
+            "(or use agentkit.tools.resolve_tool_items)"
+        )
+    return resolved.tools
+
+
+def resolve_tool_items(
+    items: Iterable[Any],
+    *,
+    host: PluginHost | None = None,
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
+    sections: Mapping[str, Any] | None = None,
+    shared: dict[str, Any] | None = None,
+) -> ResolvedTools:
+    """:func:`resolve_tools`, also for toolsets: Toolset objects are kept as they are, and a
+    string ``"prefix:spec"`` whose prefix a plugin registered as a tool source
+    (``registry.add_source("mcp", resolver)``) is resolved by that plugin; other strings with a
+    colon are import paths. ``sections`` are the config file's plugin sections (for sources
+    configured there) and ``shared`` a dict kept across resolutions of one agent.
+    """
+    from .toolsets import SourceContext, Toolset
+
     settings = settings or {}
     out: dict[str, Tool] = {}
+    toolsets: list[Toolset] = []
+    context: SourceContext | None = None
 
     def add(t: Tool) -> None:
         existing = out.get(t.name)
@@ -640,7 +714,14 @@ def resolve_tools(
                 tool=t.name,
             )
 
-    if isinstance(items, str | Tool) or callable(items):
+    def add_any(value: Any) -> None:
+        if isinstance(value, Toolset):
+            if all(value is not t for t in toolsets):
+                toolsets.append(value)
+        else:
+            add(as_tool(value))
+
+    if isinstance(items, str | Tool | Toolset) or callable(items):
         items = [items]
     for item in items:
         if isinstance(item, str) and ":" not in item:
@@ -650,9 +731,27 @@ def resolve_tools(
                 host = get_host()
             for t in _by_name(item, host, settings, ()):
                 add(t)
+        elif isinstance(item, str):
+            if host is None:
+                from .plugins import get_host
+
+                host = get_host()
+            prefix, _, spec = item.partition(":")
+            sources = host.registry("tool_source")
+            if prefix in sources:
+                if context is None:
+                    context = SourceContext(
+                        settings=settings, sections=sections, host=host, shared=shared if shared is not None else {}
+                    )
+                entry = sources.get(prefix)
+                found = entry.value(spec, context)
+                for value in found if isinstance(found, list | tuple) else [found]:
+                    add_any(value)
+            else:
+                add(as_tool(item))
         else:
-            add(as_tool(item))
-    return list(out.values())
+            add_any(item)
+    return ResolvedTools(list(out.values()), toolsets)
 
 
 def _label(t: Tool) -> str:

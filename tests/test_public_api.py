@@ -46,6 +46,7 @@ PUBLIC_API: dict[str, tuple[str, ...]] = {
         "ToolProgress",
         "TurnCompleted",
     ),
+    "agentkit.toolsets": ("Toolset",),
     "agentkit.providers": (
         "Capabilities",
         "ModelInfo",
