@@ -542,8 +542,9 @@ def _provider_kwargs(config: Config, ac: AgentConfig, model: str, env: Mapping[s
         return {}
     factory_kwargs = settings.factory_kwargs(env)
     out: dict[str, Any] = {}
-    if factory_kwargs.pop("base_url", None) is not None:
-        out["base_url"] = settings.base_url
+    base_url = factory_kwargs.pop("base_url", None)
+    if base_url is not None:
+        out["base_url"] = base_url  # with its ${VAR} references filled
     api_key = factory_kwargs.pop("api_key", None)
     if api_key is not None:
         out["api_key"] = api_key
