@@ -111,6 +111,7 @@ AGENT_KEYS: dict[str, dict[str, Any]] = {
     },
     "output_retries": _COUNT,
     "max_turns": {"type": "integer", "minimum": 1},
+    "final_turn": {"enum": ["answer"]},
     "tool_timeout": _POSITIVE,
     "tool_retries": _COUNT,
     "tool_errors": {"enum": ["return", "raise"]},

@@ -53,6 +53,7 @@ class RunSettings:
     params: Mapping[str, Any] = attrs.field(factory=dict)
     synthesizer_model: str | None = None
     max_turns: int = 20
+    final_turn: str | None = None
     tool_timeout: float | None = 60
     tool_retries: int = 2
     tool_errors: str = "return"

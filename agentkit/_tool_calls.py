@@ -18,11 +18,19 @@ at once instead.
 
 Guardrails and hooks wrap each call: guardrail ``check_tool_call``, then ``before_tool_call``
 hooks, then the tool; then ``after_tool_call`` hooks, then guardrail ``check_tool_result``.
+
+The loop guard: a call identical to one that already succeeded in this run (the same tool
+name, the same arguments once parsed and written canonically) is not run again, whatever the
+provider; the model gets the earlier result with a note that it repeated itself. Small
+models otherwise repeat one call until ``max_turns``. A failed call may be repeated (a
+timeout or an exception can be transient); its budgets apply. A tool made with
+``@tool(repeatable=True)`` (a clock, a job's status) is run every time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +44,7 @@ if TYPE_CHECKING:
     from .run_context import RunContext
     from .tools import Tool
 
-__all__ = ["ToolRunner", "run_budget"]
+__all__ = ["ToolRunner", "call_key", "repeated_result", "run_budget"]
 
 Emit = Callable[[StreamEvent], Awaitable[None]]
 
@@ -44,6 +52,28 @@ Emit = Callable[[StreamEvent], Awaitable[None]]
 def run_budget(tool_retries: int) -> int:
     """Failed tool calls one run absorbs before it raises."""
     return 3 * (max(0, tool_retries) + 1)
+
+
+def call_key(call: ToolCall) -> tuple[str, str]:
+    """What makes two calls the same: the tool's name and the arguments written canonically
+    (parsed, keys sorted, no spaces); arguments that are not JSON count as their stripped text."""
+    text = (call.arguments or "").strip() or "{}"
+    try:
+        canonical = json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except ValueError:
+        canonical = text
+    return call.name, canonical
+
+
+def repeated_result(call: ToolCall, earlier: ToolMessage) -> ToolMessage:
+    """The answer to a call that repeats an earlier, successful one: that result, with a note."""
+    note = (
+        f"Note: you already called {call.name} with exactly these arguments earlier in this run, "
+        "so it was not run again. Its result was:\n"
+        f"{earlier.content}\n"
+        "Use this result: answer the user now, or call a tool with different arguments."
+    )
+    return ToolMessage(tool_call_id=call.id, name=call.name, content=note)
 
 
 class ToolRunner:
@@ -73,6 +103,8 @@ class ToolRunner:
         self.result_limit = result_limit
         self.failures: dict[str, int] = {}  # consecutive failures per tool name
         self.total_failures = 0
+        self.succeeded: dict[tuple[str, str], ToolMessage] = {}  # the loop guard's memory, by call_key
+        self.repeats = 0  # calls answered by the loop guard
 
     async def run(
         self, calls: Sequence[ToolCall], *, record: Callable[[int, ToolMessage], None] | None = None
@@ -85,7 +117,17 @@ class ToolRunner:
             return []
         if len(calls) == 1:
             return [await self._one(0, calls[0], record)]
-        tasks = [asyncio.ensure_future(self._one(i, call, record)) for i, call in enumerate(calls)]
+        # A call repeating an earlier one of the same turn waits for it, then gets its answer.
+        firsts: dict[tuple[str, str], asyncio.Future[ToolMessage]] = {}
+        tasks = []
+        for i, call in enumerate(calls):
+            key = call_key(call)
+            first = firsts.get(key)
+            if first is None:
+                firsts[key] = task = asyncio.ensure_future(self._one(i, call, record))
+            else:
+                task = asyncio.ensure_future(self._after(first, i, call, record))
+            tasks.append(task)
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         finally:
@@ -99,13 +141,32 @@ class ToolRunner:
                 raise t.exception()  # type: ignore[misc]
         return [t.result() for t in tasks]
 
-    async def _one(self, index: int, call: ToolCall, record: Callable[[int, ToolMessage], None] | None) -> ToolMessage:
-        result = await self._execute(call)
-        result = await self.lifecycle.after_tool_call(self.ctx, call, result)
-        if self.guardrails:
-            from .guardrails import apply_tool_result
+    async def _after(
+        self,
+        first: asyncio.Future[ToolMessage],
+        index: int,
+        call: ToolCall,
+        record: Callable[[int, ToolMessage], None] | None,
+    ) -> ToolMessage:
+        await asyncio.wait([first])
+        return await self._one(index, call, record)
 
-            result = await apply_tool_result(self.guardrails, call, result, self.ctx)
+    async def _one(self, index: int, call: ToolCall, record: Callable[[int, ToolMessage], None] | None) -> ToolMessage:
+        key = call_key(call)
+        tool = self.tools.get(call.name)
+        earlier = None if tool is None or tool.repeatable else self.succeeded.get(key)
+        if earlier is not None:
+            self.repeats += 1
+            result = repeated_result(call, earlier)
+        else:
+            result = await self._execute(call)
+            result = await self.lifecycle.after_tool_call(self.ctx, call, result)
+            if self.guardrails:
+                from .guardrails import apply_tool_result
+
+                result = await apply_tool_result(self.guardrails, call, result, self.ctx)
+            if not result.is_error:
+                self.succeeded[key] = result
         if record is not None:
             record(index, result)
         await self.emit(ToolCallResult(call=call, result=result))

@@ -100,6 +100,7 @@ class Agent:
         params: Mapping[str, Any] | None = None,
         synthesizer_model: str | None = None,
         max_turns: int = 20,
+        final_turn: str | None = None,
         tool_timeout: float | None = 60,
         tool_retries: int = 2,
         tool_errors: str = "return",
@@ -132,6 +133,7 @@ class Agent:
                 params=dict(params or {}),
                 synthesizer_model=synthesizer_model,
                 max_turns=max_turns,
+                final_turn=final_turn,
                 tool_timeout=tool_timeout,
                 tool_retries=tool_retries,
                 tool_errors=tool_errors,
@@ -644,6 +646,12 @@ def _checked(settings: RunSettings, *, has_provider: bool) -> RunSettings:
         )
     if s.tool_errors not in ("return", "raise"):
         raise ConfigError(f"tool_errors must be 'return' or 'raise', got {s.tool_errors!r}", key_path="tool_errors")
+    if s.final_turn not in (None, "answer"):
+        raise ConfigError(
+            f"final_turn must be 'answer' (the last allowed turn is a call without tools) or None, "
+            f"got {s.final_turn!r}",
+            key_path="final_turn",
+        )
     for key in ("max_turns",):
         value = getattr(s, key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:

@@ -399,6 +399,7 @@ _PASSTHROUGH = (
     "synthesizer_model",
     "output_retries",
     "max_turns",
+    "final_turn",
     "tool_timeout",
     "tool_retries",
     "tool_errors",

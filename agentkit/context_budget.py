@@ -1,13 +1,16 @@
 """The context budget: fitting history into a model's context window, and what a call cost.
 
-Before each model call the loop calls :func:`fit_messages`. When the messages do not fit the
-model's window minus a reserve for the answer, the oldest history is dropped first, whole
-turns at a time (a user message and everything up to the next one), so the history still
-starts with a user message and an assistant's tool calls are never split from their results.
-System messages are never dropped, nor the latest user message, nor the latest step of the
-current run (the last assistant message and its tool results). Then, within the current run,
-older tool steps go oldest first. If even what must stay does not fit, a
-:class:`~agentkit.errors.ContextLengthError` says how much is needed.
+Before each model call of a run (not only the first) the loop calls :func:`fit_messages`.
+When the messages do not fit the model's window minus a reserve for the answer (the
+``max_tokens`` parameter), older tool results go first: their text is replaced by
+:data:`TRIMMED_RESULT`, oldest first, keeping each call paired with its result (a run of many
+tool calls fills a small window with results the model has already used). If that is not
+enough, the oldest history is dropped, whole turns at a time (a user message and everything
+up to the next one), so the history still starts with a user message and an assistant's tool
+calls are never split from their results. System messages are never dropped, nor the latest
+user message, nor the latest step of the current run (the last assistant message and its tool
+results). Then, within the current run, older tool steps go oldest first. If even what must
+stay does not fit, a :class:`~agentkit.errors.ContextLengthError` says how much is needed.
 
 With ``strategy="summarize"`` a model summarizes what was dropped (the loop passes the
 summarizer; :func:`summary_prompt` builds the text it sends) and the summary is inserted
@@ -29,6 +32,8 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+import attrs
+
 from .errors import ConfigError, ContextLengthError
 from .messages import AssistantMessage, Message, SystemMessage, ToolMessage, Usage, UserMessage
 from .tokens import (
@@ -47,6 +52,7 @@ __all__ = [
     "CONTEXT_WINDOWS",
     "SUMMARY_HEADER",
     "Summarizer",
+    "TRIMMED_RESULT",
     "cost_of",
     "count_message_tokens",
     "count_tokens",
@@ -271,6 +277,9 @@ async def _summarize(summarizer: Summarizer, dropped: tuple[Message, ...]) -> st
 
 # -- fitting ----------------------------------------------------------------------------------
 
+#: What an older tool result's text becomes when the window is short (see the module docs).
+TRIMMED_RESULT = "[older tool result removed to fit the context window]"
+
 
 def _units(messages: Sequence[Message]) -> tuple[list[list[int]], set[int]]:
     """Droppable groups of message indices, oldest first, and the indices that must stay."""
@@ -308,6 +317,25 @@ def _units(messages: Sequence[Message]) -> tuple[list[list[int]], set[int]]:
 def _split_model(model: str) -> tuple[str | None, str]:
     provider, slash, name = model.partition("/")
     return (provider, name) if slash and name else (None, model)
+
+
+def _trim_results(
+    msgs: list[Message], costs: list[int], keep: set[int], total: int, target: int, counter: Callable[[str], int]
+) -> int:
+    """Replace the text of older tool results by :data:`TRIMMED_RESULT`, oldest first, until
+    ``total`` is down to ``target``; changes ``msgs`` and ``costs``, returns the new total."""
+    for i, message in enumerate(msgs):
+        if total <= target:
+            break
+        if i in keep or not isinstance(message, ToolMessage) or message.content == TRIMMED_RESULT:
+            continue
+        short = attrs.evolve(message, content=TRIMMED_RESULT)
+        cost = message_tokens(short, counter)
+        if cost < costs[i]:
+            msgs[i] = short
+            total -= costs[i] - cost
+            costs[i] = cost
+    return total
 
 
 def _drop(units: list[list[int]], costs: list[int], total: int, target: int) -> tuple[set[int], int]:
@@ -378,6 +406,9 @@ async def fit_messages(
             "or give a larger context_window if the model supports one",
         )
 
+    total = _trim_results(msgs, costs, keep, total, budget, counter)
+    if total <= budget:
+        return msgs
     if strategy == "trim":
         dropped, total = _drop(units, costs, total, budget)
         return [m for i, m in enumerate(msgs) if i not in dropped]

@@ -126,6 +126,8 @@ class RunResult:
 
     ``messages`` are this run's new messages (the user's input included); ``usage`` is
     summed over every model call; ``output`` is the typed structured output, or the text.
+    ``finish_reason`` is the last model call's (``"stop"``; ``"length"`` when the answer was cut
+    by the output token limit).
     """
 
     text: str
@@ -135,6 +137,7 @@ class RunResult:
     turns: int = 0
     stopped: bool = False
     run_id: str | None = None
+    finish_reason: str | None = None
 
 
 @attrs.frozen

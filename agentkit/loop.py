@@ -63,6 +63,10 @@ log = logging.getLogger("agentkit.loop")
 Sink = Callable[[StreamEvent], Awaitable[None]]
 
 _INTERRUPTED = "Interrupted: the run was aborted before this tool call finished; it may or may not have run."
+_FINAL_TURN = (
+    "This is your last turn and the tools are no longer available: give the user your final answer now, "
+    "from what you have found so far."
+)
 _CUT_OFF = (
     "Not run: your answer was cut off by the output length limit (finish_reason 'length') before this tool "
     "call was complete. Call it again, with shorter arguments if needed."
@@ -112,6 +116,7 @@ class Run:
         self.prefix: list[Message] = []  # system prompt and recalled memory: sent, not stored
         self.usage = Usage()
         self.turns = 0
+        self.finish_reason: str | None = None  # the last model call's
         self.aborted = False
         self._streamed_text = ""  # text of the turn in progress, for an aborted run's partial
         self._observed = resources.lifecycle.has("on_event")
@@ -131,7 +136,13 @@ class Run:
                 )
         text = self._streamed_text or _last_text(messages)
         return RunResult(
-            text=text, messages=messages, usage=self.usage, turns=self.turns, stopped=True, run_id=self.ctx.run_id
+            text=text,
+            messages=messages,
+            usage=self.usage,
+            turns=self.turns,
+            stopped=True,
+            run_id=self.ctx.run_id,
+            finish_reason=self.finish_reason,
         )
 
     # -- events ---------------------------------------------------------------------------------
@@ -195,6 +206,7 @@ class Run:
             target = res.synthesizer if (tool_results_in and res.synthesizer is not None) else res.target
             response = await self._model_call(target)
             message = response.message
+            self.finish_reason = message.finish_reason or response.finish_reason
             self._append(message)
             await self.emit(TurnCompleted(response=response, turn=self.turns))
 
@@ -247,6 +259,7 @@ class Run:
             turns=self.turns,
             stopped=stopped,
             run_id=ctx.run_id,
+            finish_reason=self.finish_reason,
         )
         result = await res.lifecycle.after_run(ctx, result)
         await self.emit(RunCompleted(result=result))
@@ -293,9 +306,16 @@ class Run:
     def _native_output(self) -> bool:
         return self.res.output is not None and bool(self.res.target.provider.capabilities.structured_output)
 
+    def _final_turn(self) -> bool:
+        """Whether this call is the last ``max_turns`` allows and ``final_turn="answer"`` makes it a
+        call without tools."""
+        s = self.settings
+        return s.final_turn == "answer" and self.turns >= s.max_turns
+
     async def _request(self, target: ModelTarget) -> ModelRequest:
         s, spec = self.settings, self.res.output
-        tools = await self._current_tools()
+        final = self._final_turn()
+        tools = {} if final else await self._current_tools()
         specs: list[ToolSpec] = [t.spec for t in tools.values()]
         tool_choice = self._tool_choice(specs)
         output_schema = None
@@ -305,7 +325,10 @@ class Run:
             else:
                 specs.append(spec.tool_spec())
                 tool_choice = "required" if len(specs) > 1 else FINAL_ANSWER_TOOL
-        messages = await self._fit([*self.prefix, *self.history, *self.new], target, specs)
+        messages: list[Message] = [*self.prefix, *self.history, *self.new]
+        if final and (self.res.tools or self.res.toolsets):
+            messages.append(SystemMessage(_FINAL_TURN))  # sent with this call only, never stored
+        messages = await self._fit(messages, target, specs)
         return ModelRequest(
             model=target.name,
             messages=messages,

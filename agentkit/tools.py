@@ -51,7 +51,10 @@ class Tool:
 
     ``context_param`` names the parameter that receives the run's
     :class:`~agentkit.RunContext` (hidden from the model); ``plugin`` is the plugin that
-    registered the tool, if any; ``timeout`` (seconds) overrides the agent's tool timeout.
+    registered the tool, if any; ``timeout`` (seconds) overrides the agent's tool timeout;
+    ``repeatable`` lets the model repeat an identical call within a run (the loop guard answers
+    a repeated call from the earlier result otherwise): for tools whose result changes (a clock,
+    a job's status).
     """
 
     name: str
@@ -62,6 +65,7 @@ class Tool:
     context_param: str | None = attrs.field(default=None, repr=False)
     plugin: str | None = None
     timeout: float | None = None
+    repeatable: bool = attrs.field(default=False, repr=False)
     # parameter name -> (annotation, positional-only?) for turning JSON into Python values
     _params: Mapping[str, tuple[Any, bool]] = attrs.field(factory=dict, repr=False, alias="_params")
     _validator: list[Any] = attrs.field(factory=list, repr=False, init=False)
@@ -351,6 +355,7 @@ def tool(
     name: str | None = None,
     description: str | None = None,
     timeout: float | None = None,
+    repeatable: bool | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -362,6 +367,7 @@ def tool(
     name: str | None = None,
     description: str | None = None,
     timeout: float | None = None,
+    repeatable: bool | None = None,
 ) -> Tool: ...
 
 
@@ -372,8 +378,10 @@ def tool(
     name: str | None = None,
     description: str | None = None,
     timeout: float | None = None,
+    repeatable: bool | None = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
-    """Make a function a tool: ``@tool``, or ``@tool(name=..., description=..., timeout=...)``.
+    """Make a function a tool: ``@tool``, or ``@tool(name=..., description=..., timeout=...,
+    repeatable=...)``.
 
     The schema comes from the type hints (an annotation JSON Schema cannot express is a
     :class:`~agentkit.errors.ToolDefinitionError` here, at decoration time); the description
@@ -383,7 +391,8 @@ def tool(
     localns = _caller_locals()
 
     def decorate(f: Callable[..., Any]) -> Tool:
-        return _make_tool(f, name=name, description=description, timeout=timeout, localns=localns)
+        made = _make_tool(f, name=name, description=description, timeout=timeout, localns=localns)
+        return made if repeatable is None else attrs.evolve(made, repeatable=bool(repeatable))
 
     if func is None:
         return decorate

@@ -127,7 +127,7 @@ def test_not_utf8(cfg: Any, tmp_path: Path) -> None:
         (
             '[agents.a]\nmodel = "echo/m"\ncolour = "red"\n',
             "agents.a.colour",
-            "unknown key 'colour'; expected one of: cache, context_strategy, context_window, guardrails, "
+            "unknown key 'colour'; expected one of: cache, context_strategy, context_window, final_turn, guardrails, "
             "max_turns, memory, memory_settings, model, output_retries, output_schema, params, prices, "
             "profile, storage, synthesizer_model, system, template_params, tool_choice, tool_errors, tool_retries, "
             "tool_settings, tool_timeout, tools, user_template",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 import agentkit.default_plugins.tokens as builtin_tokens
 from agentkit.context_budget import (
     SUMMARY_HEADER,
+    TRIMMED_RESULT,
     cost_of,
     fit_messages,
     known_context_window,
@@ -127,7 +129,11 @@ async def test_reserve_larger_than_window(host: PluginHost) -> None:
         await fit_messages([UserMessage("hi")], model=MODEL, window=100, reserve=200, host=host)
 
 
-async def test_steps_of_the_current_run_go_oldest_first_but_the_last_stays(host: PluginHost) -> None:
+def shortened(message: Message) -> Message:
+    return attrs.evolve(message, content=TRIMMED_RESULT)
+
+
+async def test_older_tool_results_are_shortened_first_then_turns_then_steps(host: PluginHost) -> None:
     steps: list[Message] = []
     for i in range(3):
         steps.append(AssistantMessage("", tool_calls=[ToolCall(id=f"c{i}", name="look", arguments=text(5))]))
@@ -139,9 +145,20 @@ async def test_steps_of_the_current_run_go_oldest_first_but_the_last_stays(host:
         UserMessage("do it"),
         *steps,
     ]
-    keep_two = [SYSTEM, messages[3], *steps[2:]]
+    short = [steps[0], shortened(steps[1]), steps[2], shortened(steps[3]), steps[4], steps[5]]
+    # Room once the older results are shortened: every message stays, the latest result whole.
+    whole = [*messages[:4], *short]
+    out = await fit_messages(messages, model=MODEL, window=cost(whole, host), reserve=0, host=host)
+    assert out == whole
+    # Less room: then the oldest turn goes, the run's steps keep their shortened results.
+    no_old_turn = [SYSTEM, messages[3], *short]
+    out = await fit_messages(messages, model=MODEL, window=cost(no_old_turn, host), reserve=0, host=host)
+    assert out == no_old_turn
+    # Less still: the run's oldest steps go, oldest first; the last one stays whole.
+    keep_two = [SYSTEM, messages[3], *short[2:]]
     out = await fit_messages(messages, model=MODEL, window=cost(keep_two, host), reserve=0, host=host)
     assert out == keep_two
+    assert messages[5].content == text(40, "r0")  # the input list is not changed
     keep_one = [SYSTEM, messages[3], *steps[4:]]
     out = await fit_messages(messages, model=MODEL, window=cost(keep_one, host), reserve=0, host=host)
     assert out == keep_one
@@ -212,9 +229,9 @@ async def test_fitted_history_invariants(host: PluginHost, spec, window: int) ->
         assert cost(must, host) > window - 10  # raised only when what must stay does not fit
         return
     assert cost(out, host) <= window - 10
-    # Order is kept: the result is a subsequence of the input.
+    # Order is kept: the result is a subsequence of the input, some older tool results shortened.
     it = iter(messages)
-    assert all(any(m is n for n in it) for m in out)
+    assert all(any(m is n or (isinstance(n, ToolMessage) and m == shortened(n)) for n in it) for m in out)
     # System messages and the latest user message are never dropped.
     assert [m for m in out if isinstance(m, SystemMessage)] == [
         m for m in messages if isinstance(m, SystemMessage)

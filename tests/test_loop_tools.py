@@ -152,7 +152,7 @@ def test_per_tool_budget_then_raise(scripted_agent: Any) -> None:
 def test_success_resets_a_tools_budget(scripted_agent: Any) -> None:
     outcomes = iter([RuntimeError("1"), "ok", RuntimeError("2"), "ok", RuntimeError("3")])
 
-    @tool
+    @tool(repeatable=True)  # the same call gives another outcome: the loop guard must not answer it
     def sometimes() -> str:
         """Fails every other call."""
         outcome = next(outcomes)

@@ -4,7 +4,9 @@ Text deltas go to stdout as they come. Tool calls are one compact line each,
 ``⚙ name(arg=value, ...)``, then ``… name 3/10 message`` for each progress report the tool
 makes, then a short ``↳ result`` line: on stdout when it is a
 terminal (so they sit in the conversation), on stderr otherwise (so piped output holds the
-answer alone). ``--json`` prints every event as one JSON line instead.
+answer alone). ``--json`` prints every event as one JSON line instead (the last one holds the
+result, with its ``finish_reason``). An answer cut by the output token limit (finish reason
+``length``) is followed by a notice on stderr, so it never just stops mid-word.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ import os
 import sys
 from typing import Any, TextIO
 
-__all__ = ["EventPrinter", "compact_call", "one_line"]
+__all__ = ["CUT_NOTICE", "EventPrinter", "compact_call", "one_line"]
+
+#: Printed on stderr after an answer the output token limit cut (finish reason ``length``).
+CUT_NOTICE = (
+    "agentkit: the answer was cut off by the output token limit (finish reason 'length'); "
+    "allow more with -p max_tokens=N"
+)
 
 _ARGS_LIMIT = 120
 _RESULT_LIMIT = 100
@@ -105,6 +113,10 @@ class EventPrinter:
                 output = event.result.output
                 self.out.write(json.dumps(output, ensure_ascii=False, indent=2, default=str) + "\n")
                 self.out.flush()
+            if getattr(event.result, "finish_reason", None) == "length":
+                self.close()
+                self.err.write(CUT_NOTICE + "\n")
+                self.err.flush()
 
     def _side_line(self, text: str) -> None:
         if self._open_line and self.side is self.out:
