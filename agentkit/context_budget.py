@@ -419,7 +419,7 @@ async def fit_messages(
     if kept_total > budget - allowance:
         dropped, kept_total = _drop(units, costs, total, budget)
     kept = [m for i, m in enumerate(msgs) if i not in dropped]
-    gone = tuple(m for i, m in enumerate(msgs) if i in dropped)
+    gone = tuple(m for i, m in enumerate(messages) if i in dropped)  # whole, as they were
     try:
         text = await _summarize(summarizer, gone)
     except Exception as exc:  # a failed summary must not fail the run: the trim still stands
