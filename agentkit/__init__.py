@@ -83,6 +83,7 @@ _EXPORTS: dict[str, str] = {
     "ConfigError": "agentkit.errors",
     "ContextLengthError": "agentkit.errors",
     "CorruptSessionError": "agentkit.errors",
+    "GuardrailError": "agentkit.errors",
     "GuardrailTripwireError": "agentkit.errors",
     "IncompleteStreamError": "agentkit.errors",
     "MaxTurnsError": "agentkit.errors",

@@ -46,7 +46,6 @@ from ._config_schema import (
 )
 from ._interpolate import format_key_path, interpolate, resolved_view
 from .errors import AgentkitError, ConfigError
-from .stores import agentkit_home
 
 if TYPE_CHECKING:
     from .agent import Agent
@@ -74,6 +73,13 @@ Source = Literal["project", "explicit", "user", "none"]
 KeyPath = tuple[str | int, ...]
 
 _TRUE = {"1", "true", "yes", "on"}
+
+
+def agentkit_home(environ: Mapping[str, str] | None = None) -> Path:
+    """``$AGENTKIT_HOME``, else ``~/.agentkit``."""
+    env = os.environ if environ is None else environ
+    home = env.get("AGENTKIT_HOME")
+    return Path(home).expanduser() if home else Path.home() / ".agentkit"
 
 
 def find_config(
@@ -543,9 +549,8 @@ def _provider_kwargs(config: Config, ac: AgentConfig, model: str, env: Mapping[s
         return {}
     factory_kwargs = settings.factory_kwargs(env)
     out: dict[str, Any] = {}
-    base_url = factory_kwargs.pop("base_url", None)
-    if base_url is not None:
-        out["base_url"] = base_url  # with its ${VAR} references filled
+    if factory_kwargs.pop("base_url", None) is not None:
+        out["base_url"] = settings.base_url
     api_key = factory_kwargs.pop("api_key", None)
     if api_key is not None:
         out["api_key"] = api_key

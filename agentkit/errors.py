@@ -22,7 +22,8 @@ Every error agentkit raises on purpose derives from :class:`AgentkitError`::
     │   ├── ToolArgumentsError       errors
     │   ├── UnknownToolError         available
     │   └── ToolTimeoutError         timeout, still_running
-    ├── GuardrailTripwireError       guardrail, verdict
+    ├── GuardrailError               guardrail
+    │   └── GuardrailTripwireError   verdict
     ├── MaxTurnsError                max_turns, partial
     ├── OutputValidationError        raw_text, errors
     ├── RunAbortedError              partial
@@ -49,6 +50,7 @@ __all__ = [
     "ConfigError",
     "ContextLengthError",
     "CorruptSessionError",
+    "GuardrailError",
     "GuardrailTripwireError",
     "IncompleteStreamError",
     "MaxTurnsError",
@@ -280,12 +282,22 @@ class ToolTimeoutError(ToolError):
 # -- the run -------------------------------------------------------------------------------
 
 
-class GuardrailTripwireError(AgentkitError):
+class GuardrailError(AgentkitError):
+    """A guardrail stopped the run. Raised as is when a check failed (it raised, or returned
+    something that is not a verdict): the run fails closed rather than let unchecked text
+    through. ``guardrail`` names it; the original exception is the ``__cause__``.
+    """
+
+    def __init__(self, message: str, *, guardrail: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.guardrail = guardrail
+
+
+class GuardrailTripwireError(GuardrailError):
     """A guardrail tripped. ``verdict`` is the guardrail's :class:`~agentkit.Verdict`."""
 
     def __init__(self, message: str, *, guardrail: str | None = None, verdict: Any = None) -> None:
-        super().__init__(message)
-        self.guardrail = guardrail
+        super().__init__(message, guardrail=guardrail)
         self.verdict = verdict
 
 

@@ -12,13 +12,22 @@ A guardrail answers each check with a :class:`Verdict`:
 
 The loop calls the ``apply_*`` functions below at four points: :func:`apply_input` before
 the first model call (a tripwire means no model call and no tool call), :func:`apply_output`
-before the result is returned or stored, :func:`apply_tool_call` and
-:func:`apply_tool_result` around each tool call. Guardrails run in the order given; each sees
-what the previous one rewrote.
+on the text of each model answer before it is shown, stored or returned,
+:func:`apply_tool_call` and :func:`apply_tool_result` around each tool call. Guardrails run
+in the order given; each sees what the previous one rewrote.
+
+A streaming run must not show text before it is checked, so its text deltas go through an
+:class:`OutputCheck`: each guardrail holds the text it has not checked yet and checks the
+longest piece its :meth:`Guardrail.output_boundary` says may be checked on its own (by
+default none: the answer is checked whole when the model is done); only checked text is
+released to the caller. This is how NeMo Guardrails' chunked output rails (with
+``stream_first`` off) and Guardrails AI's per-validator chunking strategies work too: the
+guardrail, which knows what it matches, says where text may be cut.
 
 Guardrails are not a security boundary (see RELIABILITY.md): confinement is enforced inside
-the tools and the stores. A guardrail that raises fails the run rather than letting the text
-through, which is the safe default for a check.
+the tools and the stores. A guardrail that raises fails the run (a
+:class:`~agentkit.errors.GuardrailError`) rather than letting the text through, which is the
+safe default for a check.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from .errors import ConfigError, GuardrailTripwireError
+from .errors import AgentkitError, ConfigError, GuardrailError, GuardrailTripwireError
 from .messages import Message, TextPart, ToolCall, ToolMessage, UserMessage
 
 if TYPE_CHECKING:
@@ -40,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Guardrail",
     "GuardrailSpec",
+    "OutputCheck",
     "Verdict",
     "apply_input",
     "apply_output",
@@ -122,8 +132,20 @@ class Guardrail:
         return Verdict.allow()
 
     async def check_output(self, text: str, ctx: RunContext | None) -> Verdict:
-        """Check the final answer before it is returned or stored."""
+        """Check the text of a model answer before it is shown, returned or stored."""
         return Verdict.allow()
+
+    def output_boundary(self, text: str) -> int:
+        """While an answer streams: how many leading characters of ``text`` can be checked now.
+
+        ``text`` is the answer's text this guardrail has not checked yet. The loop calls
+        :meth:`check_output` on that many characters, on their own, and releases the result;
+        the rest waits for more text. Return a cut no match of this guardrail can straddle
+        (for a word filter: after a space, far enough back that no blocked phrase can span it).
+        The default, 0, holds everything until the answer is complete, so :meth:`check_output`
+        sees it whole (right for checks that need the whole text, such as a policy judge).
+        """
+        return 0
 
     async def check_tool_call(self, call: ToolCall, ctx: RunContext | None) -> Verdict:
         """Check a tool call before it runs. A rewrite gives new arguments (JSON object text)."""
@@ -264,17 +286,36 @@ async def _verdict(guardrail: Any, method: str, *args: Any) -> Verdict:
     check = getattr(guardrail, method, None)
     if check is None:
         return _ALLOW
-    result = check(*args)
-    if inspect.isawaitable(result):
-        result = await result
+    try:
+        result = check(*args)
+        if inspect.isawaitable(result):
+            result = await result
+    except AgentkitError:
+        raise
+    except Exception as exc:
+        raise _failed(guardrail, method, exc) from exc
     if result is None:
         return _ALLOW
     if not isinstance(result, Verdict):
-        raise TypeError(
+        raise GuardrailError(
             f"guardrail {_name(guardrail)!r}: {method}() returned {type(result).__name__}; "
-            "it must return a Verdict (Verdict.allow(), .rewrite(), .refuse() or .tripwire())"
+            "it must return a Verdict (Verdict.allow(), .rewrite(), .refuse() or .tripwire())",
+            guardrail=_name(guardrail),
         )
     return result
+
+
+def _failed(guardrail: Any, method: str, exc: Exception) -> GuardrailError:
+    """The error for a check that raised: the run fails closed, naming the guardrail."""
+    problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if len(problem) > 300:
+        problem = problem[:299] + "…"
+    return GuardrailError(
+        f"guardrail {_name(guardrail)!r} failed in {method}(): {problem}",
+        guardrail=_name(guardrail),
+        hint="its check raised, so the run stopped rather than let unchecked text through; "
+        "run again with --debug to see the traceback",
+    )
 
 
 def _trip(guardrail: Any, verdict: Verdict, stage: str) -> GuardrailTripwireError:
@@ -341,11 +382,86 @@ def _with_text(message: UserMessage, text: str) -> UserMessage:
 
 
 async def apply_output(guardrails: Sequence[Any], text: str, ctx: RunContext | None) -> str:
-    """Run the output checks on the final answer; returns the (possibly rewritten) text.
+    """Run the output checks on an answer's whole text; returns the (possibly rewritten) text.
 
     A tripwire raises :class:`~agentkit.errors.GuardrailTripwireError`.
     """
     return await _check_text(guardrails, "check_output", text, ctx, "output")
+
+
+def _checks_output(guardrail: Any) -> bool:
+    """Whether a guardrail checks answers at all (a Guardrail that keeps the default does not)."""
+    if isinstance(guardrail, Guardrail):
+        return type(guardrail).check_output is not Guardrail.check_output
+    return callable(getattr(guardrail, "check_output", None))
+
+
+class OutputCheck:
+    """The output checks for text that arrives in pieces: only checked text comes out.
+
+    ``await feed(text)`` takes the next piece of an answer and returns the checked text that
+    may be shown now (``""`` while the guardrails hold it); ``await finish()`` ends the answer
+    and returns the checked rest, leaving the check ready for the next answer. Each guardrail
+    holds the text it has not checked yet and checks the piece its
+    :meth:`Guardrail.output_boundary` allows, on its own; what it releases is the next
+    guardrail's input, so each sees what the previous one rewrote, as in :func:`apply_output`.
+    A tripwire raises :class:`~agentkit.errors.GuardrailTripwireError` at once: whatever was
+    released before it had been checked. Guardrails that do not check answers are left out;
+    with none left the check is false and ``feed`` returns its input.
+    """
+
+    def __init__(self, guardrails: Sequence[Any], ctx: RunContext | None) -> None:
+        self.ctx = ctx
+        self._guardrails = [g for g in guardrails if _checks_output(g)]
+        self._held = [""] * len(self._guardrails)
+
+    def __bool__(self) -> bool:
+        return bool(self._guardrails)
+
+    async def feed(self, text: str) -> str:
+        """Take the next piece of the answer; return the checked text that may be shown now."""
+        for i, guardrail in enumerate(self._guardrails):
+            if not text:
+                return ""
+            held = self._held[i] + text
+            cut = _boundary(guardrail, held)
+            self._held[i] = held[cut:]
+            text = await _check_text([guardrail], "check_output", held[:cut], self.ctx, "output") if cut else ""
+        return text
+
+    async def finish(self) -> str:
+        """End the answer: check what every guardrail still holds; return the checked rest."""
+        text = ""
+        try:
+            for i, guardrail in enumerate(self._guardrails):
+                held, self._held[i] = self._held[i] + text, ""
+                text = await _check_text([guardrail], "check_output", held, self.ctx, "output") if held else ""
+        finally:
+            self.reset()
+        return text
+
+    def reset(self) -> None:
+        """Drop whatever is held (a new answer begins)."""
+        self._held = [""] * len(self._guardrails)
+
+
+def _boundary(guardrail: Any, text: str) -> int:
+    method = getattr(guardrail, "output_boundary", None)
+    if method is None:
+        return 0
+    try:
+        cut = method(text)
+    except AgentkitError:
+        raise
+    except Exception as exc:
+        raise _failed(guardrail, "output_boundary", exc) from exc
+    if isinstance(cut, bool) or not isinstance(cut, int):
+        raise GuardrailError(
+            f"guardrail {_name(guardrail)!r}: output_boundary() returned {type(cut).__name__}; "
+            "it must return how many characters can be checked now (an int)",
+            guardrail=_name(guardrail),
+        )
+    return min(max(cut, 0), len(text))
 
 
 def _refusal(call: ToolCall, guardrail: Any, reason: str | None, *, result: bool = False) -> ToolMessage:

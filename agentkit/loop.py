@@ -4,8 +4,9 @@ A run is a sequence of turns. Each turn sends the conversation to the model; whe
 asks for tools, their results are added and the next turn begins; when it answers, the run
 ends. Around that core:
 
-- input guardrails before the first model call, output guardrails before the result is
-  returned, tool guardrails around every call (:mod:`agentkit.guardrails`);
+- input guardrails before the first model call, output guardrails on each answer's text
+  before it is shown, stored or returned (while streaming, text deltas are held and released
+  only once checked), tool guardrails around every call (:mod:`agentkit.guardrails`);
 - lifecycle hooks at each step (:mod:`agentkit.lifecycle`), which may replace a model call
   or a tool call;
 - the context window: before each call the messages are fitted to the model's window
@@ -15,7 +16,8 @@ ends. Around that core:
   handled by :class:`agentkit.Agent`).
 
 Streaming and non-streaming runs share this code: a streaming run forwards the provider's
-deltas, a non-streaming one calls ``complete()``; both build the same messages.
+deltas (through the output guardrails when there are any), a non-streaming one calls
+``complete()``; both build the same messages.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from .events import (
     ToolCallStarted,
     TurnCompleted,
 )
+from .guardrails import OutputCheck, apply_output
 from .messages import (
     AssistantMessage,
     Message,
@@ -118,7 +121,10 @@ class Run:
         self.turns = 0
         self.finish_reason: str | None = None  # the last model call's
         self.aborted = False
-        self._streamed_text = ""  # text of the turn in progress, for an aborted run's partial
+        self._streamed_text = ""  # text of the turn in progress shown so far, for an aborted run's partial
+        self._output: OutputCheck | None = None  # the output guardrails, when some check answers
+        self._raw_text = ""  # the turn's text as the model streamed it, before the output check
+        self._held_calls: set[int] = set()  # final_answer calls whose argument deltas wait for the check
         self._observed = resources.lifecycle.has("on_event")
         self._tools: ToolRunner | None = None
         self._answered: dict[int, ToolMessage] = {}  # results of the current turn's calls, by position
@@ -167,6 +173,7 @@ class Run:
 
             self.new = await apply_input(res.guardrails, self.new, ctx)
             ctx.messages = [*self.history, *self.new]
+            self._output = OutputCheck(res.guardrails, ctx) or None
         if res.memory is not None and s.memory_settings.get("auto_recall", True):
             block = await self._recall(inputs)
             if block:
@@ -204,7 +211,7 @@ class Run:
             self.turns += 1
             ctx.turn = self.turns
             target = res.synthesizer if (tool_results_in and res.synthesizer is not None) else res.target
-            response = await self._model_call(target)
+            response = await self._checked(await self._model_call(target))
             message = response.message
             self.finish_reason = message.finish_reason or response.finish_reason
             self._append(message)
@@ -250,7 +257,6 @@ class Run:
                 UserMessage(f"Give your final answer by calling the {FINAL_ANSWER_TOOL} tool; its arguments are the answer.")
             )
 
-        text, output = await self._check_output(text, output, stopped)
         result = RunResult(
             text=text,
             messages=self.new,
@@ -425,7 +431,10 @@ class Run:
     async def _model_call(self, target: ModelTarget) -> ModelResponse:
         lifecycle = self.res.lifecycle
         request = await self._request(target)
-        self._streamed_text = ""
+        self._streamed_text = self._raw_text = ""
+        self._held_calls.clear()
+        if self._output is not None:
+            self._output.reset()
         response = await lifecycle.before_model_call(self.ctx, request)
         source = "hook"
         if response is None:
@@ -460,9 +469,7 @@ class Run:
                 if isinstance(event, ModelResponse):
                     response = event
                     continue
-                if isinstance(event, TextDelta):
-                    self._streamed_text += event.text
-                await self.emit(event)
+                await self._forward(event)
         finally:  # an abort or a failing observer must not leave the connection open
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
@@ -477,14 +484,84 @@ class Run:
         """Stream events for a response that did not come from a stream (cache, hook, complete())."""
         message = response.message
         if message.reasoning:
-            await self.emit(ReasoningDelta(message.reasoning))
+            await self._forward(ReasoningDelta(message.reasoning))
         if message.content:
-            self._streamed_text += message.content
-            await self.emit(TextDelta(message.content))
+            await self._forward(TextDelta(message.content))
         for index, call in enumerate(message.tool_calls):
-            await self.emit(ToolCallStarted(index=index, id=call.id, name=call.name))
+            await self._forward(ToolCallStarted(index=index, id=call.id, name=call.name))
             if call.arguments:
-                await self.emit(ToolCallDelta(index=index, id=call.id, arguments=call.arguments))
+                await self._forward(ToolCallDelta(index=index, id=call.id, arguments=call.arguments))
+
+    async def _forward(self, event: StreamEvent) -> None:
+        """Pass a model event on; with output guardrails, answer text only once they checked it.
+
+        The final_answer tool's arguments are the answer too (structured output through a
+        tool): their deltas wait for :meth:`_checked`, which sends them checked.
+        """
+        check = self._output
+        if isinstance(event, TextDelta):
+            if check is None:
+                self._streamed_text += event.text
+                await self.emit(event)
+                return
+            self._raw_text += event.text
+            released = await check.feed(event.text)
+            if released:
+                await self._release(released)
+            return
+        if check is not None and self._answers_by_tool():
+            if isinstance(event, ToolCallStarted) and event.name == FINAL_ANSWER_TOOL:
+                self._held_calls.add(event.index)
+            elif isinstance(event, ToolCallDelta) and event.index in self._held_calls:
+                return
+        await self.emit(event)
+
+    async def _release(self, text: str) -> None:
+        self._streamed_text += text
+        await self.emit(TextDelta(text))
+
+    def _answers_by_tool(self) -> bool:
+        """Whether structured output comes as a call to the final_answer tool."""
+        return self.res.output is not None and not self._native_output()
+
+    async def _checked(self, response: ModelResponse) -> ModelResponse:
+        """The output guardrails on this turn's answer: its text, and a final_answer call's arguments.
+
+        What they return is what the caller sees, the session stores and the run returns,
+        before :class:`TurnCompleted` shows the turn. A streaming run checked the text as it
+        came (:meth:`_forward`); here the guardrails check and release what they still hold.
+        """
+        check = self._output
+        if check is None:
+            return response
+        guardrails, ctx = self.res.guardrails, self.ctx
+        message = response.message
+        text = message.content
+        if self.streaming:
+            rest = await check.finish()
+            if rest:
+                await self._release(rest)
+            if self._raw_text == text:
+                text = self._streamed_text
+            elif text:  # a hook changed the answer after it was streamed: check the one kept
+                text = await apply_output(guardrails, text, ctx)
+        elif text:
+            text = await apply_output(guardrails, text, ctx)
+        calls = message.tool_calls
+        if self._answers_by_tool() and any(c.name == FINAL_ANSWER_TOOL for c in calls):
+            checked_calls = []
+            for index, call in enumerate(calls):
+                if call.name == FINAL_ANSWER_TOOL:
+                    arguments = await apply_output(guardrails, call.arguments, ctx) if call.arguments else ""
+                    if index in self._held_calls and arguments:
+                        await self.emit(ToolCallDelta(index=index, id=call.id, arguments=arguments))
+                    if arguments != call.arguments:
+                        call = attrs.evolve(call, arguments=arguments)
+                checked_calls.append(call)
+            calls = tuple(checked_calls)
+        if text == message.content and calls == message.tool_calls:
+            return response
+        return attrs.evolve(response, message=attrs.evolve(message, content=text, tool_calls=calls))
 
     def _account(self, response: ModelResponse, target: ModelTarget, *, source: str) -> ModelResponse:
         """Fill in model, usage and cost, and add the call's usage to the run's.
@@ -574,39 +651,6 @@ class Run:
             assert self._tools is not None
             await self._tools.run([calls[i] for i in regular], record=lambda j, result: record(regular[j], result))
         return [a for a in answers if a is not None], final_call, final_value, final_error
-
-    # -- the end --------------------------------------------------------------------------------
-
-    async def _check_output(self, text: str, output: Any, stopped: bool) -> tuple[str, Any]:
-        """Output guardrails on the final text; a rewrite replaces the stored answer too."""
-        if not self.res.guardrails or not text:
-            return text, output
-        from .guardrails import apply_output
-
-        checked = await apply_output(self.res.guardrails, text, self.ctx)
-        if checked == text:
-            return text, output
-        spec = self.res.output
-        if spec is not None and not stopped:
-            output = spec.parse_text(checked)
-        elif spec is None:
-            output = checked
-        self._replace_answer(text, checked)
-        return checked, output
-
-    def _replace_answer(self, old: str, new: str) -> None:
-        for i in range(len(self.new) - 1, -1, -1):
-            message = self.new[i]
-            if not isinstance(message, AssistantMessage):
-                continue
-            if message.content == old:
-                self.new[i] = attrs.evolve(message, content=new)
-                return
-            calls = tuple(attrs.evolve(c, arguments=new) if c.arguments == old else c for c in message.tool_calls)
-            if calls != message.tool_calls:
-                self.new[i] = attrs.evolve(message, tool_calls=calls)
-                return
-
 
 def _last_text(messages: Sequence[Message]) -> str:
     for message in reversed(messages):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 import agentkit.default_plugins.guardrails as builtin_guardrails
-from agentkit.errors import ConfigError, GuardrailTripwireError
+from agentkit.errors import ConfigError, GuardrailError, GuardrailTripwireError
 from agentkit.guardrails import (
     Guardrail,
     Verdict,
@@ -171,17 +171,23 @@ async def test_a_check_returning_junk_is_a_clear_error() -> None:
         async def check_output(self, text, ctx):
             return True
 
-    with pytest.raises(TypeError, match=r"'wrong': check_output\(\) returned bool; it must return a Verdict"):
+    with pytest.raises(GuardrailError, match=r"'wrong': check_output\(\) returned bool; it must return a Verdict") as info:
         await apply_output([Wrong()], "text", None)
+    assert info.value.guardrail == "wrong"
 
 
 async def test_a_guardrail_that_raises_fails_the_run() -> None:
     class Broken(Guardrail):
+        name = "broken"
+
         async def check_input(self, text, ctx):
             raise RuntimeError("backend down")
 
-    with pytest.raises(RuntimeError, match="backend down"):
+    with pytest.raises(GuardrailError, match=r"guardrail 'broken' failed in check_input\(\): RuntimeError: backend down") as info:
         await apply_input([Broken()], [UserMessage("hi")], None)
+    assert info.value.guardrail == "broken"
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert not isinstance(info.value, GuardrailTripwireError)
 
 
 # -- apply_output ---------------------------------------------------------------------------------

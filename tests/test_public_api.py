@@ -74,6 +74,7 @@ PUBLIC_API: dict[str, tuple[str, ...]] = {
         "ConfigError",
         "ContextLengthError",
         "CorruptSessionError",
+        "GuardrailError",
         "GuardrailTripwireError",
         "IncompleteStreamError",
         "MaxTurnsError",

@@ -33,7 +33,7 @@ EXIT_USAGE = 2  # bad arguments
 EXIT_CONFIG = 3  # config file, template parameters
 EXIT_PROVIDER = 4  # the model provider failed (auth, rate limit, connection, ...)
 EXIT_TOOL = 5  # a tool failed and the agent raises on tool errors
-EXIT_GUARDRAIL = 6  # a guardrail tripwire stopped the run
+EXIT_GUARDRAIL = 6  # a guardrail stopped the run: a tripwire, or a check that failed
 EXIT_STORAGE = 7  # session store or memory backend
 EXIT_PLUGIN = 8  # a plugin is missing or broken
 EXIT_RUN_LIMIT = 9  # max_turns reached, structured output never validated
@@ -61,7 +61,7 @@ def exit_code_for(exc: BaseException) -> int:
         ((e.ConfigError, e.TemplateError), EXIT_CONFIG),
         (e.ProviderError, EXIT_PROVIDER),
         (e.ToolError, EXIT_TOOL),
-        (e.GuardrailTripwireError, EXIT_GUARDRAIL),
+        (e.GuardrailError, EXIT_GUARDRAIL),  # a tripwire, or a guardrail whose check failed
         ((e.StorageError, e.MemoryStoreError), EXIT_STORAGE),
         (e.PluginError, EXIT_PLUGIN),
         ((e.MaxTurnsError, e.OutputValidationError), EXIT_RUN_LIMIT),

@@ -96,6 +96,24 @@ class _TextGuardrail(Guardrail):
             return Verdict.allow()
         return self.check_text(result.content, "tool_result", ctx)
 
+    def output_boundary(self, text: str) -> int:
+        if "output" not in self.stages:
+            return len(text)  # answers are not checked: nothing to hold
+        return self.stream_cut(text)
+
+    def stream_cut(self, text: str) -> int:
+        """How much of ``text`` can be checked apart from what follows it (0: hold it all)."""
+        return 0
+
+
+def _last_spaces(text: str, end: int) -> Iterable[int]:
+    """Cuts just after a whitespace character, from the right, at most at ``end``."""
+    q = min(end, len(text)) - 1
+    while q >= 0:
+        if text[q].isspace():
+            yield q + 1
+        q -= 1
+
 
 # -- instruction ----------------------------------------------------------------------------------
 
@@ -120,9 +138,14 @@ class Instruction(Guardrail):
 class BlockedWords(_TextGuardrail):
     """Trips (or masks) on words or regular expressions, case-insensitively.
 
-    ``words`` match whole words (``"ass"`` does not match ``"class"``); ``patterns`` are
-    regular expressions. ``action="tripwire"`` stops the run; ``action="mask"`` replaces
-    each match with ``mask`` (default: as many ``*`` as the match is long).
+    ``words`` match whole words (``"ass"`` does not match ``"class"``); where two overlap,
+    the longer wins (``"darn it"`` over ``"darn"``). ``patterns`` are regular expressions.
+    ``action="tripwire"`` stops the run; ``action="mask"`` replaces each match with ``mask``
+    (default: as many ``*`` as the match is long).
+
+    While an answer streams, words are checked a piece at a time (see :meth:`stream_cut`);
+    with ``patterns`` the whole answer is held, as a regular expression may match across any
+    cut.
     """
 
     name = "blocked_words"
@@ -143,20 +166,27 @@ class BlockedWords(_TextGuardrail):
         self.action = _action(action, {"tripwire": "tripwire", "mask": "rewrite", "rewrite": "rewrite"})
         self.mask = mask
         self._checks: list[tuple[str, re.Pattern[str]]] = []
-        for word in self.words:
-            self._checks.append(
-                (f"word {word!r}", re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE))
-            )
+        if self.words:
+            # One expression for every word, longest first: one pass over the text, so a cut
+            # that no match straddles splits the text into parts checked on their own.
+            order = sorted(range(len(self.words)), key=lambda i: -len(self.words[i]))
+            alternatives = "|".join(f"(?P<w{i}>{re.escape(self.words[i])})" for i in order)
+            self._checks.append(("word", re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)))
         for pattern in self.patterns:
             try:
                 self._checks.append((f"pattern {pattern!r}", re.compile(pattern, re.IGNORECASE)))
             except re.error as exc:
                 raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {exc}") from None
+        self._longest = max((len(w) for w in self.words), default=0)
+        self._streamable = not self.patterns and all(w == w.strip() for w in self.words)
 
     def check_text(self, text: str, stage: str, ctx: RunContext | None) -> Verdict:
         if self.action == "tripwire":
             for label, regex in self._checks:
-                if regex.search(text):
+                match = regex.search(text)
+                if match:
+                    if label == "word":
+                        label = f"word {self.words[int(str(match.lastgroup)[1:])]!r}"
                     return Verdict.tripwire(f"{_WHAT[stage]} contains the blocked {label}")
             return Verdict.allow()
         masked, hits = text, 0
@@ -169,6 +199,24 @@ class BlockedWords(_TextGuardrail):
 
     def _masked(self, match: re.Match[str]) -> str:
         return self.mask if self.mask is not None else "*" * len(match.group(0))
+
+    def stream_cut(self, text: str) -> int:
+        """A cut just after whitespace that no blocked word or phrase straddles.
+
+        Words match whole (``(?<!\\w)word(?!\\w)``) and none starts or ends with
+        whitespace, so on both sides of a cut after whitespace every match sees the
+        neighbours it sees in the whole text. The cut lies more than the longest word before
+        the end, so a match straddling it would already be in ``text``, and there must be
+        none. (Scanning from the start keeps the matches the whole text's scan finds.)
+        """
+        if not self._streamable:
+            return 0
+        regex = self._checks[0][1]
+        spans = [m.span() for m in regex.finditer(text)]
+        for cut in _last_spaces(text, len(text) - self._longest - 1):
+            if not any(start < cut < end for start, end in spans):
+                return cut
+        return 0
 
 
 # -- input length ---------------------------------------------------------------------------------
@@ -244,6 +292,14 @@ def _is_card(text: str) -> bool:
     return 13 <= len(digits) <= 19 and luhn_ok(digits)
 
 
+def _inert(text: str, q: int) -> bool:
+    """Whether the whitespace at ``q`` (not the last character) can be part of no PII match."""
+    if text[q] != " " or q == 0:
+        return text[q] != " "
+    before, after = text[q - 1], text[q + 1]
+    return not ((before.isdecimal() or before == ")") and (after.isdecimal() or after == "("))
+
+
 def _is_phone(text: str) -> bool:
     digits = sum(c.isdigit() for c in text)
     if not 7 <= digits <= 15:
@@ -299,6 +355,20 @@ class PiiRedactor(_TextGuardrail):
         if "phone" in found:
             text = _PHONE.sub(replace("phone", _is_phone), text)
         return text, {k: n for k, n in found.items() if n}
+
+    def stream_cut(self, text: str) -> int:
+        """A cut after whitespace that no email, card or phone number can contain.
+
+        None of them contains whitespace other than a single space between digits (or after
+        ``)``, before ``(``) of a card or phone number; every boundary test of their patterns
+        sees whitespace exactly as it sees the start or end of the text. So a cut after any
+        other whitespace gives the same redactions as the whole text: at most the last word
+        (or number) waits.
+        """
+        for cut in _last_spaces(text, len(text) - 1):
+            if _inert(text, cut - 1):
+                return cut
+        return 0
 
     def check_text(self, text: str, stage: str, ctx: RunContext | None) -> Verdict:
         redacted, found = self.redact(text)

@@ -8,9 +8,11 @@ broke before any event reached the caller (never after).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -19,8 +21,10 @@ import attrs
 from agentkit.errors import (
     AuthenticationError,
     ConfigError,
+    IncompleteStreamError,
     PluginError,
     ProviderError,
+    ProviderTimeoutError,
 )
 from agentkit.events import (
     ModelResponse,
@@ -30,7 +34,7 @@ from agentkit.events import (
     ToolCallDelta,
     ToolCallStarted,
 )
-from agentkit.http import HttpClient, HttpSettings, OpenResponse, Retries, aiter_sse
+from agentkit.http import HttpClient, HttpSettings, OpenResponse, aiter_sse
 from agentkit.providers import Capabilities, ModelInfo, ModelRequest, Provider
 
 from .profiles import PROFILES, Profile
@@ -57,6 +61,7 @@ _OWN_SETTINGS = (
     "stream_usage",
     "embedding_batch_size",
 )
+_REDACTED = "<redacted>"
 
 
 class _Key:
@@ -77,16 +82,22 @@ class _Key:
 
 
 class _Client(HttpClient):
-    """HttpClient whose 401 names where the key came from (the key itself is redacted by the base)."""
+    """HttpClient whose errors never quote the key and whose 401 names where the key came from."""
 
-    def __init__(self, *, auth_hint: str, **kwargs: Any) -> None:
+    def __init__(self, *, key: _Key | None, auth_hint: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self._key = key
         self._auth_hint = auth_hint
+
+    def redact(self, text: str) -> str:
+        if self._key is not None and self._key.reveal() and self._key.reveal() in text:
+            text = text.replace(self._key.reveal(), _REDACTED)
+        return text
 
     def error(
         self, status: int, body: str, model: str | None, retry_after: float | None = None
     ) -> ProviderError:
-        error = super().error(status, body, model, retry_after)
+        error = super().error(status, self.redact(body), model, retry_after)
         if isinstance(error, AuthenticationError):
             what = "authentication failed" if status == 401 else "permission denied"
             return AuthenticationError(
@@ -229,6 +240,7 @@ class OpenAIProvider(Provider):
             else:
                 hint = "the server wants a key; pass api_key= or api_key_env= in the provider settings"
             self._client = _Client(
+                key=self._key,
                 auth_hint=hint,
                 provider=self.name,
                 base_url=self.base_url,
@@ -239,7 +251,22 @@ class OpenAIProvider(Provider):
         return self._client
 
     async def _json(self, method: str, path: str, body: Any, model: str | None) -> Any:
-        return await self._http(model).request_json(method, path, json_body=body, model=model)
+        client = self._http(model)
+        response = await client.open(method, path, json_body=body, model=model)
+        try:
+            raw = b"".join([chunk async for chunk in response.aiter_bytes()])
+        finally:
+            await response.aclose()
+        text = client.redact(raw.decode("utf-8", "replace"))
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise ProviderError(
+                "the server answered with something that is not JSON",
+                provider=self.name,
+                model=model,
+                body=text,
+            ) from None
 
     # -- the Provider API -------------------------------------------------------------------
 
@@ -247,10 +274,7 @@ class OpenAIProvider(Provider):
         """One non-streaming call (``stream: false``)."""
         body = build_chat_body(request, stream=False, options=self._options)
         data = await self._json("POST", "/chat/completions", body, request.model)
-        try:
-            return parse_completion(data, provider=self.name, model=request.model, env_var=self.env_var)
-        except ProviderError as exc:  # it may quote the body, which may echo a key
-            raise self._http(request.model).redact_error(exc) from None
+        return parse_completion(data, provider=self.name, model=request.model, env_var=self.env_var)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent | ModelResponse]:
         """One streaming call: deltas as they arrive, then the ModelResponse.
@@ -260,13 +284,15 @@ class OpenAIProvider(Provider):
         """
         body = build_chat_body(request, stream=True, options=self._options)
         client = self._http(request.model)
-        retries = Retries(client, request.model)
+        settings = client.settings
+        deadline = time.monotonic() + settings.total_timeout
+        attempt = 0
         while True:
+            attempt += 1
             delivered = False
             response = await client.open(
-                "POST", "/chat/completions", json_body=body, model=request.model, retries=retries
+                "POST", "/chat/completions", json_body=body, model=request.model, deadline=deadline
             )
-            failure: ProviderError | None = None
             try:
                 if "application/json" in response.headers.get("content-type", ""):
                     result = await self._whole_response(response, request.model)  # the server ignored stream
@@ -276,39 +302,45 @@ class OpenAIProvider(Provider):
                 else:
                     assembler = StreamAssembler(provider=self.name, model=request.model, env_var=self.env_var)
                     async for sse in aiter_sse(response.aiter_bytes()):
+                        data = client.redact(sse.data)
                         if sse.event == "error":
                             raise _stream_error(
-                                sse.data, provider=self.name, model=request.model, env_var=self.env_var
+                                data, provider=self.name, model=request.model, env_var=self.env_var
                             )
-                        for event in assembler.feed(sse.data):
+                        for event in assembler.feed(data):
                             delivered = True
                             yield event
                         if assembler.done:
                             break
-                        if assembler.finish_reason is not None:
-                            response.expect_end()  # some servers never send [DONE] nor hang up
                     result = assembler.response()
-            except ProviderError as exc:  # it may quote the body, which may echo a key
-                if delivered:
-                    raise client.redact_error(exc) from None
-                failure = client.redact_error(exc)
+            except (IncompleteStreamError, ProviderTimeoutError) as exc:
+                if delivered or attempt > settings.max_retries:
+                    raise
+                wait = settings.backoff(attempt)
+                if time.monotonic() + wait >= deadline:
+                    raise
+                log.info(
+                    "%s: the stream broke before any output; retrying after %.2fs (%s)", self.name, wait, exc
+                )
+                await asyncio.sleep(wait)
+                continue
             finally:
                 await response.aclose()
-            if failure is None:
-                yield result
-                return
-            await retries.pause(failure)  # nothing reached the caller yet: send it again
+            yield result
+            return
 
     async def _whole_response(self, response: OpenResponse, model: str) -> ModelResponse:
         raw = b"".join([chunk async for chunk in response.aiter_bytes()])
+        assert self._client is not None
+        text = self._client.redact(raw.decode("utf-8", "replace"))
         try:
-            data = json.loads(raw)
+            data = json.loads(text)
         except ValueError:
             raise ProviderError(
                 "the server answered with something that is not JSON",
                 provider=self.name,
                 model=model,
-                body=raw.decode("utf-8", "replace"),
+                body=text,
             ) from None
         return parse_completion(data, provider=self.name, model=model, env_var=self.env_var)
 

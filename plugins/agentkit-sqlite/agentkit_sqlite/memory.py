@@ -39,7 +39,6 @@ from agentkit.memory import (
     keywords,
     new_record,
 )
-from agentkit.stores import agentkit_home
 
 from ._db import connect
 
@@ -90,7 +89,8 @@ _VISIBLE = (
 
 
 def default_path() -> Path:
-    return agentkit_home() / "memory.db"
+    home = Path(os.environ.get("AGENTKIT_HOME") or Path.home() / ".agentkit")
+    return home / "memory.db"
 
 
 class SqliteMemory(Memory):
