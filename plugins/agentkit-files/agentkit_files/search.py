@@ -5,6 +5,12 @@ Both give the same output (``path:line:text`` for matches, ``path-line-text`` fo
 and folders, binary files, symlinks, special files, files over the size cap. ripgrep also
 honours ``.gitignore``; the fallback does not.
 
+Both can be stopped at any moment, so ``grep_timeout`` and the agent's ``tool_timeout`` always
+hold: ripgrep is a process killed with its group; the fallback walks and reads the files
+here but runs the model's regular expression in a child process
+(:class:`~agentkit_files._matcher.Matcher`), since a backtracking expression can hold the GIL
+for hours.
+
 Everything the model gives ends up as an *argument* of ripgrep, never as an option:
 ``--regexp=PATTERN``, ``--glob=GLOB``, ``--type=NAME`` and the path after ``--``. ripgrep is run
 with ``--no-config`` so that ``RIPGREP_CONFIG_PATH`` cannot add options either.
@@ -25,6 +31,7 @@ from collections.abc import Iterator
 
 from agentkit.errors import ToolError
 
+from ._matcher import Matcher
 from .globs import cap_text, compile_glob, looks_binary, walk_tree
 from .paths import Resolved, Root
 from .settings import FilesSettings
@@ -103,9 +110,13 @@ async def grep(
                 lines, truncated, problems = await _ripgrep(rg, root, resolved.real, query, settings)
             else:
                 deadline = time.monotonic() + settings.grep_timeout
-                lines, truncated, problems = await asyncio.to_thread(
-                    _python_grep, root, resolved, query, settings, deadline
-                )
+                matcher = Matcher(pattern, ignore_case=ignore_case, first_only=files_with_matches)
+                try:
+                    lines, truncated, problems = await asyncio.to_thread(
+                        _python_grep, root, resolved, query, settings, deadline, matcher
+                    )
+                finally:  # timed out or cancelled (tool_timeout): the search stops now
+                    matcher.kill()
     except TimeoutError:
         raise ToolError(
             f"grep did not finish within {settings.grep_timeout:g} s; search a narrower path or use a glob"
@@ -287,13 +298,15 @@ def _first_line(text: str) -> str:
 
 
 def _python_grep(
-    root: Root, resolved: Resolved, query: _Query, settings: FilesSettings, deadline: float
+    root: Root, resolved: Resolved, query: _Query, settings: FilesSettings, deadline: float, matcher: Matcher
 ) -> tuple[list[str], bool, list[str]]:
-    flags = re.IGNORECASE if query.ignore_case else 0
-    try:
-        regex = re.compile(query.pattern, flags)
-    except re.error as exc:
-        raise ToolError(f"grep failed: invalid regular expression {query.pattern!r}: {exc}") from None
+    with matcher.running(deadline):
+        return _search_tree(root, resolved, query, settings, deadline, matcher)
+
+
+def _search_tree(
+    root: Root, resolved: Resolved, query: _Query, settings: FilesSettings, deadline: float, matcher: Matcher
+) -> tuple[list[str], bool, list[str]]:
     lines: list[str] = []
     matches = 0
     files = 0
@@ -302,7 +315,7 @@ def _python_grep(
         if time.monotonic() > deadline:
             os.close(fd)
             raise TimeoutError
-        found = _search_file(fd, rel_file, regex, query, settings)
+        found = _search_file(fd, rel_file, matcher, deadline, query, settings)
         if found is None:
             continue
         if query.files:
@@ -378,7 +391,7 @@ def _candidate_files(
 
 
 def _search_file(
-    fd: int, shown: str, regex: re.Pattern[str], query: _Query, settings: FilesSettings
+    fd: int, shown: str, matcher: Matcher, deadline: float, query: _Query, settings: FilesSettings
 ) -> list[tuple[str, bool]] | None:
     """Output lines for one file (closing ``fd``), ``None`` when it has no match or is not searchable."""
     with os.fdopen(fd, "rb") as f:
@@ -391,15 +404,20 @@ def _search_file(
     lines = data.decode("utf-8", "replace").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    lines = [line.removesuffix("\r") for line in lines]
+    if not lines:
+        return None
+    hits = set(matcher.search(lines, deadline))
+    if not hits:
+        return None
+    if query.files:
+        return []
     out: list[tuple[str, bool]] = []
     before: collections.deque[tuple[int, str]] = collections.deque(maxlen=query.context)
     after = 0
     last_shown = 0
     for number, line in enumerate(lines, start=1):
-        line = line.removesuffix("\r")
-        if regex.search(line):
-            if query.files:
-                return []
+        if number in hits:
             first = before[0][0] if before else number
             if query.context and last_shown and first > last_shown + 1:
                 out.append(("--", False))
