@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConfigError
 from .events import ModelResponse
 from .providers import ModelRequest
+from .stores import agentkit_home
 
 if TYPE_CHECKING:
     from .plugins import PluginHost
@@ -59,8 +60,7 @@ def cache_key(request: ModelRequest, provider: str) -> str:
 
 def default_cache_dir() -> Path:
     """``$AGENTKIT_HOME/cache/responses`` (``AGENTKIT_HOME`` defaults to ``~/.agentkit``)."""
-    home = os.environ.get("AGENTKIT_HOME") or "~/.agentkit"
-    return Path(home).expanduser() / "cache" / "responses"
+    return agentkit_home() / "cache" / "responses"
 
 
 class DirectoryCache(ResponseCache):

@@ -46,6 +46,7 @@ from ._config_schema import (
 )
 from ._interpolate import format_key_path, interpolate, resolved_view
 from .errors import AgentkitError, ConfigError
+from .stores import agentkit_home
 
 if TYPE_CHECKING:
     from .agent import Agent
@@ -73,13 +74,6 @@ Source = Literal["project", "explicit", "user", "none"]
 KeyPath = tuple[str | int, ...]
 
 _TRUE = {"1", "true", "yes", "on"}
-
-
-def agentkit_home(environ: Mapping[str, str] | None = None) -> Path:
-    """``$AGENTKIT_HOME``, else ``~/.agentkit``."""
-    env = os.environ if environ is None else environ
-    home = env.get("AGENTKIT_HOME")
-    return Path(home).expanduser() if home else Path.home() / ".agentkit"
 
 
 def find_config(

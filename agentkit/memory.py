@@ -19,7 +19,6 @@ The loop calls :func:`recall_block` before a run's first model call and offers
 from __future__ import annotations
 
 import abc
-import json
 import math
 import re
 import time
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from . import stores
 from .errors import MemoryStoreError
 
 if TYPE_CHECKING:
@@ -138,15 +138,11 @@ def check_filters(filters: object, backend: str) -> dict[str, list[Any]]:
 
 
 def check_metadata(metadata: object, backend: str) -> dict[str, Any]:
-    """Metadata as a JSON-able dict, or a clear error."""
-    if metadata is None:
-        return {}
-    if not isinstance(metadata, Mapping):
-        raise MemoryStoreError(f"metadata must be a mapping, got {type(metadata).__name__}", backend=backend)
+    """Metadata as a JSON-able dict (the stores' rule), or a MemoryStoreError saying why not."""
     try:
-        return dict(json.loads(json.dumps(dict(metadata))))
-    except (TypeError, ValueError) as exc:
-        raise MemoryStoreError(f"metadata is not JSON-serialisable: {exc}", backend=backend) from None
+        return stores.check_metadata(metadata)  # type: ignore[arg-type]
+    except TypeError as exc:
+        raise MemoryStoreError(str(exc), backend=backend) from None
 
 
 def check_ttl(ttl: object, backend: str) -> float | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from .events import ModelResponse, ModelStreamEvent
+from .events import ModelResponse, ModelStreamEvent, _to_messages
 from .messages import Message
 
 __all__ = [
@@ -43,10 +43,6 @@ class OutputSchema:
     schema: Mapping[str, Any]
     strict: bool = True
     description: str | None = None
-
-
-def _to_messages(value: Iterable[Message]) -> tuple[Message, ...]:
-    return tuple(value)
 
 
 def _to_specs(value: Iterable[ToolSpec]) -> tuple[ToolSpec, ...]:

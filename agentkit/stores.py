@@ -1,8 +1,9 @@
-"""Session stores: the :class:`Store` contract, the in-memory store, and moving sessions around.
+"""Session stores: the :class:`Store` contract, and moving sessions between stores.
 
 A store keeps sessions: a :class:`SessionInfo` (ids, title, model, timestamps, total usage,
 free-form metadata) and the session's messages, written one *turn* at a time. The contract
-every backend keeps (and :mod:`agentkit.testing.conformance.stores` checks):
+every backend keeps (and :mod:`agentkit.testing.conformance.stores` checks, rule by rule;
+``docs/stores.md`` lists them all):
 
 - ``append_turn`` stores all of a turn's messages or none of them;
 - ``load_messages`` answers a tool call that never got its result (a crash mid-tool) with an
@@ -10,24 +11,27 @@ every backend keeps (and :mod:`agentkit.testing.conformance.stores` checks):
 - ``put_session`` writes a session exactly as given, which is what makes :func:`migrate`
   between any two stores lossless.
 
-Stores are async-first: backends that block (files, SQLite) do their I/O off the event loop.
-They are picked by name through the ``register_stores`` hook: ``"memory"`` is built in,
-``"sqlite"`` (the default) and ``"jsonl"`` come from the agentkit-sqlite and agentkit-jsonl
-plugins. :func:`open_store` turns a name, a ``"name:location"`` string, a mapping or a ready
-store into a :class:`Store`.
+The rules are written once, in :class:`Store`'s public methods (template methods): they
+check their arguments and decide what changes, and a backend only reads and writes (a few
+abstract methods). Stores are async-first: backends that block (files, SQLite) do their I/O
+off the event loop. They are picked by name through the ``register_stores`` hook:
+``"memory"`` is built in, ``"sqlite"`` (the default) and ``"jsonl"`` come from the
+agentkit-sqlite and agentkit-jsonl plugins. :func:`open_store` turns a name, a
+``"name:location"`` string, a mapping or a ready store into a :class:`Store`.
 """
 
 from __future__ import annotations
 
 import abc
 import json
+import logging
 import os
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import attrs
 
@@ -40,28 +44,33 @@ __all__ = [
     "INTERRUPTED_RESULT",
     "MAX_SESSION_ID_LENGTH",
     "UNSET",
+    "InfoChange",
     "SearchHit",
     "SessionInfo",
     "Store",
+    "Unset",
     "agentkit_home",
     "answer_interrupted",
     "check_messages",
     "check_metadata",
+    "check_owner",
     "check_session_id",
     "close_shared_stores",
     "export_session",
+    "forked_info",
     "import_session",
     "info_from_dict",
     "info_to_dict",
     "migrate",
     "open_store",
     "search_terms",
-    "session_changes",
     "session_from_dict",
     "session_to_dict",
     "shared_store",
     "utcnow",
 ]
+
+log = logging.getLogger("agentkit.stores")
 
 #: The store used when none is named.
 DEFAULT_STORE: Final = "sqlite"
@@ -76,12 +85,12 @@ INTERRUPTED_RESULT: Final = (
 )
 
 
-class _Unset:
-    """Marks an argument that was not given (``None`` is a value: "no title")."""
+class Unset:
+    """The type of :data:`UNSET`: an argument that was not given (``None`` is a value: "no title")."""
 
-    _instance: _Unset | None = None
+    _instance: Unset | None = None
 
-    def __new__(cls) -> _Unset:
+    def __new__(cls) -> Unset:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -93,7 +102,12 @@ class _Unset:
         return False
 
 
-UNSET: Final = _Unset()
+#: "Not given", for arguments where ``None`` is a value (``update_session(id, title=None)``
+#: removes the title; leaving ``title`` out keeps it).
+UNSET: Final = Unset()
+
+#: What a backend applies to a session's info inside its write: the base class's rule.
+InfoChange: TypeAlias = Callable[["SessionInfo"], "SessionInfo"]
 
 
 def utcnow() -> datetime:
@@ -101,9 +115,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def agentkit_home() -> Path:
-    """``$AGENTKIT_HOME``, else ``~/.agentkit``: where default stores keep their files."""
-    return Path(os.environ.get("AGENTKIT_HOME") or "~/.agentkit").expanduser()
+def agentkit_home(environ: Mapping[str, str] | None = None) -> Path:
+    """``$AGENTKIT_HOME``, else ``~/.agentkit``: where default stores, caches and the user's
+    config live. ``environ`` replaces ``os.environ`` (for config checks)."""
+    home = (os.environ if environ is None else environ).get("AGENTKIT_HOME")
+    return Path(home).expanduser() if home else Path.home() / ".agentkit"
 
 
 def check_session_id(session_id: object) -> str:
@@ -129,28 +145,16 @@ def check_session_id(session_id: object) -> str:
     return session_id
 
 
-def session_changes(title: Any = UNSET, model: Any = UNSET, metadata: Any = UNSET) -> dict[str, Any]:
-    """The fields an ``update_session`` call changes: the arguments given, metadata checked."""
-    changes: dict[str, Any] = {}
-    if not isinstance(title, _Unset):
-        changes["title"] = title
-    if not isinstance(model, _Unset):
-        changes["model"] = model
-    if not isinstance(metadata, _Unset):
-        changes["metadata"] = check_metadata(metadata)
-    return changes
-
-
 def check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     """A JSON round-tripped copy of ``metadata``, so every backend stores the same thing."""
     if metadata is None:
         return {}
     if not isinstance(metadata, Mapping):
-        raise TypeError(f"session metadata must be a mapping, not {type(metadata).__name__}")
+        raise TypeError(f"metadata must be a mapping, not {type(metadata).__name__}")
     try:
         return dict(json.loads(json.dumps(dict(metadata))))
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"session metadata must be JSON-able: {exc}") from None
+        raise TypeError(f"metadata must be JSON-able: {exc}") from None
 
 
 def check_messages(messages: Iterable[Message]) -> list[Message]:
@@ -204,35 +208,30 @@ class SearchHit:
 class Store(abc.ABC):
     """Where sessions live. Every method is async; blocking backends work off the event loop.
 
-    Backends implement the abstract methods; :meth:`load_messages`, :meth:`get_session`,
-    :meth:`open_session` and :meth:`fork_session` are built on them (a backend may override
-    ``fork_session`` to do it in one transaction). Missing sessions raise
-    :class:`~agentkit.errors.SessionNotFoundError`.
+    Callers use the public methods below. The contract's rules live here, once: each public
+    method checks its arguments and computes what changes, then calls one of the few methods
+    a backend implements (marked *abstract*):
+
+    - reading: :meth:`find_session`, :meth:`list_sessions`, :meth:`read_messages`;
+    - writing: :meth:`write_session`, :meth:`extend_session`, :meth:`rewrite_session`,
+      :meth:`delete_session`.
+
+    The writing methods are atomic and take the new session info, or a function (an
+    :data:`InfoChange`) that the backend applies to the stored info inside its transaction
+    or lock. A backend may also override :meth:`search` (the default reads every session:
+    fine for small stores; SQLite uses a full-text index) and :meth:`fork_session` (to copy
+    inside one transaction). Missing sessions raise
+    :class:`~agentkit.errors.SessionNotFoundError` (build it with :meth:`not_found`).
     """
 
     #: Short name for messages (the registered name, usually).
     name: str = "store"
 
-    # -- sessions ----------------------------------------------------------------------------
+    # -- what a backend implements -----------------------------------------------------------
 
     @abc.abstractmethod
     async def find_session(self, session_id: str) -> SessionInfo | None:
         """The session's info, or ``None`` when there is no such session."""
-
-    @abc.abstractmethod
-    async def create_session(
-        self,
-        session_id: str,
-        *,
-        user_id: str | None = None,
-        title: str | None = None,
-        model: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> SessionInfo:
-        """Create an empty session (``user_id`` defaults to the session id).
-
-        Raises StorageError when the id is taken.
-        """
 
     @abc.abstractmethod
     async def list_sessions(
@@ -241,65 +240,35 @@ class Store(abc.ABC):
         """Sessions, most recently updated first (ties by id), optionally of one user only."""
 
     @abc.abstractmethod
-    async def update_session(
-        self,
-        session_id: str,
-        *,
-        title: str | _Unset | None = UNSET,
-        model: str | _Unset | None = UNSET,
-        metadata: Mapping[str, Any] | _Unset = UNSET,
-    ) -> SessionInfo:
-        """Change what is given (``metadata`` replaces the whole mapping); keeps the history."""
-
-    @abc.abstractmethod
-    async def delete_session(self, session_id: str) -> bool:
-        """Delete a session and its messages; ``False`` when there was none."""
-
-    # -- messages ----------------------------------------------------------------------------
-
-    @abc.abstractmethod
     async def read_messages(self, session_id: str) -> list[Message]:
         """The messages exactly as stored, oldest first (see :meth:`load_messages`)."""
 
     @abc.abstractmethod
-    async def append_turn(
-        self,
-        session_id: str,
-        messages: Sequence[Message],
-        *,
-        usage: Usage | None = None,
-        model: str | None = None,
-        title: str | None = None,
+    async def write_session(self, info: SessionInfo, messages: list[Message], *, replace: bool) -> None:
+        """Store a whole session exactly as given: ``info`` (its ``message_count`` is
+        ``len(messages)``) and ``messages``, atomically.
+
+        With ``replace``, a session with that id is replaced; without, an existing one is
+        left alone and ``self.exists(info.id)`` is raised.
+        """
+
+    @abc.abstractmethod
+    async def extend_session(
+        self, session_id: str, messages: list[Message], change: InfoChange
     ) -> SessionInfo:
-        """Append one turn atomically: every message or none.
-
-        ``usage`` is added to the session's total, ``model`` becomes its model, and ``title``
-        becomes its title only if it has none yet. An empty turn changes nothing.
-        """
+        """Atomically append ``messages`` (maybe none) and set the info to ``change(info)``
+        of the stored info; return the new info. Nothing is written if ``change`` raises."""
 
     @abc.abstractmethod
-    async def replace_messages(self, session_id: str, messages: Sequence[Message]) -> SessionInfo:
-        """Replace the whole history atomically (usage, title and metadata are kept)."""
+    async def rewrite_session(
+        self, session_id: str, messages: list[Message], change: InfoChange
+    ) -> SessionInfo:
+        """Atomically replace every message by ``messages`` and the info by ``change(info)``;
+        return the new info."""
 
     @abc.abstractmethod
-    async def put_session(self, info: SessionInfo, messages: Sequence[Message]) -> SessionInfo:
-        """Write a session exactly as given (ids, timestamps, usage, metadata), replacing any
-        session with that id. ``info.message_count`` is taken from ``messages``. Used by
-        import and :func:`migrate`, which must be lossless.
-        """
-
-    @abc.abstractmethod
-    async def search(
-        self,
-        query: str,
-        *,
-        user_id: str | None = None,
-        session_id: str | None = None,
-        limit: int = 20,
-    ) -> list[SearchHit]:
-        """Messages whose text holds every word of ``query`` (case-insensitive, whole words),
-        newest session first, later messages first within a session.
-        """
+    async def delete_session(self, session_id: str) -> bool:
+        """Delete a session and its messages; ``False`` when there was none."""
 
     async def aclose(self) -> None:
         """Release files, connections and threads. The store must not be used afterwards."""
@@ -313,13 +282,111 @@ class Store(abc.ABC):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    # -- built on the above ------------------------------------------------------------------
+    # -- the contract, built on the above ----------------------------------------------------
+
+    async def create_session(
+        self,
+        session_id: str,
+        *,
+        user_id: str | None = None,
+        title: str | None = None,
+        model: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> SessionInfo:
+        """Create an empty session (``user_id`` defaults to the session id).
+
+        Raises StorageError when the id is taken.
+        """
+        check_session_id(session_id)
+        now = utcnow()
+        info = SessionInfo(
+            session_id, user_id or session_id, now, now, title, model, 0, Usage(), check_metadata(metadata)
+        )
+        await self.write_session(info, [], replace=False)
+        return info
+
+    async def update_session(
+        self,
+        session_id: str,
+        *,
+        title: str | Unset | None = UNSET,
+        model: str | Unset | None = UNSET,
+        metadata: Mapping[str, Any] | Unset = UNSET,
+    ) -> SessionInfo:
+        """Change what is given (``metadata`` replaces the whole mapping); keeps the history."""
+        changes: dict[str, Any] = {}
+        if not isinstance(title, Unset):
+            changes["title"] = title
+        if not isinstance(model, Unset):
+            changes["model"] = model
+        if not isinstance(metadata, Unset):
+            changes["metadata"] = check_metadata(metadata)
+
+        def change(info: SessionInfo) -> SessionInfo:
+            return attrs.evolve(info, updated_at=utcnow(), **changes)
+
+        return await self.extend_session(session_id, [], change)
+
+    async def append_turn(
+        self,
+        session_id: str,
+        messages: Sequence[Message],
+        *,
+        usage: Usage | None = None,
+        model: str | None = None,
+        title: str | None = None,
+    ) -> SessionInfo:
+        """Append one turn atomically: every message or none.
+
+        ``usage`` is added to the session's total, ``model`` (when given) becomes its model,
+        and ``title`` becomes its title only if it has none yet: the first title wins. An
+        empty turn changes nothing (and still raises for a missing session).
+        """
+        turn = check_messages(messages)
+        if not turn:
+            return await self.get_session(session_id)
+        added = len(turn)
+
+        def change(info: SessionInfo) -> SessionInfo:
+            return SessionInfo(
+                info.id,
+                info.user_id,
+                info.created_at,
+                utcnow(),
+                info.title if info.title is not None else title,
+                model if model is not None else info.model,
+                info.message_count + added,
+                info.usage + usage if usage is not None else info.usage,
+                info.metadata,
+            )
+
+        return await self.extend_session(session_id, turn, change)
+
+    async def replace_messages(self, session_id: str, messages: Sequence[Message]) -> SessionInfo:
+        """Replace the whole history atomically (usage, title and metadata are kept)."""
+        new = check_messages(messages)
+
+        def change(info: SessionInfo) -> SessionInfo:
+            return attrs.evolve(info, updated_at=utcnow(), message_count=len(new))
+
+        return await self.rewrite_session(session_id, new, change)
+
+    async def put_session(self, info: SessionInfo, messages: Sequence[Message]) -> SessionInfo:
+        """Write a session exactly as given (ids, timestamps, usage, metadata), replacing any
+        session with that id. ``info.message_count`` is taken from ``messages``. Used by
+        import and :func:`migrate`, which must be lossless.
+        """
+        check_session_id(info.id)
+        stored = check_messages(messages)
+        info = attrs.evolve(info, message_count=len(stored), metadata=check_metadata(info.metadata))
+        await self.write_session(info, stored, replace=True)
+        return info
 
     async def get_session(self, session_id: str) -> SessionInfo:
         """The session's info; raises SessionNotFoundError when it does not exist."""
         info = await self.find_session(session_id)
         if info is None:
-            raise self._not_found(session_id)
+            raise self.not_found(session_id)
         return info
 
     async def open_session(
@@ -342,13 +409,7 @@ class Store(abc.ABC):
                 info = await self.find_session(session_id)  # created by someone else meanwhile
                 if info is None:
                     raise
-        if user_id is not None and info.user_id != user_id:
-            raise StorageError(
-                f"session {session_id!r} belongs to another user than {user_id!r}",
-                store=self.name,
-                session_id=session_id,
-                hint="use another session id, or the user id the session was created with",
-            )
+        check_owner(info, user_id, self.name)
         return info
 
     async def load_messages(self, session_id: str) -> list[Message]:
@@ -370,27 +431,92 @@ class Store(abc.ABC):
         """
         source = await self.get_session(source_id)
         check_session_id(new_id)
-        if await self.find_session(new_id) is not None:
-            raise StorageError(f"session {new_id!r} already exists", store=self.name, session_id=new_id)
         messages = (await self.read_messages(source_id))[:upto]
-        now = utcnow()
-        info = SessionInfo(
-            id=new_id,
-            user_id=user_id or source.user_id,
-            created_at=now,
-            updated_at=now,
-            title=title if title is not None else source.title,
-            model=source.model,
-            metadata={**source.metadata, "forked_from": source_id},
-        )
-        return await self.put_session(info, messages)
+        info = forked_info(source, new_id, len(messages), user_id=user_id, title=title)
+        await self.write_session(info, messages, replace=False)
+        return info
 
-    def _not_found(self, session_id: str) -> SessionNotFoundError:
+    async def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        limit: int = 20,
+    ) -> list[SearchHit]:
+        """Messages whose text holds every word of ``query`` (case-insensitive, whole words,
+        see :func:`search_terms`), newest session first, later messages first within a session.
+
+        This default reads the sessions one by one: fine for small stores. A session that
+        cannot be read is left out, with a logged warning.
+        """
+        terms = set(search_terms(query))
+        if not terms or limit <= 0:
+            return []
+        if session_id is not None:
+            found = await self.find_session(session_id)
+            infos = [found] if found is not None and user_id in (None, found.user_id) else []
+        else:
+            infos = await self.list_sessions(user_id=user_id)
+        hits: list[SearchHit] = []
+        for info in infos:
+            try:
+                messages = await self.read_messages(info.id)
+            except SessionNotFoundError:
+                continue  # deleted meanwhile
+            except StorageError as exc:
+                log.warning("search left out session %r of the %s store: %s", info.id, self.name, exc)
+                continue
+            for index in range(len(messages) - 1, -1, -1):
+                text = messages[index].text
+                if terms <= set(search_terms(text)):
+                    hits.append(SearchHit(info.id, index, messages[index].role, text))
+                    if len(hits) >= limit:
+                        return hits
+        return hits
+
+    # -- errors backends raise ---------------------------------------------------------------
+
+    def not_found(self, session_id: str) -> SessionNotFoundError:
+        """The error for a session that does not exist."""
         return SessionNotFoundError(
             f"no session {session_id!r} in the {self.name} store",
             store=self.name,
             session_id=session_id,
             hint="list sessions with `agentkit sessions list`",
+        )
+
+    def exists(self, session_id: str) -> StorageError:
+        """The error for creating a session whose id is taken."""
+        return StorageError(f"session {session_id!r} already exists", store=self.name, session_id=session_id)
+
+
+def forked_info(
+    source: SessionInfo, new_id: str, count: int, *, user_id: str | None = None, title: str | None = None
+) -> SessionInfo:
+    """The info of a new session ``new_id`` holding the first ``count`` messages of ``source``:
+    owner, title (unless given), model and metadata (plus ``forked_from``) copied, usage zero."""
+    now = utcnow()
+    return SessionInfo(
+        id=new_id,
+        user_id=user_id or source.user_id,
+        created_at=now,
+        updated_at=now,
+        title=title if title is not None else source.title,
+        model=source.model,
+        message_count=count,
+        metadata={**source.metadata, "forked_from": source.id},
+    )
+
+
+def check_owner(info: SessionInfo, user_id: str | None, store: str) -> None:
+    """Refuse a session of another user than ``user_id`` (``None``: anyone's)."""
+    if user_id is not None and info.user_id != user_id:
+        raise StorageError(
+            f"session {info.id!r} belongs to another user than {user_id!r}",
+            store=store,
+            session_id=info.id,
+            hint="use another session id, or the user id the session was created with",
         )
 
 
@@ -413,7 +539,9 @@ def answer_interrupted(messages: Sequence[Message]) -> list[Message]:
             if isinstance(message, ToolMessage):
                 pending.pop(message.tool_call_id, None)
             else:
-                out.extend(ToolMessage(i, name, INTERRUPTED_RESULT, is_error=True) for i, name in pending.items())
+                out.extend(
+                    ToolMessage(i, name, INTERRUPTED_RESULT, is_error=True) for i, name in pending.items()
+                )
                 pending = {}
         out.append(message)
         if isinstance(message, AssistantMessage) and message.tool_calls:

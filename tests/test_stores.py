@@ -126,6 +126,53 @@ def test_shared_store_is_one_per_spec_and_home(
     assert b is not a and b.path == tmp_path / "two" / "agentkit.db"  # type: ignore[attr-defined]
 
 
+# -- the contract lives in the base class ---------------------------------------------------
+
+
+def test_a_backend_implements_only_reads_and_writes() -> None:
+    """The rules are the base class's (template methods); a backend reads and writes."""
+    implemented = {
+        "find_session",
+        "list_sessions",
+        "read_messages",
+        "write_session",
+        "extend_session",
+        "rewrite_session",
+        "delete_session",
+    }
+    assert Store.__abstractmethods__ == implemented
+    table = (Path(__file__).parents[1] / "docs" / "plugin-authors" / "store-plugin.md").read_text()
+    assert {name for name in implemented if f"| `{name}(" in table} == implemented
+    for rule in ("append_turn", "create_session", "update_session", "replace_messages", "put_session"):
+        for backend in (InMemoryStore, *_plugin_stores()):
+            assert rule not in vars(backend), f"{backend.__name__} overrides the rule {rule}"
+
+
+def _plugin_stores() -> list[type[Store]]:
+    from agentkit_jsonl import JsonlStore
+    from agentkit_sqlite import SqliteStore
+
+    return [JsonlStore, SqliteStore]
+
+
+async def test_a_change_is_applied_to_the_stored_info_inside_the_write() -> None:
+    store = InMemoryStore()
+    await store.create_session("s", title="kept")
+    first = await store.append_turn(
+        "s", sample_turn(0), usage=Usage(1, 2, requests=1), model="m1", title="new"
+    )
+    second = await store.append_turn("s", sample_turn(1), usage=Usage(3, 4, requests=1))
+    assert (first.title, second.title, second.model) == ("kept", "kept", "m1")
+    assert (second.message_count, second.usage) == (8, Usage(4, 6, requests=2))
+    assert second.updated_at >= first.updated_at >= first.created_at
+
+
+def test_unset_is_public_and_falsy() -> None:
+    from agentkit.stores import UNSET, Unset
+
+    assert isinstance(UNSET, Unset) and Unset() is UNSET and not UNSET and repr(UNSET) == "UNSET"
+
+
 # -- ids, search words, interrupted calls ---------------------------------------------------
 
 

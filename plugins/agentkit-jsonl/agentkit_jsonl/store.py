@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,23 +34,16 @@ import attrs
 import msgspec
 
 from agentkit.errors import CorruptSessionError, SchemaVersionError, StorageError
-from agentkit.messages import Message, Usage
+from agentkit.messages import Message
 from agentkit.serialization import messages_from_dicts, messages_from_json_texts, messages_to_dicts
 from agentkit.stores import (
-    UNSET,
-    SearchHit,
+    InfoChange,
     SessionInfo,
     Store,
-    _Unset,
     agentkit_home,
-    check_messages,
-    check_metadata,
     check_session_id,
     info_from_dict,
     info_to_dict,
-    search_terms,
-    session_changes,
-    utcnow,
 )
 
 from ._files import (
@@ -424,7 +417,7 @@ class JsonlStore(Store):
         with self._lock(session_id, exclusive=False) as f:
             if f is None:
                 self._reads.pop(session_id, None)
-                raise self._not_found(session_id)
+                raise self.not_found(session_id)
             st = os.fstat(f.fd)
             cached = self._reads.get(session_id)
             base = None
@@ -445,7 +438,7 @@ class JsonlStore(Store):
                     self._reads.popitem(last=False)
             return parsed
 
-    # -- sessions ----------------------------------------------------------------------------
+    # -- reading ---------------------------------------------------------------------------
 
     def _find(self, session_id: str, *, wait: bool = True) -> SessionInfo | None:
         with self._lock(session_id, exclusive=False, wait=wait) as f:
@@ -453,28 +446,6 @@ class JsonlStore(Store):
 
     async def find_session(self, session_id: str) -> SessionInfo | None:
         return await self._call_inline(self._find, session_id)
-
-    async def create_session(
-        self,
-        session_id: str,
-        *,
-        user_id: str | None = None,
-        title: str | None = None,
-        model: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> SessionInfo:
-        path = self.file_of(session_id)
-        now = utcnow()
-        info = SessionInfo(
-            session_id, user_id or session_id, now, now, title, model, 0, Usage(), check_metadata(metadata)
-        )
-        return await self._call(self._create, path, info)
-
-    def _create(self, path: Path, info: SessionInfo) -> SessionInfo:
-        make_private_dir(self.path)
-        if not atomic_write(path, _state_line(info), replace=False, fsync=self.fsync):
-            raise StorageError(f"session {info.id!r} already exists", store=self.name, session_id=info.id)
-        return info
 
     async def list_sessions(
         self, *, user_id: str | None = None, limit: int | None = None, offset: int = 0
@@ -510,81 +481,45 @@ class JsonlStore(Store):
                 )
         return infos
 
-    async def update_session(
-        self,
-        session_id: str,
-        *,
-        title: str | _Unset | None = UNSET,
-        model: str | _Unset | None = UNSET,
-        metadata: Mapping[str, Any] | _Unset = UNSET,
-    ) -> SessionInfo:
-        changes = session_changes(title, model, metadata)
-        return await self._small_write(self._update, session_id, changes)
-
-    def _update(self, session_id: str, changes: dict[str, Any], *, wait: bool = True) -> SessionInfo:
-        with self._lock(session_id, exclusive=True, wait=wait) as f:
-            if f is None:
-                raise self._not_found(session_id)
-            info = attrs.evolve(self._repair_tail(f, session_id), updated_at=utcnow(), **changes)
-            line = _state_line(info)
-            self._write(f, line, session_id, info, line)
-            return info
-
-    async def delete_session(self, session_id: str) -> bool:
-        return await self._call(self._delete, session_id)
-
-    def _delete(self, session_id: str) -> bool:
-        with self._lock(session_id, exclusive=True) as f:
-            if f is None:
-                return False
-            os.unlink(f.path)
-            return True
-
-    # -- messages ----------------------------------------------------------------------------
-
     async def read_messages(self, session_id: str) -> list[Message]:
         return list((await self._call(self._load, session_id)).messages)
 
-    async def append_turn(
-        self,
-        session_id: str,
-        messages: Sequence[Message],
-        *,
-        usage: Usage | None = None,
-        model: str | None = None,
-        title: str | None = None,
-    ) -> SessionInfo:
-        turn = check_messages(messages)
-        check_session_id(session_id)
-        return await self._small_write(self._append, session_id, turn, usage, model, title)
+    # -- writing ---------------------------------------------------------------------------
 
-    def _append(
-        self,
-        session_id: str,
-        turn: list[Message],
-        usage: Usage | None,
-        model: str | None,
-        title: str | None,
-        *,
-        wait: bool = True,
+    async def write_session(self, info: SessionInfo, messages: list[Message], *, replace: bool) -> None:
+        await self._call(self._put, self.file_of(info.id), info, messages, replace)
+
+    def _put(self, path: Path, info: SessionInfo, messages: list[Message], replace: bool) -> None:
+        make_private_dir(self.path)
+        content = self._content(info, messages)
+        if not replace:  # linked into place only if the name is free
+            if not atomic_write(path, content, replace=False, fsync=self.fsync):
+                raise self.exists(info.id)
+            return
+        with locked(path, exclusive=True, timeout=self.lock_timeout):  # writers of the old file finish first
+            atomic_write(path, content, replace=True, fsync=self.fsync)
+
+    def _content(self, info: SessionInfo, messages: list[Message]) -> bytes:
+        if not messages:
+            return _state_line(attrs.evolve(info, message_count=0))
+        return _state_line(attrs.evolve(info, message_count=0)) + _message_lines(messages) + _state_line(info)
+
+    async def extend_session(
+        self, session_id: str, messages: list[Message], change: InfoChange
     ) -> SessionInfo:
-        lines = _message_lines(turn)
+        check_session_id(session_id)
+        return await self._small_write(self._extend, session_id, messages, change)
+
+    def _extend(
+        self, session_id: str, messages: list[Message], change: InfoChange, *, wait: bool = True
+    ) -> SessionInfo:
+        lines = _message_lines(messages)
         with self._lock(session_id, exclusive=True, wait=wait) as f:
             if f is None:
-                raise self._not_found(session_id)
-            info = self._repair_tail(f, session_id)
-            if not turn:
-                return info
-            info = attrs.evolve(
-                info,
-                updated_at=utcnow(),
-                message_count=info.message_count + len(turn),
-                usage=info.usage + usage if usage is not None else info.usage,
-                model=model if model is not None else info.model,
-                title=info.title if info.title is not None else title,
-            )
-            line = _state_line(info)
-            self._write(f, lines + line, session_id, info, line)  # the turn and its commit line, at once
+                raise self.not_found(session_id)
+            info = change(self._repair_tail(f, session_id))
+            line = _state_line(info)  # the messages and their commit line, written at once:
+            self._write(f, lines + line, session_id, info, line)
             return info
 
     def _write(self, f: LockedFile, data: bytes, session_id: str, info: SessionInfo, line: bytes) -> None:
@@ -598,101 +533,28 @@ class JsonlStore(Store):
             raise
         self._known[session_id] = (_identity(f.fd), info, line)
 
-    async def replace_messages(self, session_id: str, messages: Sequence[Message]) -> SessionInfo:
-        new = check_messages(messages)
-        return await self._call(self._replace, session_id, new)
+    async def rewrite_session(
+        self, session_id: str, messages: list[Message], change: InfoChange
+    ) -> SessionInfo:
+        return await self._call(self._rewrite, session_id, messages, change)
 
-    def _replace(self, session_id: str, messages: list[Message]) -> SessionInfo:
+    def _rewrite(self, session_id: str, messages: list[Message], change: InfoChange) -> SessionInfo:
         with self._lock(session_id, exclusive=True) as f:
             if f is None:
-                raise self._not_found(session_id)
-            info = self._tail(f, session_id)[0]
-            info = attrs.evolve(info, updated_at=utcnow(), message_count=len(messages))
+                raise self.not_found(session_id)
+            info = change(self._tail(f, session_id)[0])
             atomic_write(f.path, self._content(info, messages), replace=True, fsync=self.fsync)
             return info
 
-    def _content(self, info: SessionInfo, messages: list[Message]) -> bytes:
-        if not messages:
-            return _state_line(attrs.evolve(info, message_count=0))
-        return _state_line(attrs.evolve(info, message_count=0)) + _message_lines(messages) + _state_line(info)
+    async def delete_session(self, session_id: str) -> bool:
+        return await self._call(self._delete, session_id)
 
-    async def put_session(self, info: SessionInfo, messages: Sequence[Message]) -> SessionInfo:
-        path = self.file_of(info.id)
-        stored = check_messages(messages)
-        info = attrs.evolve(info, message_count=len(stored), metadata=check_metadata(info.metadata))
-        return await self._call(self._put, path, info, stored)
-
-    def _put(self, path: Path, info: SessionInfo, messages: list[Message]) -> SessionInfo:
-        make_private_dir(self.path)
-        content = self._content(info, messages)
-        with locked(path, exclusive=True, timeout=self.lock_timeout):  # writers of the old file finish first
-            atomic_write(path, content, replace=True, fsync=self.fsync)
-        return info
-
-    async def fork_session(
-        self,
-        source_id: str,
-        new_id: str,
-        *,
-        upto: int | None = None,
-        user_id: str | None = None,
-        title: str | None = None,
-    ) -> SessionInfo:
-        path = self.file_of(new_id)
-        return await self._call(self._fork, source_id, path, new_id, upto, user_id, title)
-
-    def _fork(
-        self,
-        source_id: str,
-        path: Path,
-        new_id: str,
-        upto: int | None,
-        user_id: str | None,
-        title: str | None,
-    ) -> SessionInfo:
-        source = self._load(source_id)
-        messages = source.messages[:upto]
-        now = utcnow()
-        info = SessionInfo(
-            id=new_id,
-            user_id=user_id or source.info.user_id,
-            created_at=now,
-            updated_at=now,
-            title=title if title is not None else source.info.title,
-            model=source.info.model,
-            message_count=len(messages),
-            metadata={**source.info.metadata, "forked_from": source_id},
-        )
-        if not atomic_write(path, self._content(info, messages), replace=False, fsync=self.fsync):
-            raise StorageError(f"session {new_id!r} already exists", store=self.name, session_id=new_id)
-        return info
-
-    async def search(
-        self,
-        query: str,
-        *,
-        user_id: str | None = None,
-        session_id: str | None = None,
-        limit: int = 20,
-    ) -> list[SearchHit]:
-        terms = set(search_terms(query))
-        if not terms or limit <= 0:
-            return []
-        hits: list[SearchHit] = []
-        for info in await self.list_sessions(user_id=user_id):
-            if session_id is not None and info.id != session_id:
-                continue
-            try:
-                messages = await self.read_messages(info.id)
-            except StorageError as exc:
-                log.warning("search skipped session %r: %s", info.id, exc)
-                continue
-            for index in range(len(messages) - 1, -1, -1):
-                if terms <= set(search_terms(messages[index].text)):
-                    hits.append(SearchHit(info.id, index, messages[index].role, messages[index].text))
-                    if len(hits) >= limit:
-                        return hits
-        return hits
+    def _delete(self, session_id: str) -> bool:
+        with self._lock(session_id, exclusive=True) as f:
+            if f is None:
+                return False
+            os.unlink(f.path)
+            return True
 
 
 def _identity(fd: int) -> tuple[int, ...]:

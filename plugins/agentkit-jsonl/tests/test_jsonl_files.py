@@ -273,13 +273,13 @@ async def test_short_jobs_run_inline_unless_another_process_holds_the_lock(
 ) -> None:
     await store.create_session("i")
     threads: list[int] = []
-    real_append = store._append
+    real_append = store._extend
 
     def spy(*args: object, **kwargs: object) -> object:
         threads.append(threading.get_ident())
         return real_append(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(store, "_append", spy)
+    monkeypatch.setattr(store, "_extend", spy)
     await store.append_turn("i", sample_turn(0))
     assert threads == [threading.get_ident()]  # uncontended: here and now
     fd = os.open(store.file_of("i"), os.O_RDONLY)

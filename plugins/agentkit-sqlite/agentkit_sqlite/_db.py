@@ -347,9 +347,6 @@ class Worker:
                 with contextlib.suppress(sqlite3.DatabaseError):
                     self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
-    def call_sync(self, job: Callable[..., T], *args: Any) -> T:
-        return self._submit(job, args).result()  # type: ignore[no-any-return]
-
     def close(self) -> None:
         """Finish queued jobs, close the connection and stop the thread. Idempotent."""
         with self._lock:

@@ -17,10 +17,7 @@ import random
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, Protocol
-
-import attrs
 
 from agentkit.errors import CorruptSessionError, SessionNotFoundError, StorageError
 from agentkit.messages import Message, Usage
@@ -31,7 +28,7 @@ from agentkit.serialization import (
     messages_to_dicts,
     to_dict,
 )
-from agentkit.stores import SearchHit, SessionInfo, utcnow
+from agentkit.stores import InfoChange, SearchHit, SessionInfo, forked_info
 
 from ._db import from_micros, to_micros, write_transaction
 
@@ -44,7 +41,9 @@ class _Store(Protocol):
     caches: Caches
     path: Any
 
-    def _not_found(self, session_id: str) -> SessionNotFoundError: ...
+    def not_found(self, session_id: str) -> SessionNotFoundError: ...
+
+    def exists(self, session_id: str) -> StorageError: ...
 
 
 class Caches:
@@ -104,7 +103,7 @@ def _current(conn: sqlite3.Connection, store: _Store, session_id: str) -> tuple[
 def _get(conn: sqlite3.Connection, store: _Store, session_id: str) -> tuple[SessionInfo, int]:
     found = _current(conn, store, session_id)
     if found is None:
-        raise store._not_found(session_id)
+        raise store.not_found(session_id)
     return found
 
 
@@ -123,6 +122,24 @@ def _insert_info(conn: sqlite3.Connection, info: SessionInfo, turns: int, versio
             _json(dict(info.metadata)),
             turns,
             version,
+        ),
+    )
+
+
+def _update_info(conn: sqlite3.Connection, info: SessionInfo, turns: int, version: int) -> None:
+    conn.execute(
+        "UPDATE sessions SET title = ?, model = ?, updated_at = ?, message_count = ?, usage = ?, metadata = ?,"
+        " turn_count = ?, version = ? WHERE id = ?",
+        (
+            _maybe_text(info.title),
+            _maybe_text(info.model),
+            to_micros(info.updated_at),
+            info.message_count,
+            _usage_json(info.usage),
+            _json(dict(info.metadata)),
+            turns,
+            version,
+            info.id,
         ),
     )
 
@@ -178,16 +195,6 @@ def find(conn: sqlite3.Connection, store: _Store, session_id: str) -> SessionInf
     return None if found is None else found[0]
 
 
-def create(conn: sqlite3.Connection, store: _Store, info: SessionInfo) -> SessionInfo:
-    version = _version()
-    with write_transaction(conn):
-        if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (info.id,)).fetchone() is not None:
-            raise StorageError(f"session {info.id!r} already exists", store="sqlite", session_id=info.id)
-        _insert_info(conn, info, 0, version)
-    store.caches.info(info.id, version, info)
-    return info
-
-
 def list_sessions(
     conn: sqlite3.Connection, user_id: str | None, limit: int, offset: int
 ) -> list[SessionInfo]:
@@ -197,26 +204,6 @@ def list_sessions(
         (*params, limit, offset),
     ).fetchall()
     return [_row_to_info(r) for r in rows]
-
-
-def update(conn: sqlite3.Connection, store: _Store, session_id: str, changes: dict[str, Any]) -> SessionInfo:
-    version = _version()
-    with write_transaction(conn):
-        info, _ = _get(conn, store, session_id)
-        info = attrs.evolve(info, updated_at=utcnow(), **changes)
-        conn.execute(
-            "UPDATE sessions SET title = ?, model = ?, metadata = ?, updated_at = ?, version = ? WHERE id = ?",
-            (
-                _maybe_text(info.title),
-                _maybe_text(info.model),
-                _json(dict(info.metadata)),
-                to_micros(info.updated_at),
-                version,
-                session_id,
-            ),
-        )
-    store.caches.info(session_id, version, info)
-    return info
 
 
 def delete(conn: sqlite3.Connection, store: _Store, session_id: str) -> bool:
@@ -240,7 +227,7 @@ def read(conn: sqlite3.Connection, store: _Store, session_id: str) -> list[Messa
         row = conn.execute("SELECT message_count FROM sessions WHERE id = ?", (session_id,)).fetchone()
         if row is None:
             caches.forget(session_id)
-            raise store._not_found(session_id)
+            raise store.not_found(session_id)
         count = row[0]
         if cached is not None and 0 < len(cached[1]) <= count:
             last = conn.execute(
@@ -291,77 +278,51 @@ def _decode(texts: list[str], first: int, store: _Store, session_id: str) -> lis
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def append(
-    conn: sqlite3.Connection,
-    store: _Store,
-    session_id: str,
-    messages: list[Message],
-    usage: Usage | None,
-    model: str | None,
-    title: str | None,
+def extend(
+    conn: sqlite3.Connection, store: _Store, session_id: str, messages: list[Message], change: InfoChange
 ) -> SessionInfo:
+    """Messages appended (maybe none) and the session row updated, in one transaction."""
     version = _version()
     with write_transaction(conn):
-        info, turns = _get(conn, store, session_id)
-        if not messages:
-            return info
-        _insert_messages(conn, session_id, info.message_count, turns + 1, messages)
-        total = info.usage + usage if usage is not None else info.usage
-        info = SessionInfo(
-            info.id,
-            info.user_id,
-            info.created_at,
-            utcnow(),
-            info.title if info.title is not None else title,
-            model if model is not None else info.model,
-            info.message_count + len(messages),
-            total,
-            info.metadata,
-        )
-        conn.execute(
-            "UPDATE sessions SET updated_at = ?, message_count = ?, turn_count = ?, usage = ?, model = ?, title = ?,"
-            " version = ? WHERE id = ?",
-            (
-                to_micros(info.updated_at),
-                info.message_count,
-                turns + 1,
-                _usage_json(total),
-                _maybe_text(info.model),
-                _maybe_text(info.title),
-                version,
-                session_id,
-            ),
-        )
+        old, turns = _get(conn, store, session_id)
+        info = change(old)
+        if messages:
+            turns += 1
+            _insert_messages(conn, session_id, old.message_count, turns, messages)
+        _update_info(conn, info, turns, version)
     store.caches.info(session_id, version, info)
     return info
 
 
-def replace(conn: sqlite3.Connection, store: _Store, session_id: str, messages: list[Message]) -> SessionInfo:
+def rewrite(
+    conn: sqlite3.Connection, store: _Store, session_id: str, messages: list[Message], change: InfoChange
+) -> SessionInfo:
     version = _version()
     with write_transaction(conn):
-        info, turns = _get(conn, store, session_id)
+        old, turns = _get(conn, store, session_id)
+        info = change(old)
         conn.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
         _insert_messages(conn, session_id, 0, turns + 1, messages)
-        info = attrs.evolve(info, updated_at=utcnow(), message_count=len(messages))
-        conn.execute(
-            "UPDATE sessions SET updated_at = ?, message_count = ?, turn_count = ?, version = ? WHERE id = ?",
-            (to_micros(info.updated_at), info.message_count, turns + 1, version, session_id),
-        )
+        _update_info(conn, info, turns + 1, version)
     store.caches.forget(session_id)
     store.caches.info(session_id, version, info)
     return info
 
 
-def put(conn: sqlite3.Connection, store: _Store, info: SessionInfo, messages: list[Message]) -> SessionInfo:
+def put(
+    conn: sqlite3.Connection, store: _Store, info: SessionInfo, messages: list[Message], replace: bool
+) -> None:
     version = _version()
     with write_transaction(conn):
-        conn.execute("DELETE FROM messages WHERE session_id = ?", (info.id,))
-        conn.execute("DELETE FROM sessions WHERE id = ?", (info.id,))
+        if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (info.id,)).fetchone() is not None:
+            if not replace:
+                raise store.exists(info.id)
+            conn.execute("DELETE FROM messages WHERE session_id = ?", (info.id,))
+            conn.execute("DELETE FROM sessions WHERE id = ?", (info.id,))
         _insert_info(conn, info, 1 if messages else 0, version)
         _insert_messages(conn, info.id, 0, 1, messages)
     store.caches.forget(info.id)
     store.caches.info(info.id, version, info)
-    return info
 
 
 def fork(
@@ -372,24 +333,14 @@ def fork(
     upto: int | None,
     user_id: str | None,
     title: str | None,
-    now: datetime,
 ) -> SessionInfo:
     version = _version()
     with write_transaction(conn):
         source, _ = _get(conn, store, source_id)
         if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (new_id,)).fetchone() is not None:
-            raise StorageError(f"session {new_id!r} already exists", store="sqlite", session_id=new_id)
+            raise store.exists(new_id)
         count = len(range(source.message_count)[:upto])
-        info = SessionInfo(
-            id=new_id,
-            user_id=user_id or source.user_id,
-            created_at=now,
-            updated_at=now,
-            title=title if title is not None else source.title,
-            model=source.model,
-            message_count=count,
-            metadata={**source.metadata, "forked_from": source_id},
-        )
+        info = forked_info(source, new_id, count, user_id=user_id, title=title)
         _insert_info(conn, info, 1 if count else 0, version)
         conn.execute(
             "INSERT INTO messages (session_id, seq, turn, role, text, data)"

@@ -39,6 +39,7 @@ from agentkit.memory import (
     keywords,
     new_record,
 )
+from agentkit.stores import agentkit_home
 
 from ._db import connect
 
@@ -89,8 +90,7 @@ _VISIBLE = (
 
 
 def default_path() -> Path:
-    home = Path(os.environ.get("AGENTKIT_HOME") or Path.home() / ".agentkit")
-    return home / "memory.db"
+    return agentkit_home() / "memory.db"
 
 
 class SqliteMemory(Memory):

@@ -11,27 +11,18 @@ worker thread; a short read or append that gets its locks at once runs inline (s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import attrs
 
 from agentkit.errors import StorageError
-from agentkit.messages import Message, Usage
+from agentkit.messages import Message
 from agentkit.stores import (
-    UNSET,
+    InfoChange,
     SearchHit,
     SessionInfo,
     Store,
-    _Unset,
     agentkit_home,
-    check_messages,
-    check_metadata,
     check_session_id,
     search_terms,
-    session_changes,
-    utcnow,
 )
 
 from . import _jobs
@@ -85,71 +76,37 @@ class SqliteStore(Store):
         self._worker.close()
         self.caches = _jobs.Caches()  # what was read is freed now, even if the store lingers
 
-    # -- sessions --------------------------------------------------------------------------
+    # -- reading ---------------------------------------------------------------------------
 
     async def find_session(self, session_id: str) -> SessionInfo | None:
         return await self._worker.call_inline(_jobs.find, self, session_id)
-
-    async def create_session(
-        self,
-        session_id: str,
-        *,
-        user_id: str | None = None,
-        title: str | None = None,
-        model: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> SessionInfo:
-        check_session_id(session_id)
-        now = utcnow()
-        info = SessionInfo(
-            session_id, user_id or session_id, now, now, title, model, 0, Usage(), check_metadata(metadata)
-        )
-        return await self._small_write(_jobs.create, self, info)
 
     async def list_sessions(
         self, *, user_id: str | None = None, limit: int | None = None, offset: int = 0
     ) -> list[SessionInfo]:
         return await self._worker.call(_jobs.list_sessions, user_id, -1 if limit is None else limit, offset)
 
-    async def update_session(
-        self,
-        session_id: str,
-        *,
-        title: str | _Unset | None = UNSET,
-        model: str | _Unset | None = UNSET,
-        metadata: Mapping[str, Any] | _Unset = UNSET,
-    ) -> SessionInfo:
-        changes = session_changes(title, model, metadata)
-        return await self._small_write(_jobs.update, self, session_id, changes)
-
-    async def delete_session(self, session_id: str) -> bool:
-        return await self._worker.call(_jobs.delete, self, session_id)
-
-    # -- messages --------------------------------------------------------------------------
-
     async def read_messages(self, session_id: str) -> list[Message]:
         return await self._worker.call(_jobs.read, self, session_id)
 
-    async def append_turn(
-        self,
-        session_id: str,
-        messages: Sequence[Message],
-        *,
-        usage: Usage | None = None,
-        model: str | None = None,
-        title: str | None = None,
+    # -- writing ---------------------------------------------------------------------------
+
+    async def write_session(self, info: SessionInfo, messages: list[Message], *, replace: bool) -> None:
+        write = self._worker.call if messages else self._small_write
+        await write(_jobs.put, self, info, messages, replace)
+
+    async def extend_session(
+        self, session_id: str, messages: list[Message], change: InfoChange
     ) -> SessionInfo:
-        turn = check_messages(messages)
-        return await self._small_write(_jobs.append, self, session_id, turn, usage, model, title)
+        return await self._small_write(_jobs.extend, self, session_id, messages, change)
 
-    async def replace_messages(self, session_id: str, messages: Sequence[Message]) -> SessionInfo:
-        return await self._worker.call(_jobs.replace, self, session_id, check_messages(messages))
+    async def rewrite_session(
+        self, session_id: str, messages: list[Message], change: InfoChange
+    ) -> SessionInfo:
+        return await self._worker.call(_jobs.rewrite, self, session_id, messages, change)
 
-    async def put_session(self, info: SessionInfo, messages: Sequence[Message]) -> SessionInfo:
-        check_session_id(info.id)
-        stored = check_messages(messages)
-        info = attrs.evolve(info, message_count=len(stored), metadata=check_metadata(info.metadata))
-        return await self._worker.call(_jobs.put, self, info, stored)
+    async def delete_session(self, session_id: str) -> bool:
+        return await self._worker.call(_jobs.delete, self, session_id)
 
     async def fork_session(
         self,
@@ -161,7 +118,7 @@ class SqliteStore(Store):
         title: str | None = None,
     ) -> SessionInfo:
         check_session_id(new_id)
-        return await self._worker.call(_jobs.fork, self, source_id, new_id, upto, user_id, title, utcnow())
+        return await self._worker.call(_jobs.fork, self, source_id, new_id, upto, user_id, title)
 
     async def search(
         self,
