@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._interpolate import format_key_path, looks_secret
+from ._options import describe
 from .errors import AgentkitError, ConfigError
 
 if TYPE_CHECKING:
@@ -79,58 +80,21 @@ _POSITIVE = {"type": "number", "exclusiveMinimum": 0}
 _COUNT = {"type": "integer", "minimum": 0}
 _TABLE = {"type": "object"}
 
-_NAMED = {
-    "x-expected": "a name, or a table with a 'name' key",
-    "oneOf": [
-        {"type": "string", "minLength": 1},
-        {
-            "type": "object",
-            "required": ["name"],
-            "properties": {"name": {"type": "string", "minLength": 1}},
-        },
-    ],
-}
+def _agent_keys() -> dict[str, dict[str, Any]]:
+    """Keys of ``[agents.<name>]``: every option declared in ``RunSettings`` that a config
+    file can set, with the schema its declaration gives (see :mod:`agentkit._options`)."""
+    from ._run import OPTIONS
+
+    keys: dict[str, dict[str, Any]] = {}
+    for declared in OPTIONS.values():
+        schema = declared.schema()
+        if declared.config_key is not None and schema is not None:
+            keys[declared.config_key] = schema
+    return keys
+
 
 #: Keys of ``[agents.<name>]`` (and of profiles, except ``profile``), with their schemas.
-AGENT_KEYS: dict[str, dict[str, Any]] = {
-    "model": {"type": "string", "minLength": 1, "x-expected": "a model string such as 'openai/gpt-4o-mini'"},
-    "system": _STRING,
-    "template_params": {"type": "object"},
-    "user_template": _STRING,
-    "tools": {"type": "array", "items": {"type": "string", "minLength": 1}},
-    "tool_settings": {"type": "object", "additionalProperties": _TABLE},
-    "guardrails": {"type": "array", "items": _NAMED},
-    "storage": _NAMED,
-    "memory": _NAMED,
-    "memory_settings": _TABLE,
-    "params": _TABLE,
-    "synthesizer_model": {"type": "string", "minLength": 1},
-    "output_schema": {
-        "x-expected": "an inline JSON Schema table or the path of a .json file",
-        "oneOf": [{"type": "string", "minLength": 1}, {"type": "object"}],
-    },
-    "output_retries": _COUNT,
-    "max_turns": {"type": "integer", "minimum": 1},
-    "final_turn": {"enum": ["answer"]},
-    "tool_timeout": _POSITIVE,
-    "tool_retries": _COUNT,
-    "tool_errors": {"enum": ["return", "raise"]},
-    "tool_choice": {"type": "string", "minLength": 1, "x-expected": "'auto', 'none', 'required' or a tool's name"},
-    "cache": {
-        "x-expected": "true, false, a registered cache name, or a directory path",
-        "oneOf": [{"type": "boolean"}, {"type": "string", "minLength": 1}],
-    },
-    "context_window": {"type": "integer", "minimum": 1},
-    "context_strategy": {"enum": ["trim", "summarize"]},
-    "prices": {
-        "type": "object",
-        "additionalProperties": {
-            "type": "object",
-            "properties": {k: {"type": "number", "minimum": 0} for k in ("input", "output", "cached_input")},
-            "additionalProperties": False,
-        },
-    },
-}
+AGENT_KEYS: dict[str, dict[str, Any]] = _agent_keys()
 
 #: Keys of ``[providers.<name>]``.
 PROVIDER_KEYS: dict[str, dict[str, Any]] = {
@@ -219,15 +183,9 @@ def _kind(value: Any) -> str:
 
 def _shown(value: Any, path: tuple[str | int, ...]) -> str:
     """``a string ('x')``: the value's kind, and the value itself unless it may be a secret."""
-    kind = _kind(value)
     if any(isinstance(p, str) and looks_secret(p) for p in path):
-        return kind
-    if isinstance(value, Mapping | list):
-        return kind
-    text = json.dumps(value) if not isinstance(value, str) else repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{kind} ({text})"
+        return _kind(value)
+    return describe(value)
 
 
 def _expected_type(t: str | list[str]) -> str:
@@ -271,7 +229,10 @@ def _one_error(
                 )
             )
         return out
-    if validator == "type":
+    if "x-expected" in schema and validator not in ("oneOf", "anyOf", "additionalProperties", "required", "not"):
+        # the phrase of the option's declaration: the same words as the Python error
+        message = f"expected {schema['x-expected']}, got {_shown(value, path)}"
+    elif validator == "type":
         message = f"expected {_expected_type(error.validator_value)}, got {_shown(value, path)}"
     elif validator == "enum":
         choices = ", ".join(repr(c) for c in error.validator_value)
@@ -511,6 +472,8 @@ def tool_settings_problem(tool_settings: Mapping[str, Any], host: Any) -> tuple[
         key = entry.extra.get("settings_key")
         if key:
             keys.setdefault(key, []).append(f"{entry.name} ({entry.plugin})")
+    for entry in host.registry("tool_source"):  # "mcp:x" tools may read tool_settings.mcp
+        keys.setdefault(entry.name, []).append(f"{entry.name}:... ({entry.plugin})")
     for key in tool_settings:
         if key in keys:
             continue

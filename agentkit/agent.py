@@ -24,16 +24,16 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import attrs
-
-from ._run import ModelTarget, Resources, RunSettings
+from ._agent_checks import check_names, check_run_arguments, check_wiring
+from ._options import signature
+from ._run import OPTIONS, RUN_OPTIONS, ModelTarget, Resources, RunSettings, build_settings, unknown_option
 from ._sync import iterate_sync, run_sync
 from .errors import ConfigError, RunAbortedError, ToolDefinitionError
 from .events import RunResult, StreamEvent
-from .lifecycle import Lifecycle
+from .lifecycle import Lifecycle, agent_hooks
 from .loop import Run
 from .messages import Message
 from .output import FINAL_ANSWER_TOOL, output_spec
@@ -41,13 +41,13 @@ from .providers import Provider
 
 if TYPE_CHECKING:
     from .plugins import PluginHost
+    from .tools import ResolvedTools
 
 __all__ = ["Agent"]
 
 log = logging.getLogger("agentkit.agent")
 
-_RUN_OPTIONS = frozenset(f.name for f in attrs.fields(RunSettings))
-
+T = TypeVar("T")
 
 class _Control:
     """A run in progress, so ``stop()`` and ``abort()`` can reach it from any thread."""
@@ -85,69 +85,28 @@ class Agent:
         self,
         model: str,
         *,
-        system: str | None = None,
-        template_params: Mapping[str, Any] | None = None,
-        user_template: str | None = None,
-        tools: Iterable[Any] | Any = (),
-        tool_settings: Mapping[str, Mapping[str, Any]] | None = None,
-        tool_choice: str | None = None,
-        output_type: Any = None,
-        output_retries: int = 2,
-        guardrails: Iterable[Any] | Any = (),
-        storage: Any = None,
-        memory: Any = None,
-        memory_settings: Mapping[str, Any] | None = None,
-        params: Mapping[str, Any] | None = None,
-        synthesizer_model: str | None = None,
-        max_turns: int = 20,
-        final_turn: str | None = None,
-        tool_timeout: float | None = 60,
-        tool_retries: int = 2,
-        tool_errors: str = "return",
+        name: str | None = None,
+        provider: Provider | None = None,
         base_url: str | None = None,
         api_key: str | None = None,
-        provider: Provider | None = None,
         provider_settings: Mapping[str, Any] | None = None,
         hooks: Any = None,
-        cache: Any = None,
-        context_window: int | None = None,
-        context_strategy: str = "trim",
-        prices: Mapping[str, Any] | None = None,
         plugin_host: PluginHost | None = None,
-        name: str | None = None,
+        **options: Any,
     ) -> None:
-        self._settings = _checked(
-            RunSettings(
-                model=model,
-                system=system,
-                template_params=dict(template_params or {}),
-                user_template=user_template,
-                tools=_as_tuple(tools),
-                tool_settings=tool_settings,
-                tool_choice=tool_choice,
-                output_type=output_type,
-                output_retries=output_retries,
-                guardrails=_as_tuple(guardrails),
-                memory=memory,
-                memory_settings=dict(memory_settings or {}),
-                params=dict(params or {}),
-                synthesizer_model=synthesizer_model,
-                max_turns=max_turns,
-                final_turn=final_turn,
-                tool_timeout=tool_timeout,
-                tool_retries=tool_retries,
-                tool_errors=tool_errors,
-                cache=cache,
-                context_window=context_window,
-                context_strategy=context_strategy,
-                prices=prices,
-            ),
-            has_provider=provider is not None,
-        )
-        self._output = output_spec(output_type)  # a bad output type fails here, not mid-run
+        """``model`` and the options declared in :class:`agentkit._run.RunSettings` (every one
+        is listed in ``docs/agents.md``), plus how to reach the provider and the plugin host.
+
+        Every value is checked here: an invalid one raises a
+        :class:`~agentkit.errors.ConfigError` naming it and what it accepts.
+        """
+        check_wiring(name=name, provider=provider, base_url=base_url, api_key=api_key,
+                      provider_settings=provider_settings, plugin_host=plugin_host)
+        self._settings = build_settings({"model": model, **options}, has_provider=provider is not None)
+        self._output = output_spec(self._settings.output_type)  # a bad output type fails here, not mid-run
         self.name = name or "agent"
-        self.storage = storage
         self.hooks = hooks
+        self._hooks = agent_hooks(hooks)  # a hook that cannot be called fails here
         self._base_url = base_url
         self._api_key = api_key
         self._provider = provider
@@ -157,10 +116,13 @@ class Agent:
         self._providers: dict[str, Provider] = {}
         self._lifecycle: tuple[PluginHost, Lifecycle] | None = None
         self._static: tuple[PluginHost, Resources] | None = None
+        # tools and guardrails resolved by name when the agent was built, with their host
+        self._resolved: dict[str, tuple[PluginHost, Any]] = {}
         self._active: set[_Control] = set()
         self._memory_object: Any = None
         self._toolsets: list[Any] = []  # every toolset its runs used: closed by close()/aclose()
         self._sources: dict[str, Any] = {}  # tool sources' shared state ("mcp:x" -> one connection)
+        self._check_names(self._settings)
 
     def __repr__(self) -> str:
         return f"Agent({self.model!r}, name={self.name!r})"
@@ -175,6 +137,11 @@ class Agent:
     @property
     def model(self) -> str:
         return self._settings.model
+
+    @property
+    def storage(self) -> Any:
+        """The session store ``agent.session()`` uses (a Store, a name, or a spec)."""
+        return self._settings.storage
 
     @property
     def system(self) -> str | None:
@@ -213,19 +180,41 @@ class Agent:
     def _settings_for(self, overrides: Mapping[str, Any]) -> RunSettings:
         if not overrides:
             return self._settings
-        unknown = sorted(set(overrides) - _RUN_OPTIONS)
-        if unknown:
-            raise TypeError(
-                f"unknown run option(s) {', '.join(map(repr, unknown))}; a run may override: "
-                f"{', '.join(sorted(_RUN_OPTIONS))}"
-            )
+        for key in overrides:
+            if key not in RUN_OPTIONS:
+                if key in OPTIONS:
+                    raise ConfigError(
+                        f"{key} is set on the agent, not per run", key_path=key,
+                        hint=f"build another Agent for another {key}",
+                    )
+                raise unknown_option(key, RUN_OPTIONS, what="run option")
         changes = dict(overrides)
-        if "params" in changes:
+        if "params" in changes and isinstance(changes["params"], Mapping | None):
             changes["params"] = {**self._settings.params, **(changes["params"] or {})}
-        for key in ("tools", "guardrails"):
-            if key in changes:
-                changes[key] = _as_tuple(changes[key])
-        return _checked(attrs.evolve(self._settings, **changes), has_provider=self._provider is not None)
+        settings = build_settings(changes, base=self._settings, has_provider=self._provider is not None)
+        self._check_names(settings, only=changes)
+        return settings
+
+    # -- names the plugins provide -------------------------------------------------------------------
+
+    def _check_names(self, settings: RunSettings, only: Mapping[str, Any] | None = None) -> None:
+        """Check what a plugin must provide (see :func:`agentkit._agent_checks.check_names`),
+        keeping what it resolved for the agent's own settings."""
+        found = check_names(self, settings, only)
+        if only is None:
+            self._resolved.update({k: (self.host, v) for k, v in found.items()})
+
+    def _resolve_tools(self, settings: RunSettings, host: PluginHost, *, keep: bool = True) -> ResolvedTools:
+        from .tools import resolve_tool_items
+
+        with self._lock:
+            resolved = resolve_tool_items(
+                settings.tools, host=host, settings=settings.tool_settings, shared=self._sources if keep else {}
+            )
+            for toolset in resolved.toolsets if keep else ():
+                if all(toolset is not t for t in self._toolsets):
+                    self._toolsets.append(toolset)
+        return resolved
 
     # -- resolving names into objects -------------------------------------------------------------
 
@@ -271,9 +260,13 @@ class Agent:
         tools, toolsets = self._tools(settings, host, memory)
         guardrails: list[Any] = []
         if settings.guardrails:
-            from .guardrails import resolve_guardrails
+            resolved = self._resolved.get("guardrails")
+            if settings.guardrails is self._settings.guardrails and resolved is not None and resolved[0] is host:
+                guardrails = list(resolved[1])
+            else:
+                from .guardrails import resolve_guardrails
 
-            guardrails = resolve_guardrails(settings.guardrails, host=host)
+                guardrails = resolve_guardrails(settings.guardrails, host=host)
         from .cache import resolve_cache
 
         resources = Resources(
@@ -296,16 +289,17 @@ class Agent:
         found: list[Any] = []
         toolsets: list[Any] = []
         if settings.tools:
-            from .tools import resolve_tool_items
-
-            with self._lock:
-                resolved = resolve_tool_items(
-                    settings.tools, host=host, settings=settings.tool_settings, shared=self._sources
-                )
-                for toolset in resolved.toolsets:
-                    if all(toolset is not t for t in self._toolsets):
-                        self._toolsets.append(toolset)
-            found, toolsets = resolved.tools, resolved.toolsets
+            cached = self._resolved.get("tools")
+            if (
+                settings.tools is self._settings.tools
+                and settings.tool_settings is self._settings.tool_settings
+                and cached is not None
+                and cached[0] is host
+            ):
+                resolved = cached[1]
+            else:
+                resolved = self._resolve_tools(settings, host)
+            found, toolsets = list(resolved.tools), list(resolved.toolsets)
         if memory is not None and settings.memory_settings.get("tools"):
             from .memory import memory_tools
 
@@ -356,6 +350,7 @@ class Agent:
         streaming: bool,
         sink: Any = None,
     ) -> Run:
+        check_run_arguments(prompt, history, images, template_params, session_id, user_id)
         settings = self._settings_for(overrides)
         return Run(
             self,
@@ -622,52 +617,7 @@ class Agent:
         self.close()
 
 
-def _as_tuple(value: Any) -> tuple[Any, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str | Mapping) or callable(value) or not isinstance(value, Iterable):
-        return (value,)
-    return tuple(value)
-
-
-def _checked(settings: RunSettings, *, has_provider: bool) -> RunSettings:
-    """Reject settings that cannot work, naming the setting and what would."""
-    s = settings
-    if not isinstance(s.model, str) or not s.model.strip():
-        raise ConfigError("model must be a non-empty string such as 'openai/gpt-4o-mini'", key_path="model")
-    if "/" not in s.model and not has_provider:
-        raise ConfigError(
-            f"model {s.model!r} must be '<provider>/<model>', for example 'openai/gpt-4o-mini'", key_path="model"
-        )
-    if s.tool_choice is not None and (not isinstance(s.tool_choice, str) or not s.tool_choice.strip()):
-        raise ConfigError(
-            f"tool_choice must be 'auto', 'none', 'required' or a tool's name, got {s.tool_choice!r}",
-            key_path="tool_choice",
-        )
-    if s.tool_errors not in ("return", "raise"):
-        raise ConfigError(f"tool_errors must be 'return' or 'raise', got {s.tool_errors!r}", key_path="tool_errors")
-    if s.final_turn not in (None, "answer"):
-        raise ConfigError(
-            f"final_turn must be 'answer' (the last allowed turn is a call without tools) or None, "
-            f"got {s.final_turn!r}",
-            key_path="final_turn",
-        )
-    for key in ("max_turns",):
-        value = getattr(s, key)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"{key} must be an integer >= 1, got {value!r}", key_path=key)
-    for key in ("output_retries", "tool_retries"):
-        value = getattr(s, key)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ConfigError(f"{key} must be an integer >= 0, got {value!r}", key_path=key)
-    if s.tool_timeout is not None and (not isinstance(s.tool_timeout, int | float) or s.tool_timeout <= 0):
-        raise ConfigError(f"tool_timeout must be a number of seconds > 0 or None, got {s.tool_timeout!r}",
-                          key_path="tool_timeout")
-    if s.context_window is not None and (not isinstance(s.context_window, int) or s.context_window <= 0):
-        raise ConfigError(f"context_window must be a positive integer, got {s.context_window!r}",
-                          key_path="context_window")
-    if s.synthesizer_model is not None and "/" not in s.synthesizer_model and not has_provider:
-        raise ConfigError(
-            f"synthesizer_model {s.synthesizer_model!r} must be '<provider>/<model>'", key_path="synthesizer_model"
-        )
-    return s
+# ``help(Agent)`` and IDEs show every option with its default, from the one declaration.
+setattr(
+    Agent.__init__, "__signature__", signature(Agent.__init__, RunSettings)
+)

@@ -22,10 +22,11 @@ is used, so an unset key for a provider no agent uses is not an error.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import attrs
 
@@ -243,7 +244,9 @@ class Config:
         ``tools`` in ``overrides`` are added to the configured ones; ``params`` and
         ``template_params`` are merged over them.
         """
-        return _build_agent(self, self.agent_config(name), overrides)
+        agent = _build_agent(self, self.agent_config(name), overrides)
+        assert agent is not None  # problems are raised, not collected
+        return agent
 
     def provider(self, name: str) -> Any:
         """Build provider ``name`` with its ``[providers.<name>]`` settings."""
@@ -390,25 +393,28 @@ def load_agent(
 # -- building agents -----------------------------------------------------------------------
 
 
-#: Agent keys passed to ``Agent(...)`` as they are.
-_PASSTHROUGH = (
-    "system",
-    "template_params",
-    "user_template",
-    "params",
-    "synthesizer_model",
-    "output_retries",
-    "max_turns",
-    "final_turn",
-    "tool_timeout",
-    "tool_retries",
-    "tool_errors",
-    "tool_choice",
-    "memory_settings",
-    "context_window",
-    "context_strategy",
-    "prices",
-)
+#: Agent keys that need more than passing on: names to check, paths to resolve. Every other
+#: option a config file can set (see ``RunSettings``) goes to ``Agent(...)`` as it is.
+_SPECIAL = frozenset({"model", "tools", "tool_settings", "guardrails", "storage", "memory", "cache", "output_schema"})
+
+
+class _Problems:
+    """Where building an agent puts what is wrong: raised at once, or (``config check``)
+    collected so that every problem is reported, not only the first."""
+
+    def __init__(self, collect: bool) -> None:
+        self.collect = collect
+        self.found: list[ConfigError] = []
+
+    @contextlib.contextmanager
+    def step(self) -> Iterator[None]:
+        try:
+            yield
+        except ConfigError as exc:
+            if not self.collect:
+                raise
+            self.found.append(exc)
+            self.found.extend(getattr(exc, "more", ()))
 
 
 def _merge_agent(name: str, table: Mapping[str, Any], profiles: Mapping[str, Any]) -> AgentConfig:
@@ -448,15 +454,20 @@ def _origin(ac: AgentConfig, key: str) -> KeyPath:
     return (*ac.origins.get(key, ("agents", ac.name)), key)
 
 
-def _build_agent(config: Config, ac: AgentConfig, overrides: Mapping[str, Any]) -> Agent:
+def _build_agent(
+    config: Config, ac: AgentConfig, overrides: Mapping[str, Any], problems: _Problems | None = None
+) -> Agent | None:
+    """Build agent ``ac``. With ``problems`` collecting, every problem is added there and
+    ``None`` is returned when there was any."""
+    problems = problems or _Problems(collect=False)
     env = os.environ if config.environ is None else config.environ
     host = config.get_host()
     opts: dict[str, Any] = {}
     for key, value in ac.options.items():
-        opts[key] = interpolate(value, env, file=config.file, path=_origin(ac, key))
-        if opts[key] != value:  # filled in from the environment: check the values used
-            schema = AGENT_KEYS[key]
-            raise_first(validation_errors(opts[key], schema, file=config.file, prefix=_origin(ac, key)))
+        with problems.step():
+            opts[key] = interpolate(value, env, file=config.file, path=_origin(ac, key))
+            if opts[key] != value:  # filled in from the environment: check the values used
+                raise_first(validation_errors(opts[key], AGENT_KEYS[key], file=config.file, prefix=_origin(ac, key)))
     overrides = dict(overrides)
     extra_tools = list(overrides.pop("tools", None) or ())
     for key in ("params", "template_params"):
@@ -466,32 +477,35 @@ def _build_agent(config: Config, ac: AgentConfig, overrides: Mapping[str, Any]) 
 
     model = overrides.pop("model", None) or opts.get("model")
     if not model:
-        raise ConfigError(
-            f"agent {ac.name!r} has no model",
-            file=config.file,
-            key_path=format_key_path(("agents", ac.name, "model")) if ac.name in config.agents else None,
-            hint='set model = "provider/name" in the agent or in [profiles.default], or pass -m provider/name',
-        )
-    if "provider" not in overrides:
-        kwargs.update(_provider_kwargs(config, ac, model, env))
+        with problems.step():
+            raise ConfigError(
+                f"agent {ac.name!r} has no model",
+                file=config.file,
+                key_path=format_key_path(("agents", ac.name, "model")) if ac.name in config.agents else None,
+                hint='set model = "provider/name" in the agent or in [profiles.default], or pass -m provider/name',
+            )
+    elif "provider" not in overrides:
+        with problems.step():
+            kwargs.update(_provider_kwargs(config, ac, model, env))
 
     tool_settings = opts.get("tool_settings") or {}
-    _check_tool_settings(config, ac, tool_settings, host)
-    kwargs["tools"] = _resolve_tools(
-        config, ac, list(opts.get("tools") or ()), extra_tools, tool_settings, host
-    )
-    if tool_settings:
-        kwargs["tool_settings"] = tool_settings
+    with problems.step():
+        _check_tool_settings(config, ac, tool_settings, host)
+        kwargs["tools"] = _resolve_tools(config, ac, list(opts.get("tools") or ()), extra_tools, tool_settings, host)
+        if tool_settings:
+            kwargs["tool_settings"] = tool_settings
     if opts.get("guardrails"):
         from .guardrails import resolve_guardrails
 
-        try:
-            kwargs["guardrails"] = resolve_guardrails(opts["guardrails"], host=host)
-        except Exception as exc:
-            raise reraise_at(exc, file=config.file, key_path=_origin(ac, "guardrails")) from exc
+        with problems.step():
+            try:
+                kwargs["guardrails"] = resolve_guardrails(opts["guardrails"], host=host)
+            except Exception as exc:
+                raise reraise_at(exc, file=config.file, key_path=_origin(ac, "guardrails")) from exc
     for key, kind in (("storage", "store"), ("memory", "memory")):
         if opts.get(key) is not None:
-            kwargs[key] = _check_named(config, ac, key, kind, opts[key], host)
+            with problems.step():
+                kwargs[key] = _check_named(config, ac, key, kind, opts[key], host)
     cache = opts.get("cache")
     if isinstance(cache, str) and cache not in host.registry("cache"):
         cache_dir = Path(cache).expanduser()
@@ -499,25 +513,98 @@ def _build_agent(config: Config, ac: AgentConfig, overrides: Mapping[str, Any]) 
     elif cache is not None:
         kwargs["cache"] = cache
     if opts.get("output_schema") is not None:
-        kwargs["output_type"] = load_json_schema(
-            opts["output_schema"],
-            base_dir=config.base_dir,
-            file=config.file,
-            key_path=_origin(ac, "output_schema"),
-        )
-    for key in _PASSTHROUGH:
-        if key in opts:
-            kwargs[key] = opts[key]
+        with problems.step():
+            kwargs["output_type"] = load_json_schema(
+                opts["output_schema"],
+                base_dir=config.base_dir,
+                file=config.file,
+                key_path=_origin(ac, "output_schema"),
+            )
+    for key, value in opts.items():
+        if key not in _SPECIAL:
+            kwargs[key] = value
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
+    if problems.found:
+        with problems.step():  # what the options' declarations say about the rest
+            _raise_option_problems(config, ac, kwargs, overrides)
+        return None
+    with problems.step():
+        agent = _agent_from(config, ac, model, kwargs, overrides)
+        if problems.collect:  # config check: build the provider too (its options are checked then)
+            _build_agent_provider(config, agent)
+        return agent
+    return None
 
+
+def _config_key_path(config: Config, ac: AgentConfig, key_path: str | None, overrides: Mapping[str, Any]) -> str | None:
+    """An option's key path (``memory_settings.kk``) as the config file's (``agents.a.memory_settings.kk``)."""
+    from ._run import OPTIONS
+
+    if not key_path:
+        return format_key_path(("agents", ac.name))
+    head, dot, rest = key_path.partition(".")
+    bracket = head.find("[")
+    name, index = (head[:bracket], head[bracket:]) if bracket > 0 else (head, "")
+    if name in overrides:
+        return None
+    declared = OPTIONS.get(name)
+    key = declared.config_key if declared is not None and declared.config_key else name
+    return format_key_path(_origin(ac, key)) + index + (dot + rest if rest else "")
+
+
+def _as_config_error(config: Config, ac: AgentConfig, exc: ConfigError, overrides: Mapping[str, Any]) -> ConfigError:
+    if exc.file is not None:
+        return exc
+    message = str(exc)
+    if exc.key_path and message.startswith(f"{exc.key_path}: "):
+        message = message[len(exc.key_path) + 2 :]
+    where = _config_key_path(config, ac, exc.key_path, overrides)
+    return ConfigError(message, file=config.file if where else None, key_path=where or exc.key_path, hint=exc.hint)
+
+
+def _raise_option_problems(config: Config, ac: AgentConfig, kwargs: Mapping[str, Any], overrides: Mapping[str, Any]) -> None:
+    from ._run import option_problems
+
+    values = {k: v for k, v in kwargs.items() if k not in ("name", "plugin_host", "base_url", "api_key", "provider_settings", "provider", "hooks")}
+    found = [_as_config_error(config, ac, p, overrides) for p in option_problems(values, has_provider="provider" in kwargs)]
+    raise_first(found)
+
+
+def _agent_from(config: Config, ac: AgentConfig, model: str, kwargs: dict[str, Any], overrides: Mapping[str, Any]) -> Agent:
     from .agent import Agent
 
     try:
         return Agent(model, **kwargs)
-    except ConfigError:
-        raise
+    except ConfigError as exc:
+        raise _as_config_error(config, ac, exc, overrides) from exc
     except (AgentkitError, TypeError, ValueError) as exc:
         raise reraise_at(exc, file=config.file, key_path=("agents", ac.name)) from exc
+
+
+def _build_agent_provider(config: Config, agent: Agent) -> None:
+    """Build the provider of ``agent`` (no network: factories only construct), so that its
+    settings are checked; a problem is reported at ``[providers.<name>]``."""
+    name = agent.model.partition("/")[0]
+    try:
+        agent.provider  # noqa: B018 (built for its checks)
+    except ConfigError as exc:
+        where = exc.key_path or ""
+        message = str(exc)
+        if where and message.startswith(f"{where}: "):
+            message = message[len(where) + 2 :]
+        parts: list[str | int] = ["providers", name]
+        option = where.partition(".")[2]
+        if option:
+            parts += [option] if option in SETTING_KEYS else ["options", option]
+        has_table = name in config.providers
+        raise ConfigError(
+            message,
+            file=config.file if has_table else None,
+            key_path=format_key_path(tuple(parts)) if has_table else format_key_path(("agents", agent.name, "model")),
+            hint=exc.hint,
+        ) from exc
+    except AgentkitError as exc:
+        raise reraise_at(exc, file=config.file, key_path=("providers", name)) from exc
 
 
 def _provider_kwargs(config: Config, ac: AgentConfig, model: str, env: Mapping[str, str]) -> dict[str, Any]:
@@ -526,7 +613,7 @@ def _provider_kwargs(config: Config, ac: AgentConfig, model: str, env: Mapping[s
     where = format_key_path(_origin(ac, "model")) if "model" in ac.options else None
     if not sep or not provider_name:
         raise ConfigError(
-            f"model {model!r} does not name a provider; expected 'provider/model' (such as 'openai/gpt-4o-mini')",
+            f"{model!r} must be '<provider>/<model>', for example 'openai/gpt-4o-mini'",
             file=config.file if where else None,
             key_path=where,
             hint=f"installed providers: {', '.join(registry.names()) or 'none'}",
@@ -543,8 +630,9 @@ def _provider_kwargs(config: Config, ac: AgentConfig, model: str, env: Mapping[s
         return {}
     factory_kwargs = settings.factory_kwargs(env)
     out: dict[str, Any] = {}
-    if factory_kwargs.pop("base_url", None) is not None:
-        out["base_url"] = settings.base_url
+    base_url = factory_kwargs.pop("base_url", None)
+    if base_url is not None:
+        out["base_url"] = base_url  # with its ${VAR} references filled
     api_key = factory_kwargs.pop("api_key", None)
     if api_key is not None:
         out["api_key"] = api_key
@@ -582,26 +670,46 @@ def _resolve_tools(
     try:
         resolved = resolve_tool_items([*items, *extra], host=host, settings=settings, sections=sections, shared=shared)
         return [*resolved.tools, *resolved.toolsets]
+    except ConfigError as exc:
+        if exc.key_path and exc.key_path.startswith("tool_settings."):  # a setting a tool refused
+            raise _as_config_error(config, ac, exc, {}) from exc
+        _tool_at_fault(config, ac, items, extra, settings, host, exc)
     except Exception as exc:
-        # find the item at fault, for its key path
-        for index, item in enumerate(items):
-            try:
-                resolve_tool_items([item], host=host, settings=settings, sections=sections, shared=shared)
-            except Exception as item_exc:
-                raise reraise_at(
-                    item_exc, file=config.file, key_path=(*_origin(ac, "tools"), index)
-                ) from item_exc
-        for item in extra:
-            try:
-                resolve_tool_items([item], host=host, settings=settings, sections=sections, shared=shared)
-            except Exception as item_exc:
-                text = (
-                    str(item_exc)
-                    if isinstance(item_exc, AgentkitError)
-                    else f"{type(item_exc).__name__}: {item_exc}"
-                )
-                raise ConfigError(text, hint=getattr(item_exc, "hint", None)) from item_exc
-        raise reraise_at(exc, file=config.file, key_path=_origin(ac, "tools")) from exc
+        _tool_at_fault(config, ac, items, extra, settings, host, exc)
+
+
+def _tool_at_fault(
+    config: Config,
+    ac: AgentConfig,
+    items: list[Any],
+    extra: list[Any],
+    settings: Mapping[str, Any],
+    host: PluginHost,
+    exc: Exception,
+) -> NoReturn:
+    """Raise ``exc`` at the key path of the tool at fault."""
+    from .tools import resolve_tool_items
+
+    sections = config.sections
+    shared: dict[str, Any] = {}
+    for index, item in enumerate(items):
+        try:
+            resolve_tool_items([item], host=host, settings=settings, sections=sections, shared=shared)
+        except Exception as item_exc:
+            raise reraise_at(
+                item_exc, file=config.file, key_path=(*_origin(ac, "tools"), index)
+            ) from item_exc
+    for item in extra:
+        try:
+            resolve_tool_items([item], host=host, settings=settings, sections=sections, shared=shared)
+        except Exception as item_exc:
+            text = (
+                str(item_exc)
+                if isinstance(item_exc, AgentkitError)
+                else f"{type(item_exc).__name__}: {item_exc}"
+            )
+            raise ConfigError(text, hint=getattr(item_exc, "hint", None)) from item_exc
+    raise reraise_at(exc, file=config.file, key_path=_origin(ac, "tools")) from exc
 
 
 def _check_named(config: Config, ac: AgentConfig, key: str, kind: str, spec: Any, host: PluginHost) -> Any:
@@ -651,13 +759,18 @@ def _check(config: Config) -> list[ConfigError]:
     for name in names:
         if name is None and "default" not in config.profiles:
             continue
+        collected = _Problems(collect=True)
         try:
-            config.agent(name)
+            _build_agent(config, config.agent_config(name), {}, collected)
         except ConfigError as exc:
-            problems.append(exc)
+            collected.found.append(exc)
         except AgentkitError as exc:
-            problems.append(reraise_at(exc, file=config.file, key_path=("agents", name or "default")))
-    return problems
+            collected.found.append(reraise_at(exc, file=config.file, key_path=("agents", name or "default")))
+        problems.extend(collected.found)
+    unique: dict[str, ConfigError] = {}
+    for problem in problems:  # a profile's or a provider's problem shows once, not per agent
+        unique.setdefault(str(problem), problem)
+    return list(unique.values())
 
 
 def _resolved(config: Config, *, mask: bool) -> dict[str, Any]:

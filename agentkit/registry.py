@@ -10,13 +10,15 @@ winner.
 from __future__ import annotations
 
 import difflib
+import inspect
+import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 import attrs
 
-from .errors import PluginError
+from .errors import ConfigError, PluginError
 
 __all__ = [
     "CommandRegistrar",
@@ -30,6 +32,9 @@ __all__ = [
     "StoreRegistrar",
     "TokenCounterRegistrar",
     "ToolRegistrar",
+    "build_from",
+    "check_options",
+    "option_names",
 ]
 
 T = TypeVar("T")
@@ -137,6 +142,17 @@ class _Registrar:
         self._pending: list[Entry[Any]] = []
 
     def _put(self, kind: str, name: str, value: Any, description: str = "", **extra: Any) -> None:
+        options = extra.get("options")
+        if options is not None:
+            if isinstance(options, str) or not all(isinstance(o, str) for o in options):
+                raise PluginError(
+                    f"plugin {self.plugin!r} registered {kind} {name!r} with options={options!r}; "
+                    "options is a list of the option names its factory takes",
+                    plugin=self.plugin,
+                )
+            extra["options"] = tuple(options)
+        else:
+            extra.pop("options", None)
         if not isinstance(name, str) or not name or "/" in name or name != name.strip():
             raise PluginError(
                 f"plugin {self.plugin!r} registered a {kind} with an invalid name {name!r} "
@@ -167,13 +183,16 @@ class ProviderRegistrar(_Registrar):
         description: str = "",
         env_var: str | None = None,
         base_url: str | None = None,
+        options: Iterable[str] | None = None,
     ) -> None:
         """Register provider ``name``, built by ``factory(base_url=..., api_key=..., **settings)``.
 
         ``env_var`` names the environment variable holding its API key and ``base_url`` its
         default endpoint: both are shown by ``agentkit plugins`` and used in error hints.
+        ``options`` names the settings a ``**settings`` factory takes, so a misspelt one
+        gets a "did you mean" (a factory with named parameters needs none).
         """
-        self._put("provider", name, factory, description, env_var=env_var, base_url=base_url)
+        self._put("provider", name, factory, description, env_var=env_var, base_url=base_url, options=options)
 
 
 class ToolRegistrar(_Registrar):
@@ -196,14 +215,16 @@ class ToolRegistrar(_Registrar):
         *,
         settings_key: str | None = None,
         description: str = "",
+        options: Iterable[str] | None = None,
     ) -> None:
         """Register a tool built from settings: ``factory(**settings)`` returns the tool.
 
         ``settings_key`` names the settings table the tool reads (``"files"`` reads
         ``tool_settings.files`` in Python and ``[agents.x.tool_settings.files]`` in config);
-        tools sharing a key share their settings.
+        tools sharing a key share their settings. ``options`` names the settings a
+        ``**settings`` factory takes (see :meth:`ProviderRegistrar.add`).
         """
-        self._put("tool", name, factory, description, settings_key=settings_key)
+        self._put("tool", name, factory, description, settings_key=settings_key, options=options)
 
     def add_set(self, name: str, tools: Iterable[str], *, description: str = "") -> None:
         """Register ``name`` as a group of tool names (``"files-readonly"``)."""
@@ -234,29 +255,69 @@ class _ReadyTool:
 class StoreRegistrar(_Registrar):
     """Given to ``register_stores``."""
 
-    def add(self, name: str, factory: Callable[..., Any], *, description: str = "") -> None:
-        """Register session store ``name``; ``factory(**settings)`` returns a Store."""
-        self._put("store", name, factory, description)
+    def add(
+        self,
+        name: str,
+        factory: Callable[..., Any],
+        *,
+        description: str = "",
+        options: Iterable[str] | None = None,
+    ) -> None:
+        """Register session store ``name``; ``factory(**settings)`` returns a Store.
 
-    def add_cache(self, name: str, factory: Callable[..., Any], *, description: str = "") -> None:
+        ``options`` names the options a ``**options`` factory takes, so a misspelt one gets a
+        "did you mean" (a factory with named parameters needs none).
+        """
+        self._put("store", name, factory, description, options=options)
+
+    def add_cache(
+        self,
+        name: str,
+        factory: Callable[..., Any],
+        *,
+        description: str = "",
+        options: Iterable[str] | None = None,
+    ) -> None:
         """Register response cache ``name``; ``factory(**settings)`` returns a ResponseCache."""
-        self._put("cache", name, factory, description)
+        self._put("cache", name, factory, description, options=options)
 
 
 class MemoryRegistrar(_Registrar):
     """Given to ``register_memory``."""
 
-    def add(self, name: str, factory: Callable[..., Any], *, description: str = "") -> None:
-        """Register memory backend ``name``; ``factory(**settings)`` returns a Memory."""
-        self._put("memory", name, factory, description)
+    def add(
+        self,
+        name: str,
+        factory: Callable[..., Any],
+        *,
+        description: str = "",
+        options: Iterable[str] | None = None,
+    ) -> None:
+        """Register memory backend ``name``; ``factory(**settings)`` returns a Memory.
+
+        ``options`` names the options a ``**options`` factory takes, so a misspelt one gets a
+        "did you mean" (a factory with named parameters needs none).
+        """
+        self._put("memory", name, factory, description, options=options)
 
 
 class GuardrailRegistrar(_Registrar):
     """Given to ``register_guardrails``."""
 
-    def add(self, name: str, factory: Callable[..., Any], *, description: str = "") -> None:
-        """Register guardrail ``name``; ``factory(**options)`` returns a Guardrail."""
-        self._put("guardrail", name, factory, description)
+    def add(
+        self,
+        name: str,
+        factory: Callable[..., Any],
+        *,
+        description: str = "",
+        options: Iterable[str] | None = None,
+    ) -> None:
+        """Register guardrail ``name``; ``factory(**options)`` returns a Guardrail.
+
+        ``options`` names the options a ``**options`` factory takes, so a misspelt one gets a
+        "did you mean" (a factory with named parameters needs none).
+        """
+        self._put("guardrail", name, factory, description, options=options)
 
 
 class TokenCounterRegistrar(_Registrar):
@@ -301,6 +362,101 @@ class CommandRegistrar(_Registrar):
         Keep both cheap to import: import the command's code inside them.
         """
         self._put("command", name, Command(configure, run, help), help)
+
+
+# -- building from a factory with the user's options ------------------------------------------------
+
+_NOT_OPTIONS = frozenset({"host", "base_url", "api_key"})
+
+
+def option_names(entry: Entry[Any], *, skip: Iterable[str] = _NOT_OPTIONS) -> tuple[list[str], bool]:
+    """The options ``entry``'s factory takes, and whether it takes others too (``**options``).
+
+    Names declared at registration (``options=``) win; else the factory's signature tells.
+    """
+    declared = entry.extra.get("options")
+    if declared is not None:
+        return sorted(declared), False
+    return _signature_names(entry.value, skip)
+
+
+def _signature_names(func: Any, skip: Iterable[str]) -> tuple[list[str], bool]:
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return [], True
+    names = [
+        n
+        for n, p in params.items()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in skip and not n.startswith("_")
+    ]
+    return names, any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _no_option(entry: Entry[Any], option: str, known: list[str], key_path: str | None) -> ConfigError:
+    close = difflib.get_close_matches(option, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    listing = ", ".join(known) if known else "none"
+    return ConfigError(
+        f"{entry.kind} {entry.name!r} has no option {option!r}{hint}; its options: {listing}",
+        key_path=f"{key_path}.{option}" if key_path else option,
+    )
+
+
+def check_options(entry: Entry[Any], options: Mapping[str, Any], *, key_path: str | None) -> None:
+    """Raise a ConfigError naming the first option ``entry``'s factory does not take, with a
+    "did you mean". Without building anything: ``config check`` and ``Agent(...)`` use it."""
+    known, open_ended = option_names(entry)
+    if open_ended:
+        return
+    for option in options:
+        if option not in known:
+            raise _no_option(entry, option, known, key_path)
+
+
+def build_from(
+    entry: Entry[Any], options: Mapping[str, Any], *, key_path: str | None, wrap: bool = True, **extra: Any
+) -> Any:
+    """``entry.value(**options, **extra)``, with the user's mistakes as ConfigErrors.
+
+    An option the factory does not take is named with a "did you mean", also when the
+    factory takes ``**options`` and passes them on (the callee's own parameters are found
+    from the error). With ``wrap``, a ``TypeError`` or ``ValueError`` the factory raises
+    about a value is reported at ``key_path`` with its message; else it propagates.
+    """
+    check_options(entry, options, key_path=key_path)
+    try:
+        return entry.value(**options, **extra)
+    except (TypeError, ValueError) as exc:
+        found = re.search(r"unexpected keyword argument '([^']+)'", str(exc))
+        if found and found.group(1) in options:
+            known = option_names(entry)[0] or _callee_names(exc)
+            raise _no_option(entry, found.group(1), known, key_path) from exc
+        if not wrap:
+            raise
+        raise ConfigError(f"{entry.kind} {entry.name!r}: {exc}", key_path=key_path) from exc
+
+
+def _callee_names(exc: BaseException) -> list[str]:
+    """The parameters of the callable a ``**options`` factory passed its options to, found by
+    the name Python puts in the error (``Store.__init__() got an unexpected keyword ...``),
+    looked up where the failing call was made."""
+    found = re.match(r"([A-Za-z_][\w.]*)\(\)", str(exc))
+    tb = exc.__traceback__
+    if not found or tb is None:
+        return []
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    frame = tb.tb_frame
+    parts = found.group(1).split(".")
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    target: Any = frame.f_locals.get(parts[0], frame.f_globals.get(parts[0]))
+    for part in parts[1:]:
+        target = getattr(target, part, None)
+    if target is None:
+        return []
+    return _signature_names(target, _NOT_OPTIONS)[0]
 
 
 REGISTRARS: dict[str, type[_Registrar]] = {

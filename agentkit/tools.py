@@ -29,7 +29,14 @@ import attrs
 
 from ._docstrings import parse_docstring
 from ._schema import UnsupportedType, is_optional, schema_for, structure, type_hints
-from .errors import ToolArgumentsError, ToolDefinitionError, ToolError, ToolTimeoutError, UnknownToolError
+from .errors import (
+    ConfigError,
+    ToolArgumentsError,
+    ToolDefinitionError,
+    ToolError,
+    ToolTimeoutError,
+    UnknownToolError,
+)
 from .providers import ToolSpec
 from .run_context import RunContext
 
@@ -776,8 +783,12 @@ def _by_name(
         entry = tools.get(name)
         key = entry.extra.get("settings_key")
         options = dict(settings.get(key, {})) if key else {}
+        from .registry import build_from
+
         try:
-            built = entry.value(**options)
+            built = build_from(entry, options, key_path=f"tool_settings.{key}" if key else None, wrap=False)
+        except ConfigError:
+            raise  # an option it does not take, or a value it refuses: named at its key path
         except Exception as exc:
             where = f" from tool_settings[{key!r}]" if key else ""
             raise ToolError(

@@ -204,16 +204,14 @@ def test_wrong_return_type_names_the_hook(scripted_agent: Any) -> None:
 
 
 def test_unknown_hook_names_are_rejected(scripted_agent: Any) -> None:
-    agent = scripted_agent(["x"], hooks={"before_runn": lambda: None})
     with pytest.raises(ConfigError, match="unknown hook 'before_runn'"):
-        agent.run("x")
+        scripted_agent(["x"], hooks={"before_runn": lambda: None})
 
     class Nothing:
         pass
 
-    agent = scripted_agent(["x"], hooks=Nothing())
     with pytest.raises(ConfigError, match="has none of the hook methods"):
-        agent.run("x")
+        scripted_agent(["x"], hooks=Nothing())
 
 
 def test_before_run_can_stop_before_any_model_call(scripted_agent: Any) -> None:

@@ -184,7 +184,7 @@ def test_final_turn_from_the_config_file(tmp_path: Any) -> None:
 
 
 def test_final_turn_must_be_answer() -> None:
-    with pytest.raises(ConfigError, match="final_turn must be 'answer'") as info:
+    with pytest.raises(ConfigError, match=r"final_turn: expected one of 'answer', got a string \('yes'\)") as info:
         Agent("scripted/m", provider=ScriptedProvider([]), final_turn="yes")
     assert info.value.key_path == "final_turn"
 

@@ -64,5 +64,5 @@ def test_unknown_tool_name_is_a_clear_error(scripted_agent: Any) -> None:
 
 
 def test_bad_type_is_refused_at_construction(scripted_agent: Any) -> None:
-    with pytest.raises(ConfigError, match="tool_choice must be"):
+    with pytest.raises(ConfigError, match=r"tool_choice: expected 'auto', 'none', 'required' or a tool's name, got an integer"):
         scripted_agent([], tool_choice=3)
