@@ -1,51 +1,42 @@
-"""The wire format: agentkit's values as plain JSON-able dicts, and back.
+"""The wire format: agentkit's values as plain JSON-able data, and back.
 
-One converter, built by :func:`make_converter`, holds every rule. Its output is
-agentkit's backend-neutral session format (``docs/session-format.md``): messages are
-objects tagged by ``role``, parts and events by ``type``, bytes are base64 text, and
-``None`` fields are left out. ``from_dict(to_dict(x), type(x)) == x`` for every value.
+One converter configuration, built by :func:`make_converter` from cattrs' generated hooks,
+holds every rule, and the classes are the only description of their fields: a new field is
+a change in its class, nowhere else. For every attrs class: fields by name, its constant
+(``init=False``) fields first, such as ``role`` and ``type`` (reading one that names another
+class is an error); a field whose default is ``None`` left out while it is ``None``; a
+missing field gets its default, an unknown one is an error. Messages, parts and stream
+events are told apart by their tag (cattrs' tagged-union strategy), other unions by the JSON
+type of the value. Scalars must be of their type (an integer is a float too); bytes are
+base64 text, tuples and sets arrays, free-form values (``Any``) plain JSON.
+
+This is agentkit's session format (``docs/session-format.md``): ``from_dict(to_dict(x),
+type(x)) == x`` for every value. Stored messages in bulk take one specialised decoder,
+:mod:`agentkit._bulk`, with the same results.
 """
 
 from __future__ import annotations
 
 import base64
+import collections.abc
+import contextlib
 import functools
+import gc
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeVar, get_args
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import attrs
 import cattrs
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn_from_attrs, override
+from cattrs.strategies import configure_tagged_union
 
-from ._fastpath import FAST_UNSTRUCTURE, SLOW, decode_json, gc_paused
-from ._fastpath import structure_message as fast_message
-from ._msgspec_messages import decode_messages
-from .events import (
-    ModelResponse,
-    ReasoningDelta,
-    RunCompleted,
-    RunResult,
-    StreamEvent,
-    TextDelta,
-    ToolCallDelta,
-    ToolCallResult,
-    ToolCallStarted,
-    ToolProgress,
-    TurnCompleted,
-)
-from .messages import (
-    AssistantMessage,
-    ImagePart,
-    Message,
-    Part,
-    SystemMessage,
-    TextPart,
-    ToolCall,
-    ToolMessage,
-    Usage,
-    UserMessage,
-)
-from .providers import ModelRequest, OutputSchema, ToolSpec
+from . import _bulk
+from .events import ModelStreamEvent, StreamEvent
+from .messages import Message, Part
 
 __all__ = [
     "FORMAT_VERSION",
@@ -59,194 +50,169 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+Hook = Callable[[Any, Any], Any]
 
-#: Version of the JSON shape below; stored with exported sessions.
+#: Version of the JSON shape; stored with exported sessions.
 FORMAT_VERSION = 1
 
-_MESSAGE_TYPES: dict[str, type] = {
-    "system": SystemMessage,
-    "user": UserMessage,
-    "assistant": AssistantMessage,
-    "tool": ToolMessage,
-}
-_PART_TYPES: dict[str, type] = {"text": TextPart, "image": ImagePart}
-_EVENT_TYPES: dict[str, type] = {
-    "text_delta": TextDelta,
-    "reasoning_delta": ReasoningDelta,
-    "tool_call_started": ToolCallStarted,
-    "tool_call_delta": ToolCallDelta,
-    "tool_result": ToolCallResult,
-    "tool_progress": ToolProgress,
-    "turn_completed": TurnCompleted,
-    "run_completed": RunCompleted,
-    "model_response": ModelResponse,
-}
+#: The unions told apart by a tag field, configured inner ones first.
+_TAGGED_UNIONS: tuple[Any, ...] = (Part, Message, ModelStreamEvent, StreamEvent)
 
 
-def _tagged(tag_field: str, types: Mapping[str, type]) -> tuple[Any, Any]:
-    def structure(value: Any, _type: Any) -> Any:
-        if not isinstance(value, Mapping):
-            raise ValueError(f"expected an object with a {tag_field!r} field, got {type(value).__name__}")
-        tag = value.get(tag_field)
-        cls = types.get(tag)  # type: ignore[arg-type]
-        if cls is None:
-            raise ValueError(f"unknown {tag_field} {tag!r}; expected one of {', '.join(types)}")
-        return _conv().structure({k: v for k, v in value.items() if k != tag_field}, cls)
-
-    def unstructure(value: Any) -> Any:
-        return _conv().unstructure(value, type(value))
-
-    return structure, unstructure
+class _WireError(ValueError):
+    """A value that is not in agentkit's JSON shape; the message says what is wrong."""
 
 
-def _conv() -> cattrs.Converter:
-    return converter()
-
-
-def make_converter(*, fast_paths: bool = True) -> cattrs.Converter:
-    """Build the converter that defines agentkit's JSON shape.
-
-    ``fast_paths=False`` leaves out the hand-written hooks of :mod:`agentkit._fastpath`
-    (same JSON, slower); the tests compare the two.
-    """
-    conv = cattrs.Converter(omit_if_default=False)
-
+def make_converter() -> cattrs.Converter:
+    """Build the converter that defines agentkit's JSON shape: a new one on every call,
+    sharing nothing with other converters (``cattrs.global_converter`` included)."""
+    conv = cattrs.Converter(
+        unstruct_collection_overrides={collections.abc.Set: list, collections.abc.Sequence: list}
+    )
+    for tp, kind in ((str, "a string"), (bool, "a boolean"), (int, "an integer"), (float, "a number")):
+        conv.register_structure_hook(tp, _scalar(tp, kind))
+    conv.register_structure_hook(bytes, _base64)
     conv.register_unstructure_hook(bytes, lambda b: base64.b64encode(b).decode("ascii"))
-    conv.register_structure_hook(bytes, lambda v, _: base64.b64decode(v) if isinstance(v, str) else bytes(v))
-
-    def attrs_hooks(cls: type) -> None:
-        fields = attrs.fields(cls)
-        init_names = {f.name for f in fields if f.init}
-        tag_names = {f.name for f in fields if not f.init}
-
-        def unstructure(value: Any) -> dict[str, Any]:
-            out: dict[str, Any] = {}
-            for f in fields:  # tags first, so the JSON reads naturally
-                if f.name in tag_names:
-                    out[f.name] = getattr(value, f.name)
-            for f in fields:
-                if f.name in tag_names:
-                    continue
-                v = getattr(value, f.name)
-                if v is None:
-                    continue
-                out[f.name] = conv.unstructure(v, f.type if not isinstance(f.type, str) else type(v))
-            return out
-
-        def structure(value: Any, _t: Any) -> Any:
-            if not isinstance(value, Mapping):
-                raise ValueError(f"expected an object for {cls.__name__}, got {type(value).__name__}")
-            kwargs = {}
-            for f in fields:
-                if f.name not in init_names or f.name not in value:
-                    continue
-                try:
-                    kwargs[f.name] = conv.structure(value[f.name], f.type)
-                except Exception as exc:  # name the field: "'NoneType' object is not iterable" alone helps nobody
-                    raise ValueError(f"{f.name}: {_describe(exc)}") from exc
-            unknown = set(value) - init_names - tag_names
-            for f in fields:  # a tag that names another class must not be read as this one
-                if f.name in tag_names and f.name in value and value[f.name] != f.default:
-                    raise ValueError(
-                        f"{f.name} {value[f.name]!r} does not match {cls.__name__} (expected {f.default!r})"
-                    )
-            if unknown:
-                raise ValueError(f"unknown field(s) for {cls.__name__}: {', '.join(sorted(unknown))}")
-            return cls(**kwargs)
-
-        conv.register_unstructure_hook(cls, unstructure)
-        conv.register_structure_hook(cls, structure)
-
-    for cls in (
-        *_MESSAGE_TYPES.values(),
-        *_PART_TYPES.values(),
-        *_EVENT_TYPES.values(),
-        RunResult,
-        ModelRequest,
-        ToolSpec,
-        OutputSchema,
-    ):
-        attrs.resolve_types(cls)
-        attrs_hooks(cls)
-    for cls in (ToolCall, Usage):
-        attrs.resolve_types(cls)
-        attrs_hooks(cls)
-
-    msg_structure, msg_unstructure = _tagged("role", _MESSAGE_TYPES)
-    part_structure, part_unstructure = _tagged("type", _PART_TYPES)
-    event_structure, event_unstructure = _tagged("type", _EVENT_TYPES)
-
-    def unstructure_tagged(value: Any) -> Any:
-        return conv.unstructure(value, type(value))
-
-    for alias, structure in (
-        (Message, msg_structure),
-        (Part, part_structure),
-        (StreamEvent, event_structure),
-    ):
-        conv.register_structure_hook(alias, structure)
-        conv.register_unstructure_hook(alias, unstructure_tagged)
-    for member in (*get_args(Message), *get_args(Part), *get_args(StreamEvent)):
-        assert member in (*_MESSAGE_TYPES.values(), *_PART_TYPES.values(), *_EVENT_TYPES.values())
-
-    # Mappings (params, schemas) and RunResult.output are free-form JSON.
-    def is_free_form(t: Any) -> bool:
-        return t is Any or t == Mapping[str, Any]
-
-    conv.register_structure_hook_func(is_free_form, lambda v, t: dict(v) if t is not Any else v)
-    conv.register_unstructure_hook_func(is_free_form, _plain)
-    del msg_unstructure, part_unstructure, event_unstructure
-
-    # The hot types get hand-written hooks (agentkit._fastpath: sessions store and load
-    # thousands of messages). They give the same JSON as the generic hooks above and hand
-    # anything unusual to them, so the strict checks and their error messages still apply.
-    if not fast_paths:
-        return conv
-    for cls, fast_unstructure in FAST_UNSTRUCTURE.items():
-        conv.register_unstructure_hook(cls, fast_unstructure)
-    generic_message = conv.get_structure_hook(Message)
-
-    def structure_message(value: Any, _t: Any) -> Any:
-        fast = fast_message(value)
-        return generic_message(value, _t) if fast is SLOW else fast
-
-    conv.register_structure_hook(Message, structure_message)
+    conv.register_unstructure_hook_func(  # pydantic models (a tool's result, an output type)
+        lambda tp: isinstance(tp, type) and hasattr(tp, "model_fields"), lambda m: m.model_dump(mode="json")
+    )
+    conv.register_structure_hook_factory(attrs.has, functools.partial(_structure_attrs, conv))
+    conv.register_structure_hook_factory(_is_plain_union, functools.partial(_structure_by_kind, conv))
+    conv.register_unstructure_hook_factory(attrs.has, functools.partial(_unstructure_attrs, conv))
+    for union in _TAGGED_UNIONS:
+        _configure_tagged(conv, union)
     return conv
 
 
-def _plain(value: Any) -> Any:
-    """Free-form values (dicts, lists, attrs instances, dataclasses) as JSON-able data."""
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_plain(v) for v in value]
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    if attrs.has(type(value)) and type(value) in _known_types():
-        return converter().unstructure(value, type(value))
-    import dataclasses
-    import enum
-
-    if attrs.has(type(value)):
-        return {f.name: _plain(getattr(value, f.name)) for f in attrs.fields(type(value))}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return _plain(value.value)
-    if hasattr(value, "model_dump"):  # pydantic, when installed
-        return value.model_dump(mode="json")
-    return str(value)
+def _kind(value: Any) -> str:
+    """How a value reads in JSON terms, for error messages."""
+    return _json_type(type(value)) or type(value).__name__
 
 
-@functools.cache
-def _known_types() -> frozenset[type]:
-    from .messages import ToolCall, Usage
+def _scalar(tp: type, kind: str) -> Hook:
+    """Exactly ``tp`` (an integer is a float too, a boolean is no number)."""
+    accepted = (int, float) if tp is float else tp
 
-    return frozenset(
-        {*_MESSAGE_TYPES.values(), *_PART_TYPES.values(), *_EVENT_TYPES.values(), RunResult, ToolCall, Usage}
+    def structure(value: Any, _: Any) -> Any:
+        if type(value) is tp:
+            return value
+        if isinstance(value, accepted) and (tp is bool or not isinstance(value, bool)):
+            return tp(value)
+        raise _WireError(f"expected {kind}, got {_kind(value)}")
+
+    return structure
+
+
+def _base64(value: Any, _: Any) -> bytes:
+    with contextlib.suppress(ValueError, TypeError):  # bytes as they are, text checked as base64
+        return (
+            bytes(value) if isinstance(value, bytes | bytearray) else base64.b64decode(value, validate=True)
+        )
+    raise _WireError(f"expected base64 text, got {_kind(value)}")
+
+
+# -- unions and classes -----------------------------------------------------------------------------
+
+
+def _members(tp: Any) -> tuple[Any, ...]:
+    return typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else ()
+
+
+def _is_plain_union(tp: Any) -> bool:
+    """Several non-None types, not all classes (else: cattrs' ``X | None``, or tagged unions)."""
+    members = [m for m in _members(tp) if m is not type(None)]
+    return len(members) > 1 and not all(attrs.has(m) for m in members)
+
+
+def _json_type(tp: Any) -> str | None:
+    """The JSON type a Python type is written as (``None`` when there is not one)."""
+    origin = typing.get_origin(tp) or tp
+    for bases, name in (
+        (type(None), "null"),
+        ((str, bytes), "a string"),
+        (bool, "a boolean"),
+        ((int, float), "a number"),
+        (Mapping, "an object"),
+        ((Sequence, collections.abc.Set), "an array"),
+    ):
+        if isinstance(origin, type) and issubclass(origin, bases):
+            return name
+    return "an object" if attrs.has(origin) else None
+
+
+def _structure_by_kind(conv: cattrs.Converter, union: Any) -> Hook:
+    """A union whose members are written as different JSON types (``str | tuple[Part, ...]``)."""
+    by_kind = {_json_type(m): m for m in _members(union)}
+    if None in by_kind or len(by_kind) < len(_members(union)):
+        raise TypeError(f"agentkit's converter cannot tell the members of {union} apart by JSON type")
+    hooks = {kind: (conv.get_structure_hook(member), member) for kind, member in by_kind.items()}
+
+    def structure(value: Any, _: Any) -> Any:
+        kind = _kind(value)
+        if kind not in hooks:
+            raise _WireError(f"expected {' or '.join(hooks)}, got {kind}")  # type: ignore[arg-type]
+        hook, member = hooks[kind]
+        return hook(value, member)
+
+    return structure
+
+
+def _configure_tagged(conv: cattrs.Converter, union: Any) -> None:
+    """cattrs' tagged-union strategy, with errors that name the tag and the choices."""
+    (tag,) = {name for member in _members(union) for name in _constants(member)}  # one tag field
+    choices = {_constants(m)[tag]: m for m in _members(union)}
+    configure_tagged_union(union, conv, tag_generator=lambda cls: _constants(cls)[tag], tag_name=tag)
+    tagged = conv.get_structure_hook(union)
+    expected = ", ".join(choices)
+
+    def structure(value: Any, tp: Any) -> Any:
+        if type(value) is not dict and not isinstance(value, Mapping):
+            raise _WireError(f"expected an object with a {tag!r} field, got {_kind(value)}")
+        found = value.get(tag)
+        if not isinstance(found, str) or found not in choices:
+            raise _WireError(f"unknown {tag} {found!r}; expected one of {expected}")
+        return tagged(value, tp)
+
+    conv.register_structure_hook(union, structure)
+
+
+def _constants(cls: type) -> dict[str, Any]:
+    """A class's constant fields (``init=False`` with a default): its tags, such as ``role``."""
+    return {f.name: f.default for f in attrs.fields(cls) if not f.init and f.default is not attrs.NOTHING}
+
+
+def _unstructure_attrs(conv: cattrs.Converter, cls: type) -> Callable[[Any], dict[str, Any]]:
+    fields = attrs.fields(attrs.resolve_types(cls))
+    ordered = [f for f in fields if not f.init] + [f for f in fields if f.init]  # tags first
+    omit_none = {f.name: override(omit_if_default=True) for f in fields if f.default is None}
+    return make_dict_unstructure_fn_from_attrs(
+        ordered, cls, conv, _cattrs_include_init_false=True, **omit_none
     )
+
+
+def _structure_attrs(conv: cattrs.Converter, cls: type) -> Hook:
+    constants = tuple(_constants(attrs.resolve_types(cls)).items())
+    generated = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=not constants)
+    if not constants:
+        return generated  # type: ignore[return-value]
+    allowed = frozenset(f.name for f in attrs.fields(cls))
+
+    def structure(value: Any, _: Any) -> Any:
+        if type(value) is not dict and not isinstance(value, Mapping):
+            raise _WireError(f"expected an object for {cls.__name__}, got {_kind(value)}")
+        if not value.keys() <= allowed:
+            raise ForbiddenExtraKeysError("", cls, set(value) - allowed)
+        for name, expected in constants:
+            if name in value and value[name] != expected:
+                raise _WireError(
+                    f"{name} {value[name]!r} does not match {cls.__name__} (expected {expected!r})"
+                )
+        return generated(value)
+
+    return structure
+
+
+# -- the process's converter, and helpers -------------------------------------------------------
 
 
 @functools.cache
@@ -256,87 +222,82 @@ def converter() -> cattrs.Converter:
 
 
 def to_dict(value: Any) -> Any:
-    """Any agentkit value (message, event, result, request) as JSON-able data."""
+    """Any value (agentkit's, a mapping, a list, an attrs class, a dataclass) as JSON-able data."""
     return converter().unstructure(value, type(value))
 
 
 def from_dict(data: Any, cls: type[T] | Any) -> T:
-    """The inverse of :func:`to_dict`; ``cls`` may be a class or ``Message``/``StreamEvent``."""
-    return converter().structure(data, cls)  # type: ignore[no-any-return]
+    """The inverse of :func:`to_dict`; ``cls`` may be a class or ``Message``/``StreamEvent``.
+
+    Raises :class:`ValueError` saying what is wrong and where (``... @ $.content``).
+    """
+    try:
+        return converter().structure(data, cls)  # type: ignore[no-any-return]
+    except Exception as exc:
+        raise ValueError(_describe(exc)) from exc
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for a failure to read a value: each problem as ``what @ $.path``."""
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        return "; ".join(cattrs.transform_error(exc, format_exception=_problem))
+    return _problem(exc, None)
+
+
+def _problem(exc: BaseException, tp: Any) -> str:
+    if isinstance(exc, ForbiddenExtraKeysError):
+        return f"unknown field(s) for {exc.cl.__name__}: {', '.join(sorted(exc.extra_fields))}"
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    if isinstance(exc, TypeError | AttributeError):  # cattrs' own hooks met a value of another kind
+        return f"expected {_json_type(tp) or 'another kind of value'} ({exc})"
+    return str(exc) or type(exc).__name__
 
 
 def messages_to_dicts(messages: Iterable[Message]) -> list[dict[str, Any]]:
     """Messages as JSON-able dicts, in the session format."""
-    conv = converter()
-    return [conv.unstructure(m, type(m)) for m in messages]  # fast hooks: see _FAST_UNSTRUCTURE
+    unstructure = converter().unstructure
+    return [unstructure(m, type(m)) for m in messages]
 
 
 def messages_from_dicts(data: Iterable[Mapping[str, Any]]) -> list[Message]:
     """Messages from dicts in the session format; raises ``ValueError`` naming the bad one."""
-    items = data if isinstance(data, list) else list(data)
-    with gc_paused():
-        out: list[Message] = list(map(fast_message, items))
-    for message in out:
-        if message is SLOW:
-            break
-    else:
-        return out
-    conv = converter()  # something unusual: the generic path decides, naming the bad one
-    for i, item in enumerate(items):
-        if out[i] is not SLOW:
-            continue
+    structure = converter().get_structure_hook(Message)
+    out: list[Message] = []
+    for i, item in enumerate(data):
         try:
-            out[i] = conv.structure(item, Message)  # type: ignore[arg-type]
-        except Exception as exc:  # cattrs wraps errors in groups; flatten to one line
+            out.append(structure(item, Message))
+        except Exception as exc:
             raise ValueError(f"message {i}: {_describe(exc)}") from exc
     return out
 
 
 def messages_from_json_texts(texts: Sequence[str] | Sequence[bytes]) -> list[Message]:
-    """Messages from one JSON text each (a store's rows, a file's lines), the fast way.
-
-    The texts are decoded in batches: each batch joined into one JSON array and parsed with
-    one call before the next batch is parsed, so the intermediate values stay in the CPU's
-    caches. With msgspec installed (the storage plugins install it) a batch of the usual
-    messages is parsed straight into typed structs and turned into messages; otherwise, or
-    when the structs refuse something, into dicts checked one by one. The result is exactly
-    what ``json.loads`` and :func:`messages_from_dicts` give text by text: a batch with
-    anything unusual is decoded again that way. Raises ``ValueError`` when a text is not one
-    session-format message; a store then decodes the texts one by one to name the bad one.
-    Many texts are decoded with the garbage collector paused (see ``_fastpath.gc_paused``).
-    """
-    if len(texts) < _JSON_BATCH:
-        return _from_json_texts(texts)
-    with gc_paused():
-        return _from_json_texts(texts)
-
-
-def _from_json_texts(texts: Sequence[str] | Sequence[bytes]) -> list[Message]:
+    """Messages from one JSON text each (a store's rows, a file's lines), in batches joined
+    into JSON arrays: by :mod:`agentkit._bulk` when msgspec is installed, else (and for what
+    it refuses) by ``json.loads`` and :func:`messages_from_dicts`, with the same results.
+    ``ValueError`` when a text is not one message: a store then names the bad one."""
     out: list[Message] = []
-    step = _JSON_BATCH
-    for start in range(0, len(texts), step):
-        batch: Any = texts[start : start + step]
-        joined = b"[" + b",".join(batch) + b"]" if isinstance(batch[0], bytes) else "[" + ",".join(batch) + "]"
-        typed = decode_messages(joined)  # msgspec, straight to messages
-        if typed is not None and len(typed) == len(batch):
-            out += typed
-            continue
-        items = decode_json(joined)
-        if type(items) is not list or len(items) != len(batch):
-            raise ValueError(f"texts {start} to {start + len(batch) - 1} are not one JSON value each")
-        made = list(map(fast_message, items))
-        for message in made:
-            if message is SLOW:  # exotic content: json and the generic hooks decide
-                made = messages_from_dicts([json.loads(text) for text in batch])
-                break
-        out += made
+    collecting = gc.isenabled()
+    gc.disable()  # thousands of new (acyclic) containers would trigger collections, for nothing
+    try:
+        for start in range(0, len(texts), _BATCH):
+            batch: Any = texts[start : start + _BATCH]
+            joined = (
+                b"[" + b",".join(batch) + b"]" if isinstance(batch[0], bytes) else "[" + ",".join(batch) + "]"
+            )
+            fast = _bulk.decode_messages(joined)
+            if fast is not None and len(fast) == len(batch):
+                out += fast
+                continue
+            items = json.loads(joined)
+            if type(items) is not list or len(items) != len(batch):
+                raise ValueError(f"texts {start} to {start + len(batch) - 1} are not one JSON value each")
+            out += messages_from_dicts(items)
+    finally:
+        if collecting:
+            gc.enable()
     return out
 
 
-_JSON_BATCH = 512
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, BaseExceptionGroup):
-        return "; ".join(_describe(e) for e in exc.exceptions)
-    return str(exc) or type(exc).__name__
+_BATCH = 512

@@ -848,22 +848,17 @@ def render_result(value: Any, *, limit: int | None = None) -> str:
         except UnicodeDecodeError:
             text = base64.b64encode(bytes(value)).decode("ascii")
     else:
-        text = json.dumps(_plain(value), ensure_ascii=False, default=str)
+        text = json.dumps(_as_json(value), ensure_ascii=False, default=str)
     if limit is not None and len(text) > limit:
         cut = len(text) - limit
         text = text[:limit] + f"\n[... {cut} more characters cut]"
     return text
 
 
-def _plain(value: Any) -> Any:
-    cls = type(value)
-    if attrs.has(cls) and cls.__module__.startswith("agentkit."):
-        from .serialization import to_dict
+def _as_json(value: Any) -> Any:
+    from .serialization import to_dict  # here: cattrs would add ~15 ms to `from agentkit import tool`
 
-        try:
-            return to_dict(value)
-        except Exception:
-            pass
-    from ._schema import _converter
-
-    return _converter().unstructure(value)
+    try:
+        return to_dict(value)  # agentkit values in the session format, other classes as their fields
+    except Exception:
+        return value  # json.dumps(default=str) does its best
