@@ -106,7 +106,7 @@ Part: TypeAlias = TextPart | ImagePart
 def _to_parts(value: str | Iterable[Part | str]) -> tuple[Part, ...]:
     if isinstance(value, str):
         return (TextPart(value),)
-    return tuple(TextPart(p) if isinstance(p, str) else p for p in value)
+    return tuple([TextPart(p) if isinstance(p, str) else p for p in value])
 
 
 def _to_tool_calls(value: Iterable[ToolCall]) -> tuple[ToolCall, ...]:
