@@ -28,6 +28,7 @@ try:
 except ImportError:  # pragma: no cover - exercised where msgspec is absent
     msgspec = None  # type: ignore[assignment]
 
+
 class _Unsupported(Exception):  # a type the structs cannot mirror: the generic converter does it all
     pass
 
@@ -68,7 +69,7 @@ def _decoder() -> tuple[Any, Callable[[Any], Any]] | None:
         if origin in (typing.Union, types.UnionType):
             members = [mirror(a) for a in args]
             by_type = {typing.get_origin(m) or m: c for m, c in members if c is not None}
-            union = typing.Union[tuple(m for m, _ in members)]  # noqa: UP007 - built at run time
+            union = typing.Union.__getitem__(tuple(m for m, _ in members))  # built at run time
             return union, (lambda v: by_type[type(v)](v) if type(v) in by_type else v) if by_type else None
         if not attrs.has(tp):
             raise _Unsupported(tp)
@@ -82,7 +83,8 @@ def _decoder() -> tuple[Any, Callable[[Any], Any]] | None:
             raise _Unsupported(cls)
         options = {"tag_field": constants[0].name, "tag": constants[0].default} if constants else {}
         fields: list[Any] = []
-        args, scope = [], {"cls": cls}
+        args: list[str] = []
+        scope: dict[str, Any] = {"cls": cls}
         for f in attrs.fields(cls):
             if not f.init:
                 continue
@@ -107,4 +109,4 @@ def _decoder() -> tuple[Any, Callable[[Any], Any]] | None:
         stype, convert = mirror(Message)
     except _Unsupported:
         return None
-    return msgspec.json.Decoder(list[stype]), convert or (lambda v: v)
+    return msgspec.json.Decoder(list[stype]), convert or (lambda v: v)  # type: ignore[valid-type]

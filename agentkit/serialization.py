@@ -184,7 +184,7 @@ def _constants(cls: type) -> dict[str, Any]:
 def _unstructure_attrs(conv: cattrs.Converter, cls: type) -> Callable[[Any], dict[str, Any]]:
     fields = attrs.fields(attrs.resolve_types(cls))
     ordered = [f for f in fields if not f.init] + [f for f in fields if f.init]  # tags first
-    omit_none = {f.name: override(omit_if_default=True) for f in fields if f.default is None}
+    omit_none: dict[str, Any] = {f.name: override(omit_if_default=True) for f in fields if f.default is None}
     return make_dict_unstructure_fn_from_attrs(
         ordered, cls, conv, _cattrs_include_init_false=True, **omit_none
     )
@@ -192,9 +192,9 @@ def _unstructure_attrs(conv: cattrs.Converter, cls: type) -> Callable[[Any], dic
 
 def _structure_attrs(conv: cattrs.Converter, cls: type) -> Hook:
     constants = tuple(_constants(attrs.resolve_types(cls)).items())
-    generated = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=not constants)
+    generated: Any = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=not constants)
     if not constants:
-        return generated  # type: ignore[return-value]
+        return generated  # type: ignore[no-any-return]
     allowed = frozenset(f.name for f in attrs.fields(cls))
 
     def structure(value: Any, _: Any) -> Any:

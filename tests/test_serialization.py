@@ -297,18 +297,22 @@ def test_a_tag_that_contradicts_the_class_is_an_error():
         from_dict({"role": "assistant", "content": "x"}, SystemMessage)
 
 
-
-
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         ({"role": "assistant", "content": 5}, "expected a string, got a number @ $.content"),
         ({"role": "assistant", "content": None}, "expected a string, got null @ $.content"),
-        ({"role": "tool", "tool_call_id": "c", "name": "f", "content": "x", "is_error": 0}, "expected a boolean"),
+        (
+            {"role": "tool", "tool_call_id": "c", "name": "f", "content": "x", "is_error": 0},
+            "expected a boolean",
+        ),
         ({"role": "assistant", "usage": {"input_tokens": "3"}}, "expected an integer, got a string"),
         ({"role": "assistant", "usage": {"input_tokens": 1.5}}, "@ $.usage.input_tokens"),
         ({"role": "assistant", "usage": {"input_tokens": True}}, "expected an integer, got a boolean"),
-        ({"role": "assistant", "tool_calls": [{"id": "a", "arguments": "{}"}]}, "missing @ $.tool_calls[0].name"),
+        (
+            {"role": "assistant", "tool_calls": [{"id": "a", "arguments": "{}"}]},
+            "missing @ $.tool_calls[0].name",
+        ),
         ({"role": "assistant", "tool_calls": None}, "@ $.tool_calls"),
         ({"role": "tool", "tool_call_id": "c", "name": "f"}, "required field missing @ $.content"),
         ({"role": "user", "content": [{"type": "image", "data": "not base64!"}]}, "expected base64 text"),
@@ -323,7 +327,9 @@ def test_values_of_the_wrong_type_are_refused_where_they_are(data, message):
 
 
 def test_numbers_read_as_floats_and_bytes_as_base64():
-    assert from_dict({"cost": 3}, Usage) == Usage(cost=3.0) and type(from_dict({"cost": 3}, Usage).cost) is float
+    assert (
+        from_dict({"cost": 3}, Usage) == Usage(cost=3.0) and type(from_dict({"cost": 3}, Usage).cost) is float
+    )
     assert from_dict({"type": "image", "data": "iVBORw=="}, ImagePart).data == b"\x89PNG"
 
 
@@ -371,11 +377,11 @@ def test_a_subclass_with_new_fields_round_trips_without_touching_the_converter()
         NotedToolMessage("c2", "shot", "ok", summary="just text"),
     ):
         data = through_json(to_dict(value))
-        assert list(data)[0] == "role" and data["role"] == "tool"
+        assert next(iter(data)) == "role" and data["role"] == "tool"
         assert from_dict(data, NotedToolMessage) == value
     data = to_dict(NotedToolMessage("c3", "shot", "ok"))
     assert "priority" not in data  # None is left out, like every field whose default is None
-    with pytest.raises(ValueError, match="expected a string or an array, got a number @ \\$.summary"):
+    with pytest.raises(ValueError, match=r"expected a string or an array, got a number @ \$.summary"):
         from_dict({**data, "summary": 3}, NotedToolMessage)
 
 
@@ -408,7 +414,15 @@ def _every_field(cls: type) -> Any:
 
 @pytest.mark.parametrize(
     "cls",
-    [*typing_args(Message), *typing_args(Part), *typing_args(StreamEvent), RunResult, ModelRequest, ToolCall, Usage],
+    [
+        *typing_args(Message),
+        *typing_args(Part),
+        *typing_args(StreamEvent),
+        RunResult,
+        ModelRequest,
+        ToolCall,
+        Usage,
+    ],
     ids=lambda c: c.__name__,
 )
 def test_every_field_of_every_class_is_on_the_wire(cls):
