@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import attrs
 
 from .messages import Message, ToolCall, Usage
 
-__all__ = ["RunContext", "current_tool_call"]
+__all__ = ["RunContext", "current_tool_call", "tool_call_scope"]
 
 #: The tool call being run in this task (set by the loop around each tool).
 _CURRENT_CALL: contextvars.ContextVar[ToolCall | None] = contextvars.ContextVar("agentkit_tool_call", default=None)
@@ -19,6 +20,20 @@ _CURRENT_CALL: contextvars.ContextVar[ToolCall | None] = contextvars.ContextVar(
 def current_tool_call() -> ToolCall | None:
     """The tool call the calling code runs in, if any (a tool or code it calls)."""
     return _CURRENT_CALL.get()
+
+
+@contextlib.contextmanager
+def tool_call_scope(call: ToolCall) -> Iterator[None]:
+    """Run the body as tool call ``call`` (what :meth:`RunContext.report_progress` reports on).
+
+    The loop does this around every tool; code that runs tools itself (such as an MCP server
+    serving agentkit tools) does it too.
+    """
+    token = _CURRENT_CALL.set(call)
+    try:
+        yield
+    finally:
+        _CURRENT_CALL.reset(token)
 
 
 @attrs.define(eq=False)

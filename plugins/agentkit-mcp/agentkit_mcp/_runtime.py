@@ -1,0 +1,138 @@
+"""The event loop MCP connections live in: one daemon thread per process, started on first use.
+
+An MCP connection (a child process and the SDK's task groups, or an HTTP session) belongs to
+one event loop for its whole life, while agentkit runs happen in many loops: each sync
+``agent.run()`` has a loop of its own, async code has its own. So connections live here, and
+callers reach them with :func:`call` (a coroutine run on this loop, awaited from theirs;
+cancelling the caller cancels it, which makes the SDK send ``notifications/cancelled``).
+
+At interpreter exit every connection still open is closed (stdin closed, then SIGTERM/SIGKILL
+to the server's process group), so no child process outlives the program.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import contextvars
+import threading
+import weakref
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+__all__ = ["call", "call_soon_in", "on_runtime", "runtime_loop", "track"]
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
+# objects with an ``aclose()`` coroutine to run at exit (live connections)
+_open: weakref.WeakSet[Any] = weakref.WeakSet()
+
+#: Seconds the exit handler waits for connections to close (the SDK's own shutdown is bounded).
+EXIT_TIMEOUT = 10.0
+
+
+def runtime_loop() -> asyncio.AbstractEventLoop:
+    """The MCP loop, started on first call."""
+    global _loop, _thread
+    loop = _loop
+    if loop is not None:
+        return loop
+    with _lock:
+        if _loop is None:
+            fresh = asyncio.new_event_loop()
+            started = threading.Event()
+
+            def main() -> None:
+                asyncio.set_event_loop(fresh)
+                fresh.call_soon(started.set)
+                fresh.run_forever()
+
+            thread = threading.Thread(target=main, name="agentkit-mcp", daemon=True)
+            thread.start()
+            started.wait()
+            _thread = thread
+            _loop = fresh
+            atexit.register(_close_all)
+        return _loop
+
+
+def on_runtime() -> bool:
+    """Whether the caller runs on the MCP loop."""
+    try:
+        return asyncio.get_running_loop() is _loop
+    except RuntimeError:
+        return False
+
+
+async def call(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``factory()`` on the MCP loop and await its result from the caller's loop."""
+    if on_runtime():
+        return await factory()
+    future = asyncio.run_coroutine_threadsafe(factory(), runtime_loop())
+    return await asyncio.wrap_future(future)
+
+
+def call_sync(factory: Callable[[], Coroutine[Any, Any, T]], timeout: float | None = None) -> T:
+    """Run ``factory()`` on the MCP loop from synchronous code (not from the MCP loop itself)."""
+    if on_runtime():
+        raise RuntimeError("call_sync() cannot be used on the MCP loop; await call() instead")
+    return asyncio.run_coroutine_threadsafe(factory(), runtime_loop()).result(timeout)
+
+
+def call_soon_in(
+    loop: asyncio.AbstractEventLoop, context: contextvars.Context, factory: Callable[[], Awaitable[T]]
+) -> concurrent.futures.Future[T]:
+    """Run ``factory()`` as a task of ``loop`` (a caller's), inside ``context``; a future of it."""
+    done: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def start() -> None:
+        async def run() -> T:
+            return await factory()
+
+        task = loop.create_task(run())
+
+        def finish(t: asyncio.Task[T]) -> None:
+            if t.cancelled():
+                done.cancel()
+            elif t.exception() is not None:
+                done.set_exception(t.exception())  # type: ignore[arg-type]
+            else:
+                done.set_result(t.result())
+
+        task.add_done_callback(finish)
+
+    loop.call_soon_threadsafe(start, context=context)
+    return done
+
+
+def track(connection: Any) -> None:
+    """Close ``connection`` (its ``aclose()``) at interpreter exit if it is still open then."""
+    _open.add(connection)
+
+
+def untrack(connection: Any) -> None:
+    _open.discard(connection)
+
+
+def _close_all() -> None:
+    loop = _loop
+    if loop is None or loop.is_closed() or not loop.is_running():
+        return
+    connections = list(_open)
+    if not connections:
+        return
+
+    async def close_all() -> None:
+        await asyncio.gather(*(c.aclose() for c in connections), return_exceptions=True)
+
+    try:
+        asyncio.run_coroutine_threadsafe(close_all(), loop).result(EXIT_TIMEOUT)
+    except Exception:  # at exit, a last resort: kill what is left
+        for connection in connections:
+            kill = getattr(connection, "kill", None)
+            if kill is not None:
+                kill()

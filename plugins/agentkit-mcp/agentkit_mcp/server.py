@@ -1,0 +1,594 @@
+"""``MCPServer``: an MCP server's tools as an agentkit toolset.
+
+::
+
+    from agentkit_mcp import MCPServer
+
+    time = MCPServer.stdio("python", args=["-m", "mcp_server_time"], prefix="time_")
+    docs = MCPServer.http("http://127.0.0.1:8000/mcp", headers={"Authorization": "Bearer ..."})
+    with Agent("openai/gpt-4o-mini", tools=[time, docs]) as agent:
+        agent.run("What time is it in Tokyo?")
+
+The connection opens on first use and stays open (one process per server) until
+``agent.close()`` / ``await agent.aclose()`` / ``with`` / ``async with`` closes it; it lives on
+the MCP loop (:mod:`agentkit_mcp._runtime`), so sync and async runs share it. Before each model
+call the loop asks for the tools; the list is cached and fetched again after the server sends
+``notifications/tools/list_changed``. Arguments are checked against each tool's
+``inputSchema`` before the call, like any agentkit tool's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import json
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from agentkit import Tool
+from agentkit.errors import ConfigError
+from agentkit.toolsets import Toolset, ToolsetContext
+
+from . import _runtime
+from ._connection import Connection, Transport
+from .errors import MCPError
+from .results import content_text, convert_result
+
+if TYPE_CHECKING:
+    from agentkit.providers import Provider
+    from agentkit.run_context import RunContext
+
+__all__ = ["Elicitation", "MCPServer"]
+
+_INVALID = re.compile(r"[^A-Za-z0-9_-]")
+
+
+@attrs.frozen
+class Elicitation:
+    """A server asks the user for input: ``message``, and the JSON Schema of the answer
+    (top-level properties of simple types). ``url`` is set for URL-mode requests (the user
+    should open it). The callback returns the answer as a dict, or ``None`` to decline
+    (``"cancel"`` to dismiss)."""
+
+    server: str
+    message: str
+    schema: Mapping[str, Any] = attrs.field(factory=dict)
+    url: str | None = None
+
+
+ElicitationCallback = Callable[[Elicitation], Any]
+
+
+class MCPServer(Toolset):
+    """An MCP server as a toolset (see the module docs). Build it with :meth:`stdio` or
+    :meth:`http`.
+
+    ``include``/``exclude`` filter the server's tools by their MCP names; ``prefix`` is put
+    before every tool's name (two servers with the same tool names in one agent).
+    ``tool_timeout`` (seconds) overrides the agent's for these tools. ``sampling_model``
+    (``"provider/model"``) lets the server ask that model for completions, through agentkit's
+    providers (``sampling_provider`` gives the provider object itself); off by default.
+    ``elicitation`` is a callback that answers a server's questions for the user (off by
+    default; ``agentkit chat`` asks at the terminal). ``roots`` are the directories advertised
+    to the server (default: the agent's file tools' root, ``tool_settings["files"]["root"]``).
+    ``resources_as_tools`` adds ``list_resources`` and ``read_resource`` tools for the model.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        name: str | None = None,
+        include: Iterable[str] | None = None,
+        exclude: Iterable[str] | None = None,
+        prefix: str = "",
+        tool_timeout: float | None = None,
+        connect_timeout: float = 30.0,
+        sampling_model: str | None = None,
+        sampling_provider: Provider | None = None,
+        elicitation: ElicitationCallback | None = None,
+        roots: Iterable[str | Path] | None = None,
+        resources_as_tools: bool = False,
+        plugin_host: Any = None,
+    ) -> None:
+        self.transport = transport
+        self.server_name = name or _default_name(transport)
+        self.name = f"mcp:{self.server_name}"
+        self.include = None if include is None else tuple(include)
+        self.exclude = tuple(exclude or ())
+        self.prefix = prefix
+        self.tool_timeout = tool_timeout
+        self.connect_timeout = connect_timeout
+        self.sampling_model = sampling_model
+        self.sampling_provider = sampling_provider
+        self.elicitation = elicitation
+        self.roots: tuple[Path, ...] | None = None if roots is None else tuple(Path(r).resolve() for r in roots)
+        self.resources_as_tools = resources_as_tools
+        self.plugin_host = plugin_host
+        self.ask_user: ElicitationCallback | None = None  # set by apps such as `agentkit chat`
+        self._conn: Connection | None = None
+        self._lock: asyncio.Lock | None = None  # on the MCP loop
+        self._listed: list[Any] | None = None  # the server's tools (MCP objects), None: ask again
+        self._tools: list[Tool] = []
+        self._names: dict[str, str] = {}  # agentkit name -> MCP name
+        self._sampler: tuple[Any, str, str] | None = None
+        self.tools_changed = 0  # notifications/tools/list_changed received
+
+    @classmethod
+    def stdio(
+        cls,
+        command: str,
+        args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        cwd: str | Path | None = None,
+        name: str | None = None,
+        **options: Any,
+    ) -> MCPServer:
+        """A server started as a child process speaking MCP on stdin/stdout.
+
+        ``env`` is added to a minimal inherited environment (``PATH``, ``HOME``, ...: the SDK's
+        safe defaults), so keys are passed only when named here.
+        """
+        if isinstance(args, str):
+            raise TypeError("args must be a list of strings, not one string")
+        transport = Transport(
+            command=command,
+            args=tuple(str(a) for a in args),
+            env=None if env is None else {str(k): str(v) for k, v in env.items()},
+            cwd=None if cwd is None else str(cwd),
+        )
+        return cls(transport, name=name, **options)
+
+    @classmethod
+    def http(cls, url: str, headers: Mapping[str, str] | None = None, name: str | None = None, **options: Any) -> MCPServer:
+        """A server reached over Streamable HTTP at ``url`` (such as ``http://127.0.0.1:8000/mcp``)."""
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"an MCP server URL must start with http:// or https://, got {url!r}")
+        transport = Transport(url=url, headers=None if headers is None else dict(headers))
+        return cls(transport, name=name, **options)
+
+    def __repr__(self) -> str:
+        return f"MCPServer({self.server_name!r}, {self.transport.kind}: {self.transport.describe()!r})"
+
+    # -- the toolset ----------------------------------------------------------------------------
+
+    async def list_tools(self, ctx: ToolsetContext | None = None) -> Sequence[Tool]:
+        """The server's tools as agentkit tools (connects on first use)."""
+        if self.roots is None and ctx is not None:
+            root = (ctx.tool_settings.get("files") or {}).get("root")
+            if root is not None:
+                self.roots = (Path(str(root)).expanduser().resolve(),)
+        if self.plugin_host is None and ctx is not None:
+            self.plugin_host = ctx.host
+        conn = self._conn
+        if self._listed is not None and conn is not None and not conn.dead:
+            return self._tools  # the common case: no hop to the MCP loop
+        await _runtime.call(self._refresh)
+        return self._tools
+
+    async def aclose(self) -> None:
+        """Close the connection (the server process ends); the next use reconnects."""
+        if self._conn is None:
+            return
+        await _runtime.call(self._close)
+
+    def close(self) -> None:
+        if self._conn is None:
+            return
+        if _runtime.on_runtime():
+            raise RuntimeError("use `await server.aclose()` on the MCP loop")
+        _runtime.call_sync(self._close)
+
+    async def connect(self) -> None:
+        """Start the server now (it otherwise starts on first use); raises MCPStartError."""
+        await _runtime.call(self._connection)
+
+    # -- resources, prompts, calls --------------------------------------------------------------
+
+    async def call_tool(self, name: str, arguments: Mapping[str, Any] | None = None) -> Any:
+        """Call a tool by its MCP name; what the agent's tool would return (text, or text and
+        images). An ``isError`` result raises :class:`~agentkit_mcp.MCPToolError`."""
+        return await self._invoke(name, dict(arguments or {}), None)
+
+    async def list_resources(self) -> list[Any]:
+        """The server's resources (the SDK's ``Resource`` objects: ``uri``, ``name``, ...)."""
+
+        async def go() -> list[Any]:
+            session = await self._session()
+            found, cursor = [], None
+            while True:
+                page = await session.list_resources(params=_page(cursor))
+                found.extend(page.resources)
+                cursor = page.next_cursor
+                if not cursor:
+                    return found
+
+        return await self._request(go)
+
+    async def read_resource(self, uri: str) -> str:
+        """A resource's contents as text (binary contents as a short note naming them)."""
+
+        async def go() -> str:
+            session = await self._session()
+            result = await session.read_resource(uri)
+            texts = []
+            for item in result.contents:
+                text = getattr(item, "text", None)
+                texts.append(text if text is not None else content_text(_Embedded(item)))
+            return "\n".join(texts)
+
+        return await self._request(go)
+
+    async def list_prompts(self) -> list[Any]:
+        """The server's prompts (the SDK's ``Prompt`` objects: ``name``, ``arguments``, ...)."""
+
+        async def go() -> list[Any]:
+            session = await self._session()
+            found, cursor = [], None
+            while True:
+                page = await session.list_prompts(params=_page(cursor))
+                found.extend(page.prompts)
+                cursor = page.next_cursor
+                if not cursor:
+                    return found
+
+        return await self._request(go)
+
+    async def get_prompt(self, name: str, arguments: Mapping[str, str] | None = None) -> list[Any]:
+        """A prompt's messages as agentkit messages (``UserMessage``/``AssistantMessage``)."""
+        from agentkit import AssistantMessage, UserMessage
+
+        async def go() -> Any:
+            session = await self._session()
+            return await session.get_prompt(name, {k: str(v) for k, v in (arguments or {}).items()})
+
+        result = await self._request(go)
+        messages: list[Any] = []
+        for message in result.messages:
+            parts = _parts([message.content])
+            if message.role == "assistant":
+                messages.append(AssistantMessage("".join(p for p in parts if isinstance(p, str))))
+            else:
+                messages.append(UserMessage(parts))
+        return messages
+
+    # -- on the MCP loop ------------------------------------------------------------------------
+
+    async def _connection(self) -> Connection:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            conn = self._conn
+            if conn is not None and not conn.dead:
+                return conn
+            if conn is not None:
+                await conn.aclose()
+            conn = Connection(
+                self.server_name,
+                self.transport,
+                connect_timeout=self.connect_timeout,
+                callbacks=self._callbacks(),
+                on_notification=self._on_notification,
+            )
+            self._listed = None
+            await conn.open()
+            self._conn = conn
+            _runtime.track(conn)
+            return conn
+
+    async def _session(self) -> Any:
+        conn = await self._connection()
+        assert conn.session is not None
+        return conn.session
+
+    async def _request(self, go: Callable[[], Awaitable[Any]]) -> Any:
+        async def guarded() -> Any:
+            conn = await self._connection()
+            try:
+                return await go()
+            except Exception as exc:
+                raise self._translate(exc, conn, None) from exc
+
+        return await _runtime.call(guarded)
+
+    async def _refresh(self) -> None:
+        conn = await self._connection()
+        if self._listed is not None:
+            return
+        session = conn.session
+        assert session is not None
+        listed, cursor = [], None
+        try:
+            while True:
+                page = await session.list_tools(params=_page(cursor))
+                listed.extend(page.tools)
+                cursor = page.next_cursor
+                if not cursor:
+                    break
+        except Exception as exc:
+            raise self._translate(exc, conn, None) from exc
+        self._tools, self._names = self._build(listed)
+        self._listed = listed
+
+    async def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        self._listed = None
+        if conn is not None:
+            await conn.aclose()
+
+    async def _on_notification(self, message: Any) -> None:
+        root = getattr(message, "root", message)
+        method = getattr(root, "method", None)
+        if method == "notifications/tools/list_changed":
+            self.tools_changed += 1
+            self._listed = None  # asked again before the next model call
+
+    def _translate(self, exc: BaseException, conn: Connection, tool: str | None) -> BaseException:
+        from mcp.shared.exceptions import MCPError as SDKError
+        from mcp_types import CONNECTION_CLOSED
+
+        if isinstance(exc, MCPError | ConfigError):
+            return exc
+        if isinstance(exc, SDKError):
+            if exc.code == CONNECTION_CLOSED:
+                return conn.crashed(exc, tool)
+            what = f"tool {tool!r}" if tool else "a request"
+            return MCPError(
+                f"MCP server {self.server_name!r}: {what} failed: {exc.error.message}", server=self.server_name, tool=tool
+            )
+        import anyio
+
+        if isinstance(exc, anyio.ClosedResourceError | anyio.BrokenResourceError | anyio.EndOfStream | OSError):
+            return conn.crashed(exc, tool)
+        return exc
+
+    # -- tools ----------------------------------------------------------------------------------
+
+    def _build(self, listed: list[Any]) -> tuple[list[Tool], dict[str, str]]:
+        names = [t.name for t in listed]
+        if self.include is not None:
+            missing = [n for n in self.include if n not in names]
+            if missing:
+                raise ConfigError(
+                    f"MCP server {self.server_name!r} has no tool {missing[0]!r}; its tools: {', '.join(sorted(names))}",
+                    hint="fix the tool name in include (or in 'mcp:server/tool')",
+                )
+        tools: list[Tool] = []
+        mapping: dict[str, str] = {}
+        for item in listed:
+            if self.include is not None and item.name not in self.include:
+                continue
+            if item.name in self.exclude:
+                continue
+            local = _tool_name(self.prefix + item.name)
+            mapping[local] = item.name
+            schema = dict(item.input_schema or {"type": "object"})
+            schema.setdefault("type", "object")
+            tools.append(
+                Tool.from_schema(
+                    local,
+                    item.description or item.title or item.name,
+                    schema,
+                    self._caller(item.name),
+                    plugin=f"agentkit-mcp ({self.server_name})",
+                    timeout=self.tool_timeout,
+                )
+            )
+        if self.resources_as_tools:
+            tools.extend(self._resource_tools())
+        return tools, mapping
+
+    def _caller(self, mcp_name: str) -> Callable[..., Awaitable[Any]]:
+        async def call(arguments: dict[str, Any], ctx: RunContext | None) -> Any:
+            return await self._invoke(mcp_name, arguments, ctx)
+
+        return call
+
+    async def _invoke(self, name: str, arguments: dict[str, Any], ctx: RunContext | None) -> Any:
+        progress: Any = None
+        if ctx is not None:
+            loop = asyncio.get_running_loop()
+            context = contextvars.copy_context()
+            report = ctx.report_progress
+
+            async def report_on_caller(value: float, total: float | None, message: str | None) -> None:
+                done = _runtime.call_soon_in(loop, context, lambda: report(value, total, message))
+                await asyncio.wrap_future(done)
+
+            progress = report_on_caller
+
+        async def on_loop() -> Any:
+            conn = await self._connection()
+            session = conn.session
+            assert session is not None
+            try:
+                return await session.call_tool(name, arguments, progress_callback=progress)
+            except Exception as exc:
+                raise self._translate(exc, conn, name) from exc
+
+        result = await _runtime.call(on_loop)
+        return convert_result(result, server=self.server_name, tool=name)
+
+    def _resource_tools(self) -> list[Tool]:
+        async def list_resources(arguments: dict[str, Any], ctx: Any) -> str:
+            found = await self.list_resources()
+            return json.dumps(
+                [{"uri": str(r.uri), "name": r.name, "description": r.description, "mimeType": r.mime_type} for r in found],
+                ensure_ascii=False,
+            )
+
+        async def read_resource(arguments: dict[str, Any], ctx: Any) -> str:
+            return await self.read_resource(arguments["uri"])
+
+        return [
+            Tool.from_schema(
+                _tool_name(self.prefix + "list_resources"),
+                f"List the resources of the MCP server {self.server_name!r} (uri, name, description).",
+                {"type": "object", "properties": {}, "additionalProperties": False},
+                list_resources,
+                plugin=f"agentkit-mcp ({self.server_name})",
+            ),
+            Tool.from_schema(
+                _tool_name(self.prefix + "read_resource"),
+                f"Read a resource of the MCP server {self.server_name!r} by its URI.",
+                {
+                    "type": "object",
+                    "properties": {"uri": {"type": "string", "description": "the resource's URI"}},
+                    "required": ["uri"],
+                    "additionalProperties": False,
+                },
+                read_resource,
+                plugin=f"agentkit-mcp ({self.server_name})",
+            ),
+        ]
+
+    # -- the client's side of the protocol ------------------------------------------------------
+
+    def _callbacks(self) -> dict[str, Any]:
+        from mcp_types import Implementation
+
+        from agentkit import __version__
+
+        callbacks: dict[str, Any] = {
+            "client_info": Implementation(name="agentkit", version=__version__),
+            "list_roots_callback": self._list_roots,
+        }
+        if self.sampling_model is not None or self.sampling_provider is not None:
+            callbacks["sampling_callback"] = self._sample
+        if self.elicitation is not None or self.ask_user is not None:
+            callbacks["elicitation_callback"] = self._elicit
+        return callbacks
+
+    async def _list_roots(self, context: Any) -> Any:
+        from mcp_types import ListRootsResult, Root
+
+        return ListRootsResult(
+            roots=[Root.model_validate({"uri": r.as_uri(), "name": r.name or str(r)}) for r in self.roots or ()]
+        )
+
+    async def _elicit(self, context: Any, params: Any) -> Any:
+        from mcp_types import ElicitResult
+
+        handler = self.elicitation or self.ask_user
+        if handler is None:
+            return ElicitResult(action="decline")
+        schema: Any = getattr(params, "requested_schema", None)
+        request = Elicitation(
+            server=self.server_name,
+            message=params.message,
+            schema=schema.model_dump(by_alias=True, exclude_none=True) if hasattr(schema, "model_dump") else dict(schema or {}),
+            url=getattr(params, "url", None),
+        )
+        if inspect.iscoroutinefunction(handler):
+            answer = await handler(request)
+        else:
+            answer = await asyncio.to_thread(handler, request)
+            if inspect.isawaitable(answer):
+                answer = await answer
+        if answer is None or answer == "decline":
+            return ElicitResult(action="decline")
+        if answer == "cancel":
+            return ElicitResult(action="cancel")
+        return ElicitResult(action="accept", content=dict(answer) if request.url is None else None)
+
+    async def _sample(self, context: Any, params: Any) -> Any:
+        from mcp_types import CreateMessageResult, ErrorData, TextContent
+
+        from agentkit import SystemMessage
+        from agentkit.providers import ModelRequest
+
+        provider, model, full = self._sampling_target()
+        messages: list[Any] = [SystemMessage(params.system_prompt)] if params.system_prompt else []
+        for message in params.messages:
+            content = message.content if isinstance(message.content, list) else [message.content]
+            parts = _parts(content)
+            if message.role == "assistant":
+                from agentkit import AssistantMessage
+
+                messages.append(AssistantMessage("".join(p for p in parts if isinstance(p, str))))
+            else:
+                from agentkit import UserMessage
+
+                messages.append(UserMessage(parts))
+        request_params: dict[str, Any] = {"max_tokens": params.max_tokens}
+        if params.temperature is not None:
+            request_params["temperature"] = params.temperature
+        if params.stop_sequences:
+            request_params["stop"] = list(params.stop_sequences)
+        try:
+            response = await provider.complete(ModelRequest(model=model, messages=messages, params=request_params))
+        except Exception as exc:
+            return ErrorData(code=-32603, message=f"sampling with {full} failed: {type(exc).__name__}: {exc}")
+        stop = "maxTokens" if response.finish_reason == "length" else "endTurn"
+        return CreateMessageResult(
+            role="assistant",
+            content=TextContent(type="text", text=response.message.content),
+            model=full,
+            stop_reason=stop,
+        )
+
+    def _sampling_target(self) -> tuple[Any, str, str]:
+        if self._sampler is None:
+            model = self.sampling_model or f"{self.sampling_provider.name}/default"  # type: ignore[union-attr]
+            prefix, _, name = model.partition("/")
+            provider = self.sampling_provider
+            if provider is None:
+                from agentkit.plugins import get_host
+
+                host = self.plugin_host or get_host()
+                provider = host.registry("provider").get(prefix).value(base_url=None, api_key=None)
+            self._sampler = (provider, name or model, model)
+        return self._sampler
+
+
+class _Embedded:
+    """A resource's contents in the shape :func:`content_text` reads."""
+
+    type = "resource"
+
+    def __init__(self, resource: Any) -> None:
+        self.resource = resource
+
+
+def _parts(content: Iterable[Any]) -> list[Any]:
+    """MCP content blocks as user-message parts: text and images."""
+    import base64
+
+    from agentkit import ImagePart
+
+    parts: list[Any] = []
+    for block in content:
+        if getattr(block, "type", None) == "text":
+            parts.append(block.text)
+        elif getattr(block, "type", None) == "image":
+            parts.append(ImagePart(data=base64.b64decode(block.data), media_type=block.mime_type))
+        else:
+            parts.append(content_text(block))
+    return parts
+
+
+def _page(cursor: str | None) -> Any:
+    if cursor is None:
+        return None
+    from mcp_types import PaginatedRequestParams
+
+    return PaginatedRequestParams(cursor=cursor)
+
+
+def _tool_name(name: str) -> str:
+    """An MCP tool name as a name every provider accepts (letters, digits, '_' and '-', 64 at most)."""
+    return _INVALID.sub("_", name)[:64] or "tool"
+
+
+def _default_name(transport: Transport) -> str:
+    if transport.command is not None:
+        last = [a for a in transport.args if not a.startswith("-")]
+        return Path(last[-1] if last else transport.command).stem or transport.command
+    from urllib.parse import urlsplit
+
+    return urlsplit(str(transport.url)).hostname or "server"

@@ -1,0 +1,144 @@
+"""MCPServer as a toolset: the demo server (written with the official SDK) over stdio and
+Streamable HTTP, driven by agents with a scripted model."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+import pytest
+
+from agentkit import Agent, ImagePart, ToolProgress
+from agentkit.errors import ConfigError
+from agentkit.testing import ScriptedProvider, tool_calls
+from agentkit_mcp import MCPServer, MCPToolError
+
+
+def agent_for(server: MCPServer, *script: object, **options: object) -> tuple[Agent, ScriptedProvider]:
+    provider = ScriptedProvider(list(script))
+    return Agent("scripted/test", provider=provider, tools=[server], **options), provider  # type: ignore[arg-type]
+
+
+def test_an_agent_calls_a_stdio_servers_tool(demo: MCPServer) -> None:
+    agent, provider = agent_for(demo, tool_calls(("add", {"a": 2, "b": 3})), "It is 5.")
+    result = agent.run("2 + 3?")
+    assert result.text == "It is 5."
+    assert result.messages[2].content == "5" and not result.messages[2].is_error
+    spec = next(t for t in provider.requests[0].tools if t.name == "add")
+    assert spec.parameters["required"] == ["a", "b"] and spec.description == "Add two integers."
+    assert "dotted_name" in {t.name for t in provider.requests[0].tools}  # 'dotted.name', as providers accept
+
+
+def test_one_process_for_the_agents_lifetime_closed_by_close(demo: MCPServer, h) -> None:
+    agent, _ = agent_for(demo, tool_calls(("pid", {})), "a", tool_calls(("pid", {})), "b")
+    first = agent.run("pid?").messages[2].content
+    second = agent.run("pid again?").messages[2].content
+    assert first == second and h.alive(int(first))
+    agent.close()
+    assert h.wait_dead(int(first))
+
+
+def test_streamable_http(demo_http_url: str) -> None:
+    async def main() -> None:
+        server = MCPServer.http(demo_http_url, name="web-demo")
+        async with Agent(
+            "scripted/test",
+            provider=ScriptedProvider([tool_calls(("echo", {"text": "over http"})), "ok"]),
+            tools=[server],
+        ) as agent:
+            result = await agent.arun("echo")
+        assert result.messages[2].content == "over http"
+        assert server._conn is None  # closed by the agent
+
+    asyncio.run(main())
+
+
+def test_include_exclude_and_prefix(h) -> None:
+    only = MCPServer.stdio(sys.executable, [str(h.demo)], include=["add", "echo"], prefix="d1_")
+    without = MCPServer.stdio(sys.executable, [str(h.demo)], exclude=["crash", "fail"], prefix="d2_")
+    try:
+        agent, provider = agent_for(only, tool_calls(("d1_add", {"a": 1, "b": 1})), "two")
+        agent = Agent("scripted/test", provider=provider, tools=[only, without])
+        assert agent.run("1 + 1").messages[2].content == "2"
+        names = {t.name for t in provider.requests[0].tools}
+        assert {"d1_add", "d1_echo"} <= names and "d1_pid" not in names
+        assert "d2_add" in names and "d2_crash" not in names and "d2_fail" not in names
+    finally:
+        only.close()
+        without.close()
+
+
+def test_an_unknown_included_tool_lists_the_servers_tools(h) -> None:
+    with (
+        MCPServer.stdio(sys.executable, [str(h.demo)], include=["nope"]) as server,
+        pytest.raises(ConfigError, match=r"has no tool 'nope'; its tools: add, ask_model"),
+    ):
+        asyncio.run(server.list_tools())
+
+
+def test_arguments_are_checked_against_the_input_schema_before_the_call(demo: MCPServer) -> None:
+    agent, _ = agent_for(demo, tool_calls(("add", {"a": "two", "b": 3})), "sorry")
+    error = agent.run("add").messages[2]
+    assert error.is_error and "'two' is not of type 'integer' @ $.a" in error.content
+
+
+def test_results_text_images_structured_and_errors(demo: MCPServer) -> None:
+    async def main() -> None:
+        picture = await demo.call_tool("picture")
+        assert picture[0] == "a red pixel" and isinstance(picture[1], ImagePart)
+        assert picture[1].media_type == "image/png" and picture[1].load()[0].startswith(b"\x89PNG")
+        assert json.loads(await demo.call_tool("weather", {"city": "Rome"})) == {"city": "Rome", "celsius": 21.5}
+        assert await demo.call_tool("add", {"a": 1, "b": 2}) == "3"  # the text repeating {"result": 3} is not doubled
+        with pytest.raises(MCPToolError) as info:
+            await demo.call_tool("fail", {"reason": "x"})
+        assert info.value.server == "demo"
+
+    asyncio.run(main())
+
+
+def test_is_error_is_an_error_result_the_model_reads(demo: MCPServer) -> None:
+    agent, _ = agent_for(demo, tool_calls(("fail", {"reason": "no disk"})), "it failed")
+    message = agent.run("try").messages[2]
+    assert message.is_error and message.content.startswith("Error: MCPToolError:")
+
+
+def test_list_changed_refreshes_the_tools_before_the_next_model_call(demo: MCPServer) -> None:
+    agent, provider = agent_for(demo, tool_calls(("grow", {})), tool_calls(("extra", {})), "done")
+    result = agent.run("grow")
+    assert "extra" not in {t.name for t in provider.requests[0].tools}
+    assert "extra" in {t.name for t in provider.requests[1].tools}
+    assert result.messages[4].content == "extra!"
+
+
+def test_progress_notifications_become_stream_events(demo: MCPServer) -> None:
+    agent, _ = agent_for(demo, tool_calls(("slow", {"seconds": 0.3})), "done")
+    events = list(agent.stream("wait"))
+    progress = [e for e in events if isinstance(e, ToolProgress)]
+    assert [p.progress for p in progress] == [float(i) for i in range(1, 11)]
+    assert progress[0].total == 10 and progress[0].message == "tick 1" and progress[0].name == "slow"
+    kinds = [e.type for e in events]
+    assert kinds.index("tool_progress") < kinds.index("tool_result")
+
+
+def test_resources_and_prompts(demo: MCPServer) -> None:
+    async def main() -> None:
+        resources = await demo.list_resources()
+        assert [str(r.uri) for r in resources] == ["demo://greeting"]
+        assert await demo.read_resource("demo://greeting") == "hello from a resource"
+        prompts = await demo.list_prompts()
+        assert [p.name for p in prompts] == ["review"]
+        messages = await demo.get_prompt("review", {"code": "x = 1"})
+        assert messages[0].role == "user" and messages[0].text == "Please review:\nx = 1"
+
+    asyncio.run(main())
+
+
+def test_resources_as_tools(h) -> None:
+    with MCPServer.stdio(sys.executable, [str(h.demo)], include=["echo"], resources_as_tools=True) as server:
+        agent, _provider = agent_for(
+            server, tool_calls(("list_resources", {})), tool_calls(("read_resource", {"uri": "demo://greeting"})), "hi"
+        )
+        result = agent.run("read")
+        assert json.loads(result.messages[2].content)[0]["uri"] == "demo://greeting"
+        assert result.messages[4].content == "hello from a resource"

@@ -1,0 +1,142 @@
+"""Faults: a server that never answers (timeout), one that exits mid-call, one that writes
+garbage to stdout, a huge result, abort during a call, a server that fails to start, and no
+child process left at interpreter exit."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from agentkit import Agent, ToolCallStarted
+from agentkit.errors import RunAbortedError
+from agentkit.testing import ScriptedProvider, tool_calls
+from agentkit_mcp import MCPServer, MCPStartError
+
+
+def wait_for_file(path: Path, text: str, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_call_past_tool_timeout_is_cancelled_on_the_server(demo: MCPServer, cancelled_file: Path) -> None:
+    provider = ScriptedProvider([tool_calls(("slow", {"seconds": 60})), tool_calls(("echo", {"text": "still here"})), "ok"])
+    agent = Agent("scripted/test", provider=provider, tools=[demo], tool_timeout=1.0)
+    result = agent.run("wait")
+    timed_out = result.messages[2]
+    assert timed_out.is_error and "did not finish within 1 s" in timed_out.content
+    assert wait_for_file(cancelled_file, "cancelled")  # notifications/cancelled reached the server
+    assert result.messages[4].content == "still here"  # the same connection goes on
+
+
+def test_a_per_server_tool_timeout(h, cancelled_file: Path) -> None:
+    server = MCPServer.stdio(
+        sys.executable, [str(h.demo)], env={"DEMO_CANCELLED_FILE": str(cancelled_file)}, tool_timeout=0.5
+    )
+    with server:
+        provider = ScriptedProvider([tool_calls(("slow", {"seconds": 60})), "ok"])
+        result = Agent("scripted/test", provider=provider, tools=[server]).run("wait")
+        assert "did not finish within 0.5 s" in result.messages[2].content
+        assert wait_for_file(cancelled_file, "cancelled")
+
+
+def test_abort_during_a_call_sends_cancel_and_leaves_no_process(demo: MCPServer, cancelled_file: Path, h) -> None:
+    provider = ScriptedProvider([tool_calls(("pid", {})), tool_calls(("slow", {"seconds": 60})), "never"])
+    agent = Agent("scripted/test", provider=provider, tools=[demo])
+    pid = None
+
+    def abort_soon() -> None:
+        time.sleep(1.0)
+        agent.abort()
+
+    with pytest.raises(RunAbortedError) as info:
+        for event in agent.stream("go"):
+            if event.type == "tool_result" and event.call.name == "pid":
+                pid = int(event.result.content)
+            if isinstance(event, ToolCallStarted) and event.name == "slow":
+                threading.Thread(target=abort_soon).start()
+    assert "Interrupted" in info.value.partial.messages[-1].content
+    assert wait_for_file(cancelled_file, "cancelled")
+    assert pid is not None and h.alive(pid)
+    agent.close()
+    assert h.wait_dead(pid)
+
+
+def test_a_server_that_exits_mid_call_is_reported_and_restarted(demo: MCPServer) -> None:
+    provider = ScriptedProvider([tool_calls(("pid", {})), tool_calls(("crash", {})), tool_calls(("pid", {})), "ok"])
+    result = Agent("scripted/test", provider=provider, tools=[demo]).run("go")
+    first, crashed, second = result.messages[2], result.messages[4], result.messages[6]
+    assert crashed.is_error
+    assert "MCP server 'demo' exited" in crashed.content and "the disk is on fire" in crashed.content
+    assert "restarted on the next call" in crashed.content
+    assert not second.is_error and second.content != first.content  # a new process answered
+
+
+def test_garbage_on_stdout_is_skipped(h) -> None:
+    with MCPServer.stdio(sys.executable, [str(h.demo), "--garbage"], name="noisy") as server:
+        assert asyncio.run(server.call_tool("echo", {"text": "fine"})) == "fine"
+        assert server._conn is not None and server._conn.garbage == 1
+
+
+def test_a_huge_result_is_cut_like_other_tool_results(demo: MCPServer) -> None:
+    provider = ScriptedProvider([tool_calls(("huge", {"n": 200_000})), "ok"])
+    agent = Agent("scripted/test", provider=provider, tools=[demo])
+    content = agent.run("go").messages[2].content
+    assert len(content) < 50_100 and content.endswith("[... 150000 more characters cut]")
+
+
+def test_a_missing_command_names_the_command() -> None:
+    server = MCPServer.stdio("agentkit-no-such-mcp-server", ["--flag"], name="ghost")
+    with pytest.raises(MCPStartError, match="MCP server 'ghost' could not start: command 'agentkit-no-such-mcp-server' not found"):
+        asyncio.run(server.list_tools())
+
+
+def test_a_server_that_dies_at_start_shows_its_stderr() -> None:
+    script = "import sys; sys.stderr.write('boom: missing API token\\n'); sys.exit(2)"
+    server = MCPServer.stdio(sys.executable, ["-c", script], name="broken")
+    with pytest.raises(MCPStartError) as info:
+        asyncio.run(server.list_tools())
+    text = str(info.value)
+    assert "MCP server 'broken'" in text and sys.executable in text and "boom: missing API token" in text
+
+
+def test_a_server_that_never_answers_the_handshake_times_out() -> None:
+    script = "import time; time.sleep(60)"
+    server = MCPServer.stdio(sys.executable, ["-c", script], name="mute", connect_timeout=1.0)
+    started = time.monotonic()
+    with pytest.raises(MCPStartError, match="did not finish the handshake within 1 s"):
+        asyncio.run(server.list_tools())
+    assert time.monotonic() - started < 15
+
+
+def test_the_start_error_reaches_the_run(h) -> None:
+    server = MCPServer.stdio("agentkit-no-such-mcp-server", name="ghost")
+    agent = Agent("scripted/test", provider=ScriptedProvider(["x"]), tools=[server])
+    with pytest.raises(MCPStartError, match="not found"):
+        agent.run("go")
+
+
+def test_no_child_process_is_left_at_interpreter_exit(h, tmp_path: Path) -> None:
+    program = textwrap.dedent(
+        f"""
+        import asyncio, sys
+        from agentkit_mcp import MCPServer
+        server = MCPServer.stdio(sys.executable, [{str(h.demo)!r}])
+        print(asyncio.run(server.call_tool("pid")), flush=True)
+        # no close(): the interpreter exits with the server running
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    pid = int(done.stdout.strip())
+    assert h.wait_dead(pid, timeout=5)
