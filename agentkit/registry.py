@@ -230,16 +230,25 @@ class ToolRegistrar(_Registrar):
         """Register ``name`` as a group of tool names (``"files-readonly"``)."""
         self._put("toolset", name, tuple(tools), description)
 
-    def add_source(self, prefix: str, resolver: Callable[..., Any], *, description: str = "") -> None:
+    def add_source(
+        self,
+        prefix: str,
+        resolver: Callable[..., Any],
+        *,
+        description: str = "",
+        lister: Callable[..., Any] | None = None,
+    ) -> None:
         """Make ``"prefix:spec"`` in an agent's tools mean ``resolver(spec, context)``.
 
         ``context`` is an :class:`agentkit.toolsets.SourceContext`; the resolver returns
         tools, :class:`agentkit.toolsets.Toolset` objects, or a list of them (``"mcp:github"``
         is the MCP plugin's). An unknown ``spec`` raises an error listing what exists.
+        ``lister(sections, host)``, if given, tells ``agentkit tools`` what the source offers:
+        a list of ``{"name": "mcp:time", "tools": [{"name", "description"}], "error": None}``.
         """
         if ":" in prefix:
             raise PluginError(f"plugin {self.plugin!r}: a tool source prefix cannot contain ':'", plugin=self.plugin)
-        self._put("tool_source", prefix, resolver, description)
+        self._put("tool_source", prefix, resolver, description, lister=lister)
 
 
 @attrs.frozen

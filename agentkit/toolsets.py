@@ -14,7 +14,7 @@ Plugins also resolve names into toolsets: ``registry.add_source("mcp", resolver)
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -61,6 +61,11 @@ class Toolset(abc.ABC):
 
     #: Shown in messages (``"mcp:github"``).
     name: str = "toolset"
+    #: How the application asks its user a question on the toolset's behalf (an MCP server's
+    #: elicitation): ``ask_user(request)`` with ``request.message`` and ``request.schema``
+    #: (JSON Schema of the answer) returns the answer as a dict, or ``None`` to decline.
+    #: ``agentkit chat`` sets it to ask at the terminal; ``None``: the toolset cannot ask.
+    ask_user: Callable[[Any], Any] | None = None
 
     @abc.abstractmethod
     async def list_tools(self, ctx: ToolsetContext) -> Sequence[Tool]:

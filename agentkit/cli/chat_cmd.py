@@ -60,6 +60,16 @@ def _setup_readline() -> None:
     atexit.register(save)
 
 
+def _ask_here(agent: Any) -> None:
+    """Toolsets that need the user's input (an MCP server's elicitation) ask at the terminal."""
+    from ..toolsets import Toolset
+    from ._ask import ask_at_terminal
+
+    for item in getattr(agent.settings, "tools", ()):
+        if isinstance(item, Toolset) and item.ask_user is None:
+            item.ask_user = ask_at_terminal
+
+
 class Chat:
     """The chat's state: the agent, the conversation (in memory or a session) and the loop."""
 
@@ -74,7 +84,9 @@ class Chat:
 
     def _build(self) -> Any:
         args = argparse.Namespace(**{**vars(self.args), "model": self.model})
-        return build_agent(args, self.config)
+        agent = build_agent(args, self.config)
+        _ask_here(agent)
+        return agent
 
     # -- commands ------------------------------------------------------------------------------
 

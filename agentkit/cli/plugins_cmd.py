@@ -74,11 +74,12 @@ def _tools(args: argparse.Namespace) -> int:
         {"name": e.name, "plugin": e.plugin, "tools": list(e.value), "description": _first_line(e.description)}
         for e in host.registry("toolset")
     ]
+    sources = _source_tools(args, host)
     if args.json:
-        print_json({"tools": tools, "toolsets": toolsets})
+        print_json({"tools": tools, "toolsets": toolsets, "sources": sources})
         return 0
     out = sys.stdout
-    if not tools and not toolsets:
+    if not tools and not toolsets and not sources:
         say("no plugin registers tools; `agentkit install agentkit-files` adds file tools")
         return 0
     width = max((len(t["name"]) for t in (*tools, *toolsets)), default=0)
@@ -89,7 +90,27 @@ def _tools(args: argparse.Namespace) -> int:
         out.write("\ntoolsets:\n")
         for s in toolsets:
             out.write(f"{s['name']:<{width}}  {', '.join(s['tools'])}  ({s['plugin']})\n")
+    for source in sources:
+        out.write(f"\n{source['name']} ({source['plugin']}):\n")
+        if source.get("error"):
+            out.write(f"  error: {source['error']}\n")
+        inner = max((len(t["name"]) for t in source["tools"]), default=0)
+        for t in source["tools"]:
+            out.write(f"  {t['name']:<{inner}}  {_first_line(t.get('description'))}".rstrip() + "\n")
     return 0
+
+
+def _source_tools(args: argparse.Namespace, host: Any) -> list[dict[str, Any]]:
+    """Tools that plugins' tool sources offer (an MCP server's), as their listers tell."""
+    listers = [e for e in host.registry("tool_source") if e.extra.get("lister") is not None]
+    if not listers:
+        return []
+    sections = load_config(args).sections
+    found: list[dict[str, Any]] = []
+    for entry in listers:
+        for group in entry.extra["lister"](sections, host):
+            found.append({"plugin": entry.plugin, **group})
+    return found
 
 
 def _first_line(text: str | None) -> str:

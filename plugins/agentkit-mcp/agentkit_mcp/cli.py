@@ -9,7 +9,7 @@ import json
 import sys
 from typing import Any
 
-__all__ = ["configure", "run"]
+__all__ = ["configure", "probe", "run", "source_listing"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +49,7 @@ def _list(args: argparse.Namespace) -> int:
     from agentkit.cli._common import load_config
     from agentkit.errors import ConfigError
 
-    from .config import build_server, configured_servers
+    from .config import configured_servers
 
     config = load_config(args)
     servers = configured_servers(config.sections)
@@ -62,22 +62,7 @@ def _list(args: argparse.Namespace) -> int:
         sys.stderr.write("no MCP servers are configured; add [mcp.servers.NAME] to agentkit.toml (docs/tools/mcp.md)\n")
         return 0
 
-    async def probe(name: str) -> dict[str, Any]:
-        server = build_server(name, {**servers[name], "connect_timeout": args.timeout}, plugin_host=config.get_host())
-        row: dict[str, Any] = {"name": name, "transport": server.transport.kind, "target": server.transport.describe()}
-        try:
-            tools = await server.list_tools()
-            row.update(ok=True, tools=[{"name": t.name, "description": _first_line(t.description)} for t in tools])
-        except Exception as exc:
-            row.update(ok=False, error=" ".join(str(exc).split()), tools=[])
-        finally:
-            await server.aclose()
-        return row
-
-    async def probe_all() -> list[dict[str, Any]]:
-        return list(await asyncio.gather(*(probe(n) for n in names)))
-
-    rows = asyncio.run(probe_all())
+    rows = asyncio.run(probe(servers, names, config.get_host(), args.timeout))
     if args.json:
         sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
     else:
@@ -89,6 +74,36 @@ def _list(args: argparse.Namespace) -> int:
             for t in row["tools"]:
                 sys.stdout.write(f"  {t['name']}  {t['description']}".rstrip() + "\n")
     return 0 if all(r["ok"] for r in rows) else 8
+
+
+async def probe(
+    servers: dict[str, Any], names: list[str], host: Any, timeout: float = 30.0
+) -> list[dict[str, Any]]:
+    """Start each named server, list its tools, stop it: one row per server (``ok``, ``error``)."""
+    from .config import build_server
+
+    async def one(name: str) -> dict[str, Any]:
+        server = build_server(name, {**servers[name], "connect_timeout": timeout}, plugin_host=host)
+        row: dict[str, Any] = {"name": name, "transport": server.transport.kind, "target": server.transport.describe()}
+        try:
+            tools = await server.list_tools()
+            row.update(ok=True, tools=[{"name": t.name, "description": _first_line(t.description)} for t in tools])
+        except Exception as exc:
+            row.update(ok=False, error=" ".join(str(exc).split()), tools=[])
+        finally:
+            await server.aclose()
+        return row
+
+    return list(await asyncio.gather(*(one(n) for n in names)))
+
+
+def source_listing(sections: Any, host: Any) -> list[dict[str, Any]]:
+    """What ``agentkit tools`` shows for the configured servers."""
+    from .config import configured_servers
+
+    servers = configured_servers(sections)
+    rows = asyncio.run(probe(servers, sorted(servers), host)) if servers else []
+    return [{"name": f"mcp:{r['name']}", "tools": r["tools"], "error": r.get("error")} for r in rows]
 
 
 def _first_line(text: str | None) -> str:

@@ -17,10 +17,18 @@ def _resolve(spec: str, context: Any) -> Any:
     return resolve(spec, context)
 
 
+def _lister(sections: Any, host: Any) -> list[dict[str, Any]]:
+    from .cli import source_listing
+
+    return source_listing(sections, host)
+
+
 @hookimpl
 def register_tools(registry: Any) -> None:
     """``"mcp:<server>"`` and ``"mcp:<server>/<tool>"`` in an agent's tools."""
-    registry.add_source("mcp", _resolve, description="tools of the MCP servers in [mcp.servers.<name>]")
+    registry.add_source(
+        "mcp", _resolve, description="tools of the MCP servers in [mcp.servers.<name>]", lister=_lister
+    )
 
 
 @hookimpl

@@ -57,7 +57,8 @@ def build_server(tools: Sequence[Tool], *, name: str = "agentkit", timeout: floa
             return _error("invalid arguments:\n" + "\n".join(f"- {e}" for e in exc.errors))
         call = ToolCall(id=str(ctx.request_id or uuid.uuid4().hex), name=tool.name, arguments="")
         run = RunContext(agent=None, run_id=uuid.uuid4().hex, model="mcp")
-        token = getattr(ctx.meta, "progress_token", None) if ctx.meta is not None else None
+        meta = ctx.meta or {}
+        token = meta.get("progress_token", meta.get("progressToken")) if isinstance(meta, dict) else None
         if token is not None:
             session = ctx.session
 

@@ -144,6 +144,18 @@ def crash() -> str:
 
 
 @server.tool()
+def getenv(name: str) -> str:
+    """An environment variable of the server process ('' when unset)."""
+    return os.environ.get(name, "")
+
+
+@server.tool()
+def header(name: str, ctx: Context) -> str:
+    """A header of the HTTP request that carried this call ('' over stdio)."""
+    return (ctx.headers or {}).get(name.lower(), "")
+
+
+@server.tool()
 def pid() -> int:
     """The server's process id."""
     return os.getpid()
