@@ -409,7 +409,7 @@ def test_tools_lists_registered_tools(project: Path, home: Path, agentkit: Cli) 
     done = agentkit("tools", "--json")
     assert done.returncode == 0, done.stderr
     listing = json.loads(done.stdout)
-    assert set(listing) == {"tools", "toolsets"}
+    assert set(listing) == {"tools", "toolsets", "sources"}  # sources: tool sources such as MCP servers
     if any(t["plugin"] == "agentkit-files" for t in listing["tools"]):
         read = next(t for t in listing["tools"] if t["name"] == "read")
         assert read["settings"] == "files"

@@ -118,6 +118,8 @@ class Connection:
     async def open(self) -> None:
         """Start the server and do the handshake; raise MCPStartError naming what failed."""
         ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # read by the waiter below, or (after a timeout) by nobody: mark it retrieved either way
+        ready.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._task = asyncio.get_running_loop().create_task(self._own(ready), name=f"mcp:{self.name}")
         try:
             await asyncio.wait_for(asyncio.shield(ready), self.connect_timeout)

@@ -173,12 +173,12 @@ class MCPServer(Toolset):
 
     async def aclose(self) -> None:
         """Close the connection (the server process ends); the next use reconnects."""
-        if self._conn is None:
+        if self._conn is None and self._sampler is None:
             return
         await _runtime.call(self._close)
 
     def close(self) -> None:
-        if self._conn is None:
+        if self._conn is None and self._sampler is None:
             return
         if _runtime.on_runtime():
             raise RuntimeError("use `await server.aclose()` on the MCP loop")
@@ -318,8 +318,13 @@ class MCPServer(Toolset):
     async def _close(self) -> None:
         conn, self._conn = self._conn, None
         self._listed = None
-        if conn is not None:
-            await conn.aclose()
+        sampler, self._sampler = self._sampler, None
+        try:
+            if conn is not None:
+                await conn.aclose()
+        finally:
+            if sampler is not None and self.sampling_provider is None:  # built here: close it here
+                await sampler[0].aclose()
 
     async def _on_notification(self, message: Any) -> None:
         root = getattr(message, "root", message)
