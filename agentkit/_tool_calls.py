@@ -218,11 +218,11 @@ class ToolRunner:
             return self._failed(call, failure, f"Error: {type(exc).__name__}: {exc}")
         finally:
             _CURRENT_CALL.reset(token)
-        from .tools import render_result
+        from .tools import result_parts
 
         self.failures[call.name] = 0
-        text = render_result(value, limit=self.result_limit)
-        return ToolMessage(tool_call_id=call.id, name=call.name, content=text)
+        text, images = result_parts(value, limit=self.result_limit)
+        return ToolMessage(tool_call_id=call.id, name=call.name, content=text, images=images)
 
     def _failed(self, call: ToolCall, error: ToolError, text: str) -> ToolMessage:
         """Count a failure against the budgets (raising past them); the error result otherwise."""

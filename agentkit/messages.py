@@ -25,6 +25,7 @@ __all__ = [
     "ToolMessage",
     "Usage",
     "UserMessage",
+    "tool_images_as_user_messages",
 ]
 
 
@@ -200,19 +201,56 @@ class AssistantMessage:
         return self.content
 
 
+def _to_images(value: Iterable[ImagePart] | None) -> tuple[ImagePart, ...] | None:
+    return tuple(value) if value else None
+
+
 @attrs.frozen
 class ToolMessage:
-    """A tool's result, answering the call with id ``tool_call_id``."""
+    """A tool's result, answering the call with id ``tool_call_id``.
+
+    ``images`` are images the tool returned (an MCP server's image content, a tool returning
+    :class:`ImagePart` values): providers with vision show them to the model, each as its API
+    allows (see :func:`tool_images_as_user_messages`). ``None`` when there are none.
+    """
 
     tool_call_id: str
     name: str
     content: str
     is_error: bool = False
+    images: tuple[ImagePart, ...] | None = attrs.field(default=None, converter=_to_images, kw_only=True)
     role: Literal["tool"] = attrs.field(default="tool", init=False)
 
     @property
     def text(self) -> str:
         return self.content
+
+
+def tool_images_as_user_messages(messages: Iterable[Message]) -> list[Message]:
+    """``messages`` with the images of tool results moved to a user message after them.
+
+    For APIs whose tool messages take text only (OpenAI Chat Completions, Ollama): after each
+    run of consecutive tool results, one user message carries their images, each introduced by
+    the tool it came from; the tool results stay in place (they must follow the assistant's
+    calls), their text saying the images follow. Messages without tool images are unchanged.
+    """
+    out: list[Message] = []
+    pending: list[Part] = []
+    for message in messages:
+        if isinstance(message, ToolMessage) and message.images:
+            count = len(message.images)
+            note = f"[{count} image{'s' if count > 1 else ''} returned by this tool follow in the next message]"
+            out.append(attrs.evolve(message, content=f"{message.content}\n{note}" if message.content else note, images=None))
+            pending.append(TextPart(f"Images returned by tool {message.name!r} (call {message.tool_call_id}):"))
+            pending.extend(message.images)
+            continue
+        if pending and not isinstance(message, ToolMessage):
+            out.append(UserMessage(tuple(pending)))
+            pending = []
+        out.append(message)
+    if pending:
+        out.append(UserMessage(tuple(pending)))
+    return out
 
 
 Message: TypeAlias = SystemMessage | UserMessage | AssistantMessage | ToolMessage

@@ -44,7 +44,16 @@ if TYPE_CHECKING:
     from .plugins import PluginHost
     from .toolsets import Toolset
 
-__all__ = ["ResolvedTools", "Tool", "as_tool", "render_result", "resolve_tool_items", "resolve_tools", "tool"]
+__all__ = [
+    "ResolvedTools",
+    "Tool",
+    "as_tool",
+    "render_result",
+    "resolve_tool_items",
+    "resolve_tools",
+    "result_parts",
+    "tool",
+]
 
 #: Names every provider accepts (OpenAI's rule is the strictest).
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -853,6 +862,25 @@ def render_result(value: Any, *, limit: int | None = None) -> str:
         cut = len(text) - limit
         text = text[:limit] + f"\n[... {cut} more characters cut]"
     return text
+
+
+def result_parts(value: Any, *, limit: int | None = None) -> tuple[str, tuple[Any, ...]]:
+    """The text and the images of a tool's return value.
+
+    A tool returns images as :class:`~agentkit.ImagePart` values: one alone, or in a list or
+    tuple beside other values (strings, ...). The images go to the model as images (see
+    ``ToolMessage.images``); the other items become the text, one per line, each rendered
+    like :func:`render_result`. Any other value has no images.
+    """
+    from .messages import ImagePart
+
+    if isinstance(value, ImagePart):
+        return "", (value,)
+    if isinstance(value, list | tuple) and any(isinstance(v, ImagePart) for v in value):
+        images = tuple(v for v in value if isinstance(v, ImagePart))
+        text = "\n".join(render_result(v) for v in value if not isinstance(v, ImagePart))
+        return render_result(text, limit=limit), images
+    return render_result(value, limit=limit), ()
 
 
 def _as_json(value: Any) -> Any:

@@ -397,6 +397,8 @@ def _sample(tp: Any) -> Any:
         return (_sample(typing.get_args(tp)[0]),)
     args = [a for a in typing.get_args(tp) if a is not type(None)] or [tp]
     first = args[0]
+    if typing.get_origin(first) is tuple:  # an optional tuple
+        return _sample(first)
     if first in (str, bool, bytes, int, float):
         return {str: "v", bool: True, bytes: b"v", int: 7, float: 7.5}[first]
     if attrs.has(first):

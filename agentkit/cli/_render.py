@@ -106,7 +106,9 @@ class EventPrinter:
             if event.call.name in self.hidden_tools:
                 return
             mark = "✗" if result.is_error else "↳"
-            self._side_line(f"  {mark} {one_line(result.content, _RESULT_LIMIT)}")
+            images = getattr(result, "images", None)
+            extra = f" [+{len(images)} image{'s' if len(images) > 1 else ''}]" if images else ""
+            self._side_line(f"  {mark} {one_line(result.content, _RESULT_LIMIT)}{extra}")
         elif kind == "run_completed":
             self.result = event.result
             if self.show_output:

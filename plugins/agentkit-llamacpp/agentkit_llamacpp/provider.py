@@ -364,7 +364,10 @@ def _wire_messages(request: ModelRequest, *, for_tools: bool) -> list[dict[str, 
             out.append(entry)
         elif isinstance(message, ToolMessage):
             status = "error" if message.is_error else "result"
-            out.append({"role": "user", "content": f"[{message.name} {status}]\n{message.content}"})
+            text = message.content
+            if message.images:  # this provider has no image input: say so rather than fail the run
+                text += f"\n[{len(message.images)} image(s) returned that this model cannot see]"
+            out.append({"role": "user", "content": f"[{message.name} {status}]\n{text}"})
     if for_tools and not any(m["role"] == "system" for m in out):
         out.insert(0, {"role": "system", "content": DEFAULT_SYSTEM})  # the tool list lives in it
     return out

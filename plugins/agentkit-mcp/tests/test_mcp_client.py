@@ -97,6 +97,15 @@ def test_results_text_images_structured_and_errors(demo: MCPServer) -> None:
     asyncio.run(main())
 
 
+def test_image_content_reaches_the_model_as_an_image(demo: MCPServer) -> None:
+    agent, provider = agent_for(demo, tool_calls(("picture", {})), "a red pixel")
+    result = agent.run("draw")
+    message = result.messages[2]
+    assert message.content == "a red pixel" and message.images is not None
+    assert message.images[0].media_type == "image/png" and message.images[0].load()[0].startswith(b"\x89PNG")
+    assert provider.requests[1].messages[-1].images == message.images  # what the provider is given
+
+
 def test_is_error_is_an_error_result_the_model_reads(demo: MCPServer) -> None:
     agent, _ = agent_for(demo, tool_calls(("fail", {"reason": "no disk"})), "it failed")
     message = agent.run("try").messages[2]

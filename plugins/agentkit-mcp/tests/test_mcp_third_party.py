@@ -110,9 +110,7 @@ def test_everything_over_stdio_tools_images_structured_progress(everything: Path
     assert result.messages[2].content == "The sum of 2 and 40 is 42."
     image_result = result.messages[4]
     assert "Here's the image you requested:" in image_result.content
-    images = getattr(image_result, "images", None)
-    if images is not None:  # tool results carry images once the core has them
-        assert images and images[0].media_type == "image/png"
+    assert image_result.images is not None and image_result.images[0].media_type == "image/png"
     weather = json.loads(result.messages[6].content)
     assert set(weather) == {"temperature", "conditions", "humidity"}
     progress = [e for e in events if isinstance(e, ToolProgress)]

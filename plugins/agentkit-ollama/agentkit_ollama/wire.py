@@ -40,6 +40,7 @@ from agentkit.messages import (
     ToolMessage,
     Usage,
     UserMessage,
+    tool_images_as_user_messages,
 )
 from agentkit.providers import ModelRequest, ToolSpec
 
@@ -152,7 +153,8 @@ def build_chat_body(
     options, top = split_params(request.params)
     body: dict[str, Any] = {
         "model": request.model,
-        "messages": [message_to_wire(m) for m in request.messages],
+        # tool messages carry text: a tool's images follow in a user message, as vision models expect
+        "messages": [message_to_wire(m) for m in tool_images_as_user_messages(request.messages)],
         "stream": True,
     }
     tools = _tools_for(request.tools, request.tool_choice)

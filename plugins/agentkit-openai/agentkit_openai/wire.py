@@ -28,6 +28,7 @@ from agentkit.messages import (
     ToolMessage,
     Usage,
     UserMessage,
+    tool_images_as_user_messages,
 )
 from agentkit.providers import ModelInfo, ModelRequest, OutputSchema, ToolSpec
 
@@ -75,7 +76,8 @@ def build_chat_body(
         "model": request.model,
         "messages": [
             message_to_wire(m, null_tool_call_content=options.null_tool_call_content)
-            for m in request.messages
+            # tool messages take text only: a tool's images follow in a user message
+            for m in tool_images_as_user_messages(request.messages)
         ],
     }
     for key, value in request.params.items():
