@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -105,31 +105,96 @@ class TreeEntry(NamedTuple):
     name: str
 
 
-def walk_tree(
-    top: str, *, depth: int | None = None, skip: Callable[[str], bool] | None = None
-) -> Iterator[TreeEntry]:
-    """Everything under ``top``: relative path, whether a directory, and its parent's descriptor.
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
-    Walks by directory descriptor (:func:`os.fwalk`) and never follows symlinks, so a folder
-    swapped for a symlink mid-walk is not entered, and a file opened with ``dir_fd`` and
-    ``O_NOFOLLOW`` is the one the walk saw. Symlinks are reported as non-directories;
-    ``skip(name)`` true keeps a directory from being entered; ``depth`` limits the levels.
+
+def walk_tree(
+    top_fd: int,
+    *,
+    depth: int | None = None,
+    max_depth: int = 64,
+    skip: Callable[[str], bool] | None = None,
+    too_deep: list[str] | None = None,
+) -> Generator[TreeEntry, None, None]:
+    """Everything under the directory open as ``top_fd``: relative path, whether a directory,
+    and its parent's descriptor.
+
+    It starts from a descriptor (the one the path check opened), enters each folder by
+    descriptor with ``O_NOFOLLOW`` and never follows symlinks, so a folder swapped for a
+    symlink mid-walk is not entered, and a file opened with ``dir_fd`` and ``O_NOFOLLOW`` is
+    the one the walk saw. Symlinks are reported as non-directories; ``skip(name)`` true keeps
+    a directory from being entered; ``depth`` limits the levels. The walk is a loop with one
+    open descriptor per level, not a recursion: a folder more than ``max_depth`` levels down
+    is listed but not entered (its path goes in ``too_deep``), so a tree 5,000 folders deep
+    costs neither a RecursionError nor 5,000 descriptors.
+
+    Order: a folder's subfolders, then its files (each sorted by name), then each subfolder
+    in turn, depth first.
     """
-    for dirpath, dirnames, filenames, dfd in os.fwalk(top, follow_symlinks=False):
-        rel_dir = os.path.relpath(dirpath, top)
-        prefix = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
-        level = prefix.count("/")
-        keep = []
-        for name in sorted(dirnames):
+    limit = max_depth if depth is None else min(depth, max_depth)
+    frames: list[tuple[int, str, int, Iterator[str]]] = []  # (fd, prefix, level, subfolders to enter)
+    fd: int | None = os.dup(top_fd)
+    prefix, level = "", 0
+    try:
+        while True:
+            if fd is not None:
+                folders, files = _listing(fd)
+                enter = []
+                for name, is_link in folders:
+                    yield TreeEntry(prefix + name, not is_link, fd, name)
+                    if is_link or name in SKIP_DIRS or (skip is not None and skip(name)):
+                        continue
+                    if level + 1 < limit:
+                        enter.append(name)
+                    elif too_deep is not None and (depth is None or level + 1 < depth):
+                        too_deep.append(prefix + name)
+                for name in files:
+                    yield TreeEntry(prefix + name, False, fd, name)
+                frames.append((fd, prefix, level, iter(enter)))
+                fd = None
+            if not frames:
+                return
+            parent, parent_prefix, parent_level, pending = frames[-1]
+            folder = next(pending, None)
+            if folder is None:
+                frames.pop()
+                os.close(parent)
+                continue
             try:
-                is_link = stat.S_ISLNK(os.stat(name, dir_fd=dfd, follow_symlinks=False).st_mode)
-            except OSError:
+                fd = os.open(folder, _DIR_FLAGS, dir_fd=parent)
+            except OSError:  # gone, or swapped for a symlink since it was listed: not entered
                 continue
-            yield TreeEntry(prefix + name, not is_link, dfd, name)
-            if is_link or name in SKIP_DIRS or (skip is not None and skip(name)):
-                continue
-            if depth is None or level + 1 < depth:
-                keep.append(name)
-        dirnames[:] = keep
-        for name in sorted(filenames):
-            yield TreeEntry(prefix + name, False, dfd, name)
+            prefix, level = f"{parent_prefix}{folder}/", parent_level + 1
+    finally:
+        if fd is not None:
+            os.close(fd)
+        for frame in frames:
+            os.close(frame[0])
+
+
+def _listing(fd: int) -> tuple[list[tuple[str, bool]], list[str]]:
+    """A folder's subfolders (with whether each is a symlink) and its other entries, sorted."""
+    folders: list[tuple[str, bool]] = []
+    files: list[str] = []
+    try:
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append((entry.name, False))
+                    elif entry.is_symlink() and _links_to_dir(entry.name, fd):
+                        folders.append((entry.name, True))
+                    else:
+                        files.append(entry.name)
+                except OSError:  # gone meanwhile
+                    continue
+    except OSError:
+        return [], []
+    return sorted(folders), sorted(files)
+
+
+def _links_to_dir(name: str, dir_fd: int) -> bool:
+    try:
+        return stat.S_ISDIR(os.stat(name, dir_fd=dir_fd).st_mode)
+    except OSError:
+        return False

@@ -1,7 +1,8 @@
 """Confinement to a root directory: the one place file paths from a model are checked.
 
 The root is resolved once. A model's path is checked component by component: ``..``,
-absolute paths, NUL bytes, symlinks that lead outside the root or nowhere (dangling, also in a
+absolute paths, NUL bytes, paths longer than ``max_path_chars`` or deeper than
+``max_path_depth`` (``write`` would otherwise build thousands of nested folders), symlinks that lead outside the root or nowhere (dangling, also in a
 parent folder of a file about to be created) and special files (FIFOs, devices, sockets) are
 refused; containment compares path *components*, so ``/srv/root-evil`` is not inside
 ``/srv/root``.
@@ -67,8 +68,15 @@ class Resolved:
 class Root:
     """A directory the file tools are confined to, resolved once when the tools are built."""
 
-    def __init__(self, path: str | os.PathLike[str] = ".") -> None:
-        real = os.path.realpath(os.path.expanduser(os.fspath(path)))
+    def __init__(
+        self, path: str | os.PathLike[str] = ".", *, max_path_chars: int = 4096, max_path_depth: int = 64
+    ) -> None:
+        self.max_path_chars = max_path_chars
+        self.max_path_depth = max_path_depth
+        try:
+            real = os.path.realpath(os.path.expanduser(os.fspath(path)))
+        except OSError as exc:
+            raise ToolError(f"root directory {os.fspath(path)!r} cannot be used: {exc.strerror}") from None
         try:
             st = os.stat(real)
         except OSError as exc:
@@ -98,6 +106,11 @@ class Root:
             raise ToolError(f"path must be a string, got {type(path).__name__}")
         if "\x00" in path:
             raise ToolError("path contains a NUL byte")
+        if len(path) > self.max_path_chars:
+            raise ToolError(
+                f"the path is {len(path):,} characters long; paths may have at most {self.max_path_chars:,} "
+                "(max_path_chars): give a shorter one"
+            )
         if path.startswith(("/", "\\")) or os.path.isabs(path):
             raise ToolError(
                 f"absolute paths are not allowed ({path!r}): give a path relative to the root, "
@@ -106,6 +119,11 @@ class Root:
         parts = [p for p in path.split("/") if p not in ("", ".")]
         if ".." in parts:
             raise ToolError(f"'..' is not allowed in paths ({path!r}): the tools only see inside the root")
+        if len(parts) > self.max_path_depth:
+            raise ToolError(
+                f"the path is {len(parts):,} folders deep; paths may have at most {self.max_path_depth} levels "
+                "(max_path_depth): give a shallower one"
+            )
         return parts
 
     def resolve(self, path: str, *, must_exist: bool = True) -> Resolved:
@@ -131,8 +149,11 @@ class Root:
             except OSError as exc:
                 raise ToolError(f"cannot use {shown!r}: {exc.strerror}") from None
             if stat.S_ISLNK(st.st_mode):
-                target = os.path.realpath(candidate)
                 link = "/".join(parts[: index + 1])
+                try:
+                    target = os.path.realpath(candidate)
+                except OSError as exc:  # the link changed while it was being read
+                    raise ToolError(f"cannot use {link!r}: it changed while being checked ({exc.strerror})") from None
                 if not self.contains(target):
                     raise ToolError(f"{link!r} is a symlink that points outside the root; it is not followed")
                 if not os.path.lexists(target):

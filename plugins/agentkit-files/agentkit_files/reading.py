@@ -156,15 +156,24 @@ def glob_paths(root: Root, settings: FilesSettings, pattern: str, path: str = ".
     depth = None if "**" in pattern else pattern.strip("/").count("/") + 1
     found: list[str] = []
     stopped = False
-    for scanned, (rel, is_dir, _fd, _name) in enumerate(walk_tree(base.real, depth=depth), start=1):
-        if scanned > settings.max_scan_entries:
-            stopped = True
-            break
-        if regex.match(rel):
-            shown = root.relative(os.path.join(base.real, rel))
-            found.append(shown + "/" if is_dir else shown)
+    too_deep: list[str] = []
+    with root.open_dir(base.real) as top:  # the folder the check saw, not a name swapped since
+        walk = walk_tree(top, depth=depth, max_depth=settings.max_path_depth, too_deep=too_deep)
+        for scanned, (rel, is_dir, _fd, _name) in enumerate(walk, start=1):
+            if scanned > settings.max_scan_entries:
+                stopped = True
+                break
+            if regex.match(rel):
+                shown = root.relative(os.path.join(base.real, rel))
+                found.append(shown + "/" if is_dir else shown)
+        walk.close()
     found.sort()
     notes = []
+    if too_deep:
+        notes.append(
+            f"[not entered: {len(too_deep)} folder(s) more than {settings.max_path_depth} levels down "
+            f"(max_path_depth), such as {too_deep[0]!r}; glob from a deeper path]"
+        )
     if len(found) > settings.max_entries:
         notes.append(
             f"[truncated: {len(found)} matches, showing the first {settings.max_entries}; "

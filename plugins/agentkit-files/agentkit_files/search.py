@@ -11,20 +11,18 @@ here but runs the model's regular expression in a child process
 (:class:`~agentkit_files._matcher.Matcher`), since a backtracking expression can hold the GIL
 for hours.
 
-Everything the model gives ends up as an *argument* of ripgrep, never as an option:
-``--regexp=PATTERN``, ``--glob=GLOB``, ``--type=NAME`` and the path after ``--``. ripgrep is run
-with ``--no-config`` so that ``RIPGREP_CONFIG_PATH`` cannot add options either.
+How ripgrep is run, and kept inside the root while folders are swapped for symlinks under
+it, is in :mod:`agentkit_files._ripgrep`. The fallback walks from the descriptor the path
+check opened, entering folders by descriptor with ``O_NOFOLLOW``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import os
 import re
 import shutil
-import signal
 import stat
 import time
 from collections.abc import Iterator
@@ -32,6 +30,7 @@ from collections.abc import Iterator
 from agentkit.errors import ToolError
 
 from ._matcher import Matcher
+from ._ripgrep import GrepQuery, ripgrep
 from .globs import cap_text, compile_glob, looks_binary, walk_tree
 from .paths import Resolved, Root
 from .settings import FilesSettings
@@ -103,11 +102,11 @@ async def grep(
         raise ToolError(f"glob {glob!r} must be a relative pattern such as '*.py' or 'src/**/*.ts'")
     resolved = root.resolve(path)
     rg = find_ripgrep(settings)
-    query = _Query(pattern, glob, file_type, ignore_case, context, files_with_matches)
+    query = GrepQuery(pattern, glob, file_type, ignore_case, context, files_with_matches)
     try:
         async with asyncio.timeout(settings.grep_timeout):
             if rg is not None:
-                lines, truncated, problems = await _ripgrep(rg, root, resolved.real, query, settings)
+                lines, truncated, problems = await ripgrep(rg, root, resolved, query, settings)
             else:
                 deadline = time.monotonic() + settings.grep_timeout
                 matcher = Matcher(pattern, ignore_case=ignore_case, first_only=files_with_matches)
@@ -135,183 +134,33 @@ async def grep(
     )
 
 
-class _Query:
-    def __init__(
-        self,
-        pattern: str,
-        glob: str | None,
-        file_type: str | None,
-        ignore_case: bool,
-        context: int,
-        files: bool,
-    ) -> None:
-        self.pattern = pattern
-        self.glob = glob
-        self.file_type = file_type
-        self.ignore_case = ignore_case
-        self.context = context
-        self.files = files
-
-
-# -- ripgrep ----------------------------------------------------------------------------------
-
-
-def _rg_argv(rg: str, target: str, query: _Query, settings: FilesSettings) -> list[str]:
-    argv = [
-        rg,
-        "--no-config",
-        "--color=never",
-        "--no-messages",
-        f"--max-filesize={settings.max_file_bytes}",
-        "--null",
-        "--sort=path",  # the same order every time (and the fallback's order)
-    ]
-    if query.files:
-        argv.append("--files-with-matches")
-    else:
-        argv += [
-            "--line-number",
-            "--with-filename",
-            "--no-heading",
-            f"--max-columns={settings.max_line_chars}",
-            "--max-columns-preview",
-        ]
-        if query.context:
-            argv.append(f"--context={query.context}")
-    if query.ignore_case:
-        argv.append("--ignore-case")
-    if query.glob is not None:
-        argv.append(f"--glob={query.glob}")
-    if query.file_type is not None:
-        argv.append(f"--type={query.file_type}")
-    argv += [f"--regexp={query.pattern}", "--", target]
-    return argv
-
-
-async def _ripgrep(
-    rg: str, root: Root, real: str, query: _Query, settings: FilesSettings
-) -> tuple[list[str], bool, list[str]]:
-    rel = root.relative(real)
-    argv = _rg_argv(rg, rel, query, settings)
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=root.path,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-            limit=1 << 20,
-        )
-    except OSError as exc:
-        raise ToolError(f"cannot run ripgrep ({rg}): {exc.strerror}") from None
-    lines: list[str] = []
-    truncated = False
-    limit = settings.max_matches
-    assert proc.stdout is not None and proc.stderr is not None
-    stderr_task = asyncio.ensure_future(proc.stderr.read(4096))
-    try:
-        if query.files:
-            buffer = b""
-            while len(lines) < limit:
-                chunk = await proc.stdout.read(1 << 16)
-                if not chunk:
-                    break
-                buffer += chunk
-                *names, buffer = buffer.split(b"\0")
-                lines += [_strip_dot(n.decode("utf-8", "replace")) for n in names if n]
-            truncated = len(lines) > limit or (
-                len(lines) == limit and (bool(buffer) or bool(await proc.stdout.read(1)))
-            )
-            del lines[limit:]
-        else:
-            matches = 0
-            while True:
-                try:
-                    raw = await proc.stdout.readuntil(b"\n")
-                except asyncio.IncompleteReadError as exc:
-                    raw = exc.partial
-                except asyncio.LimitOverrunError:
-                    raw = await proc.stdout.read(1 << 20)  # never happens with --max-columns; stay safe
-                if not raw:
-                    break
-                line = _rg_line(raw.rstrip(b"\n"), settings.max_line_chars)
-                if line is None:
-                    continue
-                if line[1] == ":":
-                    if matches >= limit:
-                        truncated = True
-                        break
-                    matches += 1
-                lines.append(line[0])
-            while lines and lines[-1] == "--":
-                lines.pop()
-        await _finish(proc)
-        stderr = (await stderr_task).decode("utf-8", "replace").strip()
-    finally:
-        await _finish(proc)
-        if not stderr_task.done():
-            stderr_task.cancel()
-    if proc.returncode == 2 and not lines:
-        raise ToolError(f"grep failed: {_first_line(stderr) or 'ripgrep exited with an error'}")
-    return lines, truncated, []
-
-
-def _strip_dot(path: str) -> str:
-    return path[2:] if path.startswith("./") else path
-
-
-def _rg_line(raw: bytes, max_chars: int) -> tuple[str, str] | None:
-    """A line of ripgrep's ``--null`` output as ``(display line, ':' or '-')``."""
-    if raw == b"--":
-        return "--", "-"
-    name, sep, rest = raw.partition(b"\0")
-    if not sep:
-        return None
-    text = rest.decode("utf-8", "replace")
-    match = re.match(r"(\d+)([:-])", text)
-    if match is None:
-        return None
-    body = text[match.end() :]
-    if len(body) > max_chars:
-        body = body[:max_chars] + " [... line cut]"
-    return (
-        f"{_strip_dot(name.decode('utf-8', 'replace'))}{match.group(2)}{match.group(1)}{match.group(2)}{body}",
-        match.group(2),
-    )
-
-
-async def _finish(proc: asyncio.subprocess.Process) -> None:
-    """Stop ripgrep (and anything it started) if it is still running, and reap it."""
-    if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(Exception):
-        await asyncio.shield(proc.wait())
-
-
-def _first_line(text: str) -> str:
-    return " ".join(text.split())[:300]
-
-
 # -- pure Python --------------------------------------------------------------------------------
 
 
 def _python_grep(
-    root: Root, resolved: Resolved, query: _Query, settings: FilesSettings, deadline: float, matcher: Matcher
+    root: Root, resolved: Resolved, query: GrepQuery, settings: FilesSettings, deadline: float, matcher: Matcher
 ) -> tuple[list[str], bool, list[str]]:
-    with matcher.running(deadline):
-        return _search_tree(root, resolved, query, settings, deadline, matcher)
+    # Open what the check saw first (a name can be swapped for a symlink at any time), then
+    # start the child that runs the expression.
+    opened = root.open_dir(resolved.real) if resolved.is_dir else root.open_read(resolved)
+    with opened as top, matcher.running(deadline):
+        return _search_tree(root, resolved, top, query, settings, deadline, matcher)
 
 
 def _search_tree(
-    root: Root, resolved: Resolved, query: _Query, settings: FilesSettings, deadline: float, matcher: Matcher
+    root: Root,
+    resolved: Resolved,
+    top: int,
+    query: GrepQuery,
+    settings: FilesSettings,
+    deadline: float,
+    matcher: Matcher,
 ) -> tuple[list[str], bool, list[str]]:
     lines: list[str] = []
     matches = 0
     files = 0
     problems: list[str] = []
-    for rel_file, fd in _candidate_files(root, resolved, query, settings, problems):
+    for rel_file, fd in _candidate_files(root, resolved, top, query, settings, problems):
         if time.monotonic() > deadline:
             os.close(fd)
             raise TimeoutError
@@ -347,17 +196,17 @@ _OPEN_FLAGS = (
 
 
 def _candidate_files(
-    root: Root, resolved: Resolved, query: _Query, settings: FilesSettings, problems: list[str]
+    root: Root, resolved: Resolved, top: int, query: GrepQuery, settings: FilesSettings, problems: list[str]
 ) -> Iterator[tuple[str, int]]:
     """(path shown to the model, open descriptor) of each file to search, in path order.
 
-    Files are opened relative to the walk's directory descriptors with O_NOFOLLOW, so what
-    is read is what the walk saw, even if folders are swapped for symlinks meanwhile.
-    The receiver closes each descriptor.
+    ``top`` is the searched folder (or file) as the path check opened it. Files are opened
+    relative to the walk's directory descriptors with O_NOFOLLOW, so what is read is what
+    the walk saw, even if folders are swapped for symlinks meanwhile. The receiver closes
+    each descriptor.
     """
     if not resolved.is_dir:  # an explicit file is searched whatever its name
-        with root.open_read(resolved) as fd:
-            yield resolved.shown, os.dup(fd)
+        yield resolved.shown, os.dup(top)
         return
     types = _type_matcher(query.file_type)
     glob = compile_glob(query.glob.lstrip("!")) if query.glob else None
@@ -372,33 +221,47 @@ def _candidate_files(
             return hit != negate
         return True
 
-    walk = walk_tree(resolved.real, skip=lambda name: name.startswith("."))
-    for scanned, entry in enumerate(walk, start=1):
-        if scanned > settings.max_scan_entries:
-            problems.append(
-                f"[stopped after scanning {settings.max_scan_entries} entries; search a narrower path]"
-            )
-            return
-        if entry.is_dir or any(part.startswith(".") for part in entry.rel.split("/")):
-            continue
-        if not wanted(entry.rel, entry.name):
-            continue
-        try:
-            fd = os.open(entry.name, _OPEN_FLAGS, dir_fd=entry.dir_fd)
-        except OSError:  # a symlink (not followed), or gone
-            continue
-        yield root.relative(os.path.join(resolved.real, entry.rel)), fd
+    too_deep: list[str] = []
+    walk = walk_tree(top, max_depth=settings.max_path_depth, skip=lambda name: name.startswith("."), too_deep=too_deep)
+    try:
+        for scanned, entry in enumerate(walk, start=1):
+            if scanned > settings.max_scan_entries:
+                problems.append(f"[stopped after scanning {settings.max_scan_entries} entries; search a narrower path]")
+                return
+            if entry.is_dir or any(part.startswith(".") for part in entry.rel.split("/")):
+                continue
+            if not wanted(entry.rel, entry.name):
+                continue
+            try:
+                fd = os.open(entry.name, _OPEN_FLAGS, dir_fd=entry.dir_fd)
+            except OSError:  # a symlink (not followed), or gone
+                continue
+            yield root.relative(os.path.join(resolved.real, entry.rel)), fd
+    finally:
+        walk.close()
+    if too_deep:
+        problems.append(_too_deep_note(too_deep, settings))
+
+
+def _too_deep_note(folders: list[str], settings: FilesSettings) -> str:
+    return (
+        f"[not searched: {len(folders)} folder(s) more than {settings.max_path_depth} levels down "
+        f"(max_path_depth), such as {folders[0]!r}; search from a deeper path]"
+    )
 
 
 def _search_file(
-    fd: int, shown: str, matcher: Matcher, deadline: float, query: _Query, settings: FilesSettings
+    fd: int, shown: str, matcher: Matcher, deadline: float, query: GrepQuery, settings: FilesSettings
 ) -> list[tuple[str, bool]] | None:
     """Output lines for one file (closing ``fd``), ``None`` when it has no match or is not searchable."""
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
+    try:
+        st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size > settings.max_file_bytes:
-            return None
-        data = f.read(settings.max_file_bytes + 1)
+            return None  # a folder put where a file was, a FIFO, or too big
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(settings.max_file_bytes + 1)
+    finally:
+        os.close(fd)
     if len(data) > settings.max_file_bytes or looks_binary(data[:8192]):
         return None
     lines = data.decode("utf-8", "replace").split("\n")

@@ -39,6 +39,11 @@ class FilesSettings:
     max_file_bytes: int = attrs.field(default=10 * 1024 * 1024, validator=_positive)
     #: Entries ``ls`` lists and paths ``glob`` returns at most.
     max_entries: int = attrs.field(default=1000, validator=_positive)
+    #: Characters of a path the model gives; a longer one is refused.
+    max_path_chars: int = attrs.field(default=4096, validator=_positive)
+    #: Folders in a path the model gives (a longer one is refused), and levels below the
+    #: searched folder that ``glob`` and ``grep`` enter.
+    max_path_depth: int = attrs.field(default=64, validator=_positive)
     #: Directory entries ``glob`` and the pure-Python ``grep`` visit before they stop.
     max_scan_entries: int = attrs.field(default=200_000, validator=_positive)
     #: Matching lines ``grep`` returns at most (files, with ``files_with_matches``).

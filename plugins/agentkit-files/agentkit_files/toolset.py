@@ -209,7 +209,7 @@ def build_tool(name: str, root: Root, settings: FilesSettings) -> Tool:
 
 def _from_settings(name: str, **settings: Any) -> Tool:
     resolved = FilesSettings.from_mapping(settings)
-    return build_tool(name, Root(resolved.root), resolved)
+    return build_tool(name, _root(resolved), resolved)
 
 
 def factory(name: str) -> Callable[..., Tool]:
@@ -217,6 +217,10 @@ def factory(name: str) -> Callable[..., Tool]:
     if name not in _BUILDERS:
         raise KeyError(name)
     return functools.partial(_from_settings, name)
+
+
+def _root(settings: FilesSettings) -> Root:
+    return Root(settings.root, max_path_chars=settings.max_path_chars, max_path_depth=settings.max_path_depth)
 
 
 def file_tools(
@@ -232,7 +236,7 @@ def file_tools(
     the docs). ``settings`` are :class:`FilesSettings` fields (caps, ``bash_approve``...).
     """
     resolved = FilesSettings.from_mapping(settings, root=os.fspath(root))
-    base = Root(resolved.root)
+    base = _root(resolved)
     names = list(READ_WRITE if write else READ_ONLY)
     if bash:
         names.append("bash")

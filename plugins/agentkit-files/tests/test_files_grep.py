@@ -32,6 +32,13 @@ async def test_options(tree: Path, root: Root, grep_settings: FilesSettings) -> 
         await grep(root, grep_settings, "x", file_type="nope")
 
 
+async def test_a_glob_with_a_slash_matches_below_the_searched_folder(root: Root, grep_settings: FilesSettings) -> None:
+    assert await grep(root, grep_settings, "helper", "src", glob="pkg/*.py") == "src/pkg/util.py:1:def helper():"
+    assert await grep(root, grep_settings, "helper", "src", glob="pkg/*.py", files_with_matches=True) == (
+        "src/pkg/util.py"
+    )
+
+
 async def test_context_lines(tree: Path, root: Root, grep_settings: FilesSettings) -> None:
     (tree / "ctx.txt").write_text("a\nb\nMATCH 1\nc\nd\ne\nf\nMATCH 2\ng\n")
     text = await grep(root, grep_settings, "MATCH", "ctx.txt", context=1)
