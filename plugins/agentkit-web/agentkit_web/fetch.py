@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import fnmatch
+import os
 import re
 import zlib
 from collections.abc import Mapping
@@ -191,12 +192,68 @@ async def _send(
     request = httpx.Request("GET", url.copy_with(host=address), headers=headers, extensions=extensions)
     try:
         response = await transport.handle_async_request(request)
-    except httpx.TimeoutException:
-        raise ToolError(f"timed out connecting to {url.host} or waiting for its answer") from None
     except httpx.HTTPError as exc:
-        raise ToolError(f"cannot fetch {url}: {type(exc).__name__}: {exc or 'connection failed'}") from None
+        raise _asking_failed(exc, url, settings) from None
     response.request = request
     return response
+
+
+def _detail(exc: BaseException) -> str:
+    """What went wrong under an httpx error: the socket error when there is one (httpx's own
+    text is often empty, or "All connection attempts failed"), else the first text found."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    first = ""
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno:
+            return os.strerror(current.errno)
+        first = first or " ".join(str(current).split())[:200]
+        current = current.__cause__ or current.__context__
+    return first
+
+
+def _asking_failed(exc: httpx.HTTPError, url: httpx.URL, settings: WebSettings) -> ToolError:
+    """A ToolError saying what went wrong before the response's headers arrived."""
+    host, detail = url.host, _detail(exc)
+    because = f" ({detail})" if detail else ""
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        text = f"could not connect to {host}: no connection within {settings.connect_timeout:g} s (connect_timeout)"
+    elif isinstance(exc, httpx.ConnectError):
+        text = f"could not connect to {host}{because or ' (connection refused)'}"
+    elif isinstance(exc, httpx.ReadTimeout):
+        text = f"{host} accepted the connection but sent no answer within {settings.read_timeout:g} s (read_timeout)"
+    elif isinstance(exc, httpx.WriteTimeout):
+        text = f"timed out after {settings.read_timeout:g} s sending the request to {host}"
+    elif isinstance(exc, httpx.RemoteProtocolError):
+        text = f"{host} closed the connection without a valid answer{because}"
+    elif isinstance(exc, httpx.ReadError | httpx.WriteError):
+        text = f"the connection to {host} broke before it answered{because or ' (reset)'}"
+    else:
+        text = f"cannot fetch {url}: {type(exc).__name__}{': ' + detail if detail else ''}"
+    return ToolError(text)
+
+
+def _reading_failed(
+    exc: httpx.HTTPError, url: httpx.URL, settings: WebSettings, got: int, expected: str | None
+) -> ToolError:
+    """A ToolError saying what went wrong while the body was coming (and how much had come)."""
+    detail = _detail(exc)
+    read = f"after {got:,} bytes" + (f" of {int(expected):,}" if expected and expected.isdigit() else "")
+    if isinstance(exc, httpx.ReadTimeout):
+        text = (
+            f"timed out reading the body of {url}: no data for {settings.read_timeout:g} s (read_timeout) "
+            f"{read}; the server stopped sending"
+        )
+    elif isinstance(exc, httpx.RemoteProtocolError):
+        text = f"the connection was closed before the body of {url} was complete ({read}): {detail or 'cut short'}"
+    elif isinstance(exc, httpx.ReadError):
+        text = f"the connection was broken while reading the body of {url} ({read}): {detail or 'reset by the server'}"
+    else:
+        text = (
+            f"reading the body of {url} failed {read}: {type(exc).__name__}{': ' + detail if detail else ''}"
+        )
+    return ToolError(text)
 
 
 async def _read(
@@ -208,7 +265,7 @@ async def _read(
             f"{final} is {media}, which web_fetch does not read (it reads: {', '.join(settings.content_types)})"
         )
     limit = settings.max_bytes if response.status_code < 400 else 4000
-    body, truncated = await _read_body(response, limit)
+    body, truncated = await _read_body(response, limit, final, settings)
     if not media and b"\x00" in body[:2048]:
         raise ToolError(f"{final} has no content type and looks binary; web_fetch reads text only")
     if response.status_code >= 400:
@@ -270,7 +327,9 @@ class _Decoder:
         return bytes(out)
 
 
-async def _read_body(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+async def _read_body(
+    response: httpx.Response, limit: int, url: httpx.URL, settings: WebSettings
+) -> tuple[bytes, bool]:
     encoding = response.headers.get("content-encoding", "").strip().lower()
     if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
         raise ToolError(f"the response uses content-encoding {encoding!r}, which web_fetch does not decode")
@@ -281,11 +340,14 @@ async def _read_body(response: httpx.Response, limit: int) -> tuple[bytes, bool]
     body = bytearray()
     raw_total = 0
     raw_limit = limit + (1 << 20)  # compressed data that yields nothing must also stop
-    async for chunk in response.aiter_raw():
-        raw_total += len(chunk)
-        body += decoder.decode(chunk, limit + 1 - len(body))
-        if len(body) > limit or raw_total > raw_limit:
-            return bytes(body[:limit]), True
+    try:
+        async for chunk in response.aiter_raw():
+            raw_total += len(chunk)
+            body += decoder.decode(chunk, limit + 1 - len(body))
+            if len(body) > limit or raw_total > raw_limit:
+                return bytes(body[:limit]), True
+    except httpx.HTTPError as exc:
+        raise _reading_failed(exc, url, settings, raw_total, response.headers.get("content-length")) from None
     body += decoder.decode(b"", limit + 1 - len(body))
     if len(body) > limit:
         return bytes(body[:limit]), True
