@@ -10,9 +10,13 @@ A session file is a sequence of JSON lines::
 Message lines are agentkit's message format. ``session`` lines carry the session's whole
 state (ids, title, model, usage, metadata, timestamps) and *commit* the messages before
 them: a turn is its message lines plus one session line, written together under an
-exclusive ``flock``. Lines after the last session line belong to a write a crash cut short:
-readers ignore them, and the next writer truncates them away and logs a warning naming the
-file. Metadata changes append a session line; clear, set_history and import replace the
+exclusive ``flock``. So a file ends with a session line and its newline, unless a crash cut
+a write short: then the last line has no newline, and the lines after the last session line
+are that write's. Readers ignore them; the next writer truncates them away and logs a
+warning naming the file. Anything else after the last session line (a complete line that is
+not a session line) is corruption: :class:`~agentkit.errors.CorruptSessionError` naming the
+file and line, unless the store has ``repair=True``, which reads past it and reports what it
+removes. Metadata changes append a session line; clear, set_history and import replace the
 file atomically (temporary file + rename).
 """
 
@@ -107,8 +111,9 @@ class JsonlStore(Store):
     """Sessions as JSONL files in a directory.
 
     :param path: the directory (default ``$AGENTKIT_HOME/sessions``), created 0700.
-    :param repair: read past corrupt lines in the middle of a file (logging each one)
-        instead of raising :class:`~agentkit.errors.CorruptSessionError`.
+    :param repair: read past corrupt lines (logging each one) instead of raising
+        :class:`~agentkit.errors.CorruptSessionError`; a corrupt end of a file is then removed,
+        and reported, by the next write.
     :param fsync: flush every write to disk (survives power loss; slower).
     :param lock_timeout: seconds to wait for another writer's lock on a session file.
     """
@@ -242,12 +247,26 @@ class JsonlStore(Store):
                     info = self._info(record, f.path, None)
                     if session_id is not None and info.id != session_id:
                         raise self._corrupt(f.path, None, f"holds session {info.id!r}, not {session_id!r}")
-                    return info, start + line_end + 1, size, after
+                    end = start + line_end + 1
+                    if after and chunk.endswith(b"\n") and chunk[line_end + 1 :].strip():
+                        self._corrupt_end(f.path, f.read_all().count(b"\n"), session_id)
+                    return info, end, size, after
                 after += 1
                 line_end = line_start - 1
             if start == 0:
                 raise self._corrupt(f.path, 1, "no session line: not an agentkit session file", session_id)
             window *= 8
+
+    def _corrupt_end(self, path: Path, line: int, session_id: str | None) -> None:
+        """A complete line that is not a session line ends the file: raise, or (with
+        ``repair=True``) report it; the lines after the last session line are then ignored."""
+        problem = (
+            "the file ends with a line that is not a session line: every write ends with one, and a "
+            "write cut short would leave its last line without a newline"
+        )
+        if not self.repair:
+            raise self._corrupt(path, line, problem, session_id)
+        log.warning("%s, line %d: %s; reading past it (repair=True)", path, line, problem)
 
     def _repair_tail(self, f: LockedFile, session_id: str) -> SessionInfo:
         """Cut whatever follows the last session line (a write a crash cut short), loudly.
@@ -263,15 +282,15 @@ class JsonlStore(Store):
                 return info
         info, end, size, after = self._tail(f, session_id)
         if end < size:
-            torn = "" if f.read_at(size - 1, 1) == b"\n" else " and a torn last line"
+            torn = f.read_at(size - 1, 1) != b"\n"
             os.ftruncate(f.fd, end)
             log.warning(
-                "%s: removed %d bytes after the last complete turn (%d uncommitted line(s)%s left by an "
-                "interrupted write)",
+                "%s: removed %d bytes after the last complete turn (%s)",
                 f.path,
                 size - end,
-                after,
-                torn,
+                f"{after} uncommitted line(s) and a torn last line, left by an interrupted write"
+                if torn
+                else f"{after} corrupt line(s), repair=True",
             )
         return info
 
@@ -292,7 +311,7 @@ class JsonlStore(Store):
         one (the current state) is read in full.
         """
         lines = data.split(b"\n")
-        lines.pop()  # after the last newline: b"" or a torn line, never used
+        torn = lines.pop()  # after the last newline: b"" or a torn line, never used
         try:  # the third byte tells them apart: {"type": "session", ...} or {"role": ...}
             at = [i for i, line in enumerate(lines) if line[2] == 116]  # t
             texts = [line for line in lines if line[2] == 114]  # r
@@ -321,6 +340,8 @@ class JsonlStore(Store):
             ):
                 return None
         last, committed = sessions[-1]
+        if not torn.strip() and any(line.strip() for line in lines[last + 1 :]):
+            return None  # complete lines end the file, after its last session line: the careful read decides
         try:
             state = self._info(json.loads(lines[last]), path, None)  # exactly, with json
             messages = messages_from_json_texts(texts[:committed])
@@ -337,7 +358,7 @@ class JsonlStore(Store):
 
     def _parse_carefully(self, data: bytes, path: Path, session_id: str, base: _Parsed | None) -> _Parsed:
         lines = data.split(b"\n")
-        lines.pop()  # after the last newline: b"" or a torn line, never used
+        torn = lines.pop()  # after the last newline: b"" or a torn line, never used
         first = base.lines + 1 if base is not None else 1
         numbered = [(n, line) for n, line in enumerate(lines, start=first) if line.strip()]
         records = _loads(b"[" + b",".join(line for _, line in numbered) + b"]")
@@ -381,6 +402,9 @@ class JsonlStore(Store):
         assert info is not None
         if info.id != session_id:
             raise self._corrupt(path, None, f"holds session {info.id!r}, not {session_id!r}")
+        after = [n for n, _ in pending] + bad  # complete lines after the last session line
+        if after and not torn.strip():  # ...that end the file: not a write cut short
+            self._corrupt_end(path, max(after), session_id)
         if start + len(data) > committed_end:
             log.debug(
                 "%s: ignoring %d byte(s) after the last complete turn",

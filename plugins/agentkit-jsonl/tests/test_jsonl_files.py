@@ -113,9 +113,12 @@ async def test_torn_last_line_is_ignored_then_repaired_and_reported(
     lines_of(path)  # every line is whole JSON again: nothing was glued
 
 
-async def test_uncommitted_lines_of_a_cut_turn_are_dropped(
-    store: JsonlStore, caplog: pytest.LogCaptureFixture
+async def test_a_turn_cut_at_a_line_boundary_is_corrupt_unless_repaired(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Complete message lines without their session line at the end: not a write a crash cut
+    short (that leaves a line without its newline), so an error; repair=True removes them."""
+    store = JsonlStore(tmp_path)
     await store.create_session("u")
     await store.append_turn("u", sample_turn(0))
     path = store.file_of("u")
@@ -125,12 +128,20 @@ async def test_uncommitted_lines_of_a_cut_turn_are_dropped(
     cut = full[: len(whole) + (len(full) - len(whole)) // 2]  # half of the second turn's bytes
     cut = cut[: cut.rfind(b"\n") + 1]  # ...ending on complete message lines, without its session line
     path.write_bytes(cut)
-    assert await store.read_messages("u") == sample_turn(0)
-    assert (await store.get_session("u")).message_count == 4
-    with caplog.at_level(logging.WARNING, logger="agentkit_jsonl"):
-        await store.update_session("u", title="after the crash")
-    assert "uncommitted line" in caplog.text
-    assert await store.read_messages("u") == sample_turn(0)
+    last_line = cut.count(b"\n")
+    with pytest.raises(CorruptSessionError, match=f"line {last_line}:"):
+        await store.read_messages("u")
+    store.close()
+    lenient = JsonlStore(tmp_path, repair=True)
+    try:
+        assert await lenient.read_messages("u") == sample_turn(0)
+        assert (await lenient.get_session("u")).message_count == 4
+        with caplog.at_level(logging.WARNING, logger="agentkit_jsonl"):
+            await lenient.update_session("u", title="after the crash")
+        assert "corrupt line(s), repair=True" in caplog.text
+        assert await lenient.read_messages("u") == sample_turn(0)
+    finally:
+        lenient.close()
 
 
 async def test_corrupt_middle_line_names_file_and_line(
@@ -337,7 +348,8 @@ async def test_the_quick_read_and_the_careful_read_agree(store: JsonlStore) -> N
     assert store._parse_fast(data[cut:], path, "q", base) == careful
     for bad in (
         data.replace(b'{"role": ', b'{"role" : ', 1),  # not as this store writes it
-        data + b'{"role": "user", "content": "uncommitted"}\n',  # fine: ignored like the careful read
+        data + b'{"role": "user", "content": "uncommitted"}\n',  # corrupt: a complete line ends the file
+        data + b'{"role": "user", "content": "cut',  # a torn write: ignored by both
         data.replace(b'"message_count": 4', b'"message_count": 3', 1),  # a count that is off
         data.replace(b'"format": 1', b'"format": true', 1),  # not an integer
         data.replace(b'"format": 1, ', b"", 1),  # no format at all
