@@ -113,8 +113,13 @@ def _switch_to_wal(conn: sqlite3.Connection, busy_timeout: float) -> str:
 
 
 def is_busy(exc: BaseException) -> bool:
-    """``SQLITE_BUSY`` (any extended code): another connection holds a lock we need."""
-    return isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+    """``SQLITE_BUSY`` (any extended code): another connection holds a lock we need.
+
+    Errors that Python's ``sqlite3`` raises itself (text that is not UTF-8, ...) carry no
+    SQLite error code.
+    """
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.OperationalError) and code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def retry_while_busy(conn: sqlite3.Connection, attempt: Callable[[], T], timeout: float) -> T:
@@ -281,7 +286,7 @@ class Worker:
                     return retry_while_busy(conn, lambda: job(conn, *args), self._busy_timeout)
                 finally:
                     self._count_job()
-            except sqlite3.DatabaseError as exc:
+            except _UNREADABLE as exc:
                 raise _translate(exc, self._path) from exc
 
     def _submit(self, job: Callable[..., T], args: tuple[Any, ...]) -> Any:
@@ -322,7 +327,7 @@ class Worker:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 return False, None
-            except sqlite3.DatabaseError as exc:
+            except _UNREADABLE as exc:
                 raise _translate(exc, self._path) from exc
             self._count_job()
             return True, result
@@ -363,7 +368,22 @@ class Worker:
                 self._conn = None
 
 
-def _translate(exc: sqlite3.DatabaseError, path: Path) -> StorageError:
+#: What reading a damaged database raises: SQLite's errors, and Python's own on values that
+#: are not what was written (text that is not UTF-8, a timestamp out of range, broken JSON).
+_UNREADABLE = (sqlite3.DatabaseError, ValueError, TypeError, OverflowError, KeyError, IndexError)
+
+
+def _translate(exc: Exception, path: Path) -> StorageError:
+    """A StorageError naming the file (one of ours passes through as it is)."""
+    if isinstance(exc, StorageError):
+        return exc
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return CorruptSessionError(
+            f"{path}: the database holds a value that cannot be read ({type(exc).__name__}: {exc})",
+            path=str(path),
+            store="sqlite",
+            hint="restore the file from a backup, or move it away to start afresh",
+        )
     text = str(exc)
     if isinstance(exc, sqlite3.OperationalError) and "locked" in text:
         return StorageError(
@@ -371,6 +391,11 @@ def _translate(exc: sqlite3.DatabaseError, path: Path) -> StorageError:
             store="sqlite",
             hint="raise busy_timeout, or look for a process stuck inside a transaction",
         )
-    if "not a database" in text or "malformed" in text:
-        return CorruptSessionError(f"{path}: {text}", path=str(path), store="sqlite")
+    if "not a database" in text or "malformed" in text or "decode" in text:
+        return CorruptSessionError(
+            f"{path}: {text}",
+            path=str(path),
+            store="sqlite",
+            hint="restore the file from a backup, or move it away to start afresh",
+        )
     return StorageError(f"{path}: {text}", store="sqlite")

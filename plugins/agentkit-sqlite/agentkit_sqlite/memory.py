@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import array
 import asyncio
+import contextlib
 import json
 import math
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -166,12 +167,27 @@ class SqliteMemory(Memory):
                 try:
                     conn = self._connect()
                     return fn(conn)
-                except sqlite3.Error as exc:
+                except (sqlite3.Error, *_DAMAGE) as exc:
                     if conn is not None and conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise MemoryStoreError(f"memory database {self.path}: {exc}", backend=self.name) from exc
+                        with contextlib.suppress(sqlite3.Error):
+                            conn.execute("ROLLBACK")
+                    raise MemoryStoreError(
+                        f"memory database {self.path}: {type(exc).__name__}: {exc}", backend=self.name
+                    ) from exc
 
         return await asyncio.to_thread(run)
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """A value read back that is not what was written (a damaged file) is a MemoryStoreError."""
+        try:
+            yield
+        except _DAMAGE as exc:
+            raise MemoryStoreError(
+                f"memory database {self.path}: a stored value cannot be read ({type(exc).__name__}: {exc})",
+                backend=self.name,
+                hint="restore the file from a backup, or move it away to start afresh",
+            ) from exc
 
     async def aclose(self) -> None:
         if self._provider is not None:
@@ -320,9 +336,10 @@ class SqliteMemory(Memory):
             return keyword_rows, vector_rows
 
         keyword_rows, vector_rows = await self._call(run)
-        if not vectors:
-            return [MemoryHit(_record(row[:10]), float(row[10])) for row in keyword_rows[:k]]
-        return self._hybrid(keyword_rows, vector_rows, _unpack(vectors[0]), k)
+        with self._reading():
+            if not vectors:
+                return [MemoryHit(_record(row[:10]), float(row[10])) for row in keyword_rows[:k]]
+            return self._hybrid(keyword_rows, vector_rows, _unpack(vectors[0]), k)
 
     def _hybrid(
         self,
@@ -356,7 +373,8 @@ class SqliteMemory(Memory):
             ).fetchone()
 
         row = await self._call(run)
-        return _record(row) if row else None
+        with self._reading():
+            return _record(row) if row else None
 
     async def list(
         self,
@@ -381,7 +399,9 @@ class SqliteMemory(Memory):
                 params,
             ).fetchall()
 
-        return [_record(row) for row in await self._call(run)]
+        rows = await self._call(run)
+        with self._reading():
+            return [_record(row) for row in rows]
 
     async def update(
         self,
@@ -415,7 +435,8 @@ class SqliteMemory(Memory):
         row = await self._call(run)
         if row is None:
             raise MemoryStoreError(f"no memory with id {memory_id!r}", backend=self.name)
-        return _record(row)
+        with self._reading():
+            return _record(row)
 
     async def delete(self, memory_id: str) -> bool:
         def run(conn: sqlite3.Connection) -> int:
@@ -441,6 +462,11 @@ def _filter_sql(filters: Mapping[str, list[Any]], params: dict[str, Any]) -> str
                 options.append(f"json_extract(m.metadata, :fpath{i}) = :f{i}_{j}")
         parts.append("(" + " OR ".join(options) + ")")
     return "".join(" AND " + p for p in parts)
+
+
+#: What Python raises on values that are not what was written (text that is not UTF-8 is
+#: SQLite's error): the file was damaged.
+_DAMAGE = (ValueError, TypeError, OverflowError, KeyError, IndexError)
 
 
 def _record(row: Sequence[Any]) -> MemoryRecord:
