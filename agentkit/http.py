@@ -23,13 +23,15 @@ import email.utils
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 from .errors import (
+    AgentkitError,
     AuthenticationError,
     BadRequestError,
     ContextLengthError,
@@ -45,6 +47,8 @@ from .errors import (
 if TYPE_CHECKING:
     import httpx
 
+E = TypeVar("E", bound=AgentkitError)
+
 __all__ = [
     "HttpClient",
     "HttpSettings",
@@ -52,6 +56,7 @@ __all__ = [
     "aiter_ndjson",
     "aiter_sse",
     "error_for_status",
+    "is_secret_header",
     "parse_retry_after",
     "redact_headers",
 ]
@@ -59,7 +64,12 @@ __all__ = [
 log = logging.getLogger("agentkit.http")
 
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 521, 522, 524, 529})
-_SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "proxy-authorization", "x-goog-api-key"})
+#: Header names whose values are secrets (``authorization``, ``api-key``, ``x-goog-api-key``,
+#: ``x-auth-token``, ``cookie``...): redacted in logs, and taken out of error text.
+_SECRET_HEADER = re.compile(r"auth|key|token|secret|passw|cookie|session|signature", re.IGNORECASE)
+#: Shorter values are not redacted: no real credential is this short, and replacing a value
+#: like ``"x"`` (common for local servers) would garble every error message.
+MIN_SECRET_LENGTH = 8
 _CONTEXT_MARKERS = (
     "context_length_exceeded",
     "context length",
@@ -91,9 +101,14 @@ class HttpSettings:
         return random.uniform(ceiling / 2, ceiling)
 
 
+def is_secret_header(name: str) -> bool:
+    """Whether a header's value is a secret (its name mentions a key, token, auth, ...)."""
+    return _SECRET_HEADER.search(name) is not None
+
+
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers with secrets replaced, for debug logs."""
-    return {k: ("<redacted>" if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}
+    return {k: ("<redacted>" if is_secret_header(k) else v) for k, v in headers.items()}
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -231,25 +246,37 @@ class HttpClient:
             await entry[1].aclose()
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret this client sends (API keys in its headers) replaced.
+        """``text`` with every secret this client sends (the values of its secret headers) replaced.
 
-        Servers sometimes echo the key they were given in an error body; it must not reach
-        an exception message or a log through that body.
+        For error text, logs and reprs only, never for a response: servers sometimes echo the
+        key they were given in an error body, which must not reach an exception or a log, but
+        an answer is the model's and is passed on as it is. Subclasses that hold more secrets
+        extend this (call ``super().redact(text)``). Values shorter than
+        :data:`MIN_SECRET_LENGTH` are left alone.
         """
         for secret in self._secrets():
             text = text.replace(secret, "<redacted>")
         return text
 
+    def redact_error(self, error: E) -> E:
+        """``error`` (changed in place) with :meth:`redact` applied to its message, body and hint."""
+        for name in ("message", "body", "hint"):
+            value = getattr(error, name, None)
+            if isinstance(value, str):
+                setattr(error, name, self.redact(value))
+        error.args = tuple(self.redact(a) if isinstance(a, str) else a for a in error.args)
+        return error
+
     def _secrets(self) -> list[str]:
         found: set[str] = set()
         for name, value in self._headers.items():
-            if name.lower() not in _SECRET_HEADERS or not value:
+            if not value or not is_secret_header(name):
                 continue
             found.add(value)
             scheme, _, token = value.partition(" ")
             if token and scheme.lower() in ("bearer", "basic", "token"):
                 found.add(token.strip())
-        return sorted((s for s in found if len(s) >= 8), key=len, reverse=True)
+        return sorted((s for s in found if len(s) >= MIN_SECRET_LENGTH), key=len, reverse=True)
 
     def error(self, status: int, body: str, model: str | None, retry_after: float | None = None) -> ProviderError:
         body = self.redact(body)

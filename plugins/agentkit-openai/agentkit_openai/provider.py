@@ -61,7 +61,6 @@ _OWN_SETTINGS = (
     "stream_usage",
     "embedding_batch_size",
 )
-_REDACTED = "<redacted>"
 
 
 class _Key:
@@ -82,22 +81,16 @@ class _Key:
 
 
 class _Client(HttpClient):
-    """HttpClient whose errors never quote the key and whose 401 names where the key came from."""
+    """HttpClient whose 401 names where the key came from (the key itself is redacted by the base)."""
 
-    def __init__(self, *, key: _Key | None, auth_hint: str, **kwargs: Any) -> None:
+    def __init__(self, *, auth_hint: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._key = key
         self._auth_hint = auth_hint
-
-    def redact(self, text: str) -> str:
-        if self._key is not None and self._key.reveal() and self._key.reveal() in text:
-            text = text.replace(self._key.reveal(), _REDACTED)
-        return text
 
     def error(
         self, status: int, body: str, model: str | None, retry_after: float | None = None
     ) -> ProviderError:
-        error = super().error(status, self.redact(body), model, retry_after)
+        error = super().error(status, body, model, retry_after)
         if isinstance(error, AuthenticationError):
             what = "authentication failed" if status == 401 else "permission denied"
             return AuthenticationError(
@@ -240,7 +233,6 @@ class OpenAIProvider(Provider):
             else:
                 hint = "the server wants a key; pass api_key= or api_key_env= in the provider settings"
             self._client = _Client(
-                key=self._key,
                 auth_hint=hint,
                 provider=self.name,
                 base_url=self.base_url,
@@ -257,15 +249,16 @@ class OpenAIProvider(Provider):
             raw = b"".join([chunk async for chunk in response.aiter_bytes()])
         finally:
             await response.aclose()
-        text = client.redact(raw.decode("utf-8", "replace"))
         try:
-            return json.loads(text)
+            return json.loads(raw)
         except ValueError:
-            raise ProviderError(
-                "the server answered with something that is not JSON",
-                provider=self.name,
-                model=model,
-                body=text,
+            raise client.redact_error(
+                ProviderError(
+                    "the server answered with something that is not JSON",
+                    provider=self.name,
+                    model=model,
+                    body=raw.decode("utf-8", "replace"),
+                )
             ) from None
 
     # -- the Provider API -------------------------------------------------------------------
@@ -274,7 +267,10 @@ class OpenAIProvider(Provider):
         """One non-streaming call (``stream: false``)."""
         body = build_chat_body(request, stream=False, options=self._options)
         data = await self._json("POST", "/chat/completions", body, request.model)
-        return parse_completion(data, provider=self.name, model=request.model, env_var=self.env_var)
+        try:
+            return parse_completion(data, provider=self.name, model=request.model, env_var=self.env_var)
+        except ProviderError as exc:  # it may quote the body, which may echo a key
+            raise self._http(request.model).redact_error(exc) from None
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent | ModelResponse]:
         """One streaming call: deltas as they arrive, then the ModelResponse.
@@ -302,12 +298,11 @@ class OpenAIProvider(Provider):
                 else:
                     assembler = StreamAssembler(provider=self.name, model=request.model, env_var=self.env_var)
                     async for sse in aiter_sse(response.aiter_bytes()):
-                        data = client.redact(sse.data)
                         if sse.event == "error":
                             raise _stream_error(
-                                data, provider=self.name, model=request.model, env_var=self.env_var
+                                sse.data, provider=self.name, model=request.model, env_var=self.env_var
                             )
-                        for event in assembler.feed(data):
+                        for event in assembler.feed(sse.data):
                             delivered = True
                             yield event
                         if assembler.done:
@@ -315,7 +310,7 @@ class OpenAIProvider(Provider):
                     result = assembler.response()
             except (IncompleteStreamError, ProviderTimeoutError) as exc:
                 if delivered or attempt > settings.max_retries:
-                    raise
+                    raise client.redact_error(exc) from None
                 wait = settings.backoff(attempt)
                 if time.monotonic() + wait >= deadline:
                     raise
@@ -324,6 +319,8 @@ class OpenAIProvider(Provider):
                 )
                 await asyncio.sleep(wait)
                 continue
+            except ProviderError as exc:  # it may quote the body, which may echo a key
+                raise client.redact_error(exc) from None
             finally:
                 await response.aclose()
             yield result
@@ -331,16 +328,14 @@ class OpenAIProvider(Provider):
 
     async def _whole_response(self, response: OpenResponse, model: str) -> ModelResponse:
         raw = b"".join([chunk async for chunk in response.aiter_bytes()])
-        assert self._client is not None
-        text = self._client.redact(raw.decode("utf-8", "replace"))
         try:
-            data = json.loads(text)
+            data = json.loads(raw)
         except ValueError:
             raise ProviderError(
                 "the server answered with something that is not JSON",
                 provider=self.name,
                 model=model,
-                body=text,
+                body=raw.decode("utf-8", "replace"),
             ) from None
         return parse_completion(data, provider=self.name, model=model, env_var=self.env_var)
 
