@@ -52,10 +52,13 @@ E = TypeVar("E", bound=AgentkitError)
 __all__ = [
     "HttpClient",
     "HttpSettings",
+    "OpenResponse",
+    "Retries",
     "SseEvent",
     "aiter_ndjson",
     "aiter_sse",
     "error_for_status",
+    "is_retryable",
     "is_secret_header",
     "parse_retry_after",
     "redact_headers",
@@ -94,6 +97,7 @@ class HttpSettings:
     backoff_base: float = 0.5
     backoff_max: float = 8.0
     max_retry_wait: float = 60.0  # a longer Retry-After raises RateLimitError instead
+    end_grace: float = 1.0  # once the answer is complete, how long to wait for the end of the body
 
     def backoff(self, attempt: int) -> float:
         """Capped exponential backoff with full jitter for retry number ``attempt`` (1-based)."""
@@ -296,23 +300,26 @@ class HttpClient:
         json_body: Any = None,
         model: str | None = None,
         deadline: float | None = None,
+        retries: Retries | None = None,
     ) -> OpenResponse:
         """Send a request, retrying per policy, and return the open (streaming) response.
 
         The response's status is 2xx. The caller reads it with :meth:`OpenResponse.aiter_bytes`
         (or :func:`aiter_sse` / :func:`aiter_ndjson`) and closes it with ``aclose()``.
+        ``retries`` carries the retry budget and deadline across several sends of one exchange
+        (when reading the body failed and the request is sent again); by default a new one.
         """
         import httpx
 
         s = self.settings
-        deadline = deadline if deadline is not None else time.monotonic() + s.total_timeout
+        if retries is None:
+            retries = Retries(self, model, deadline)
+        deadline = retries.deadline
         client = self._client()
         # One timer for the whole exchange: the send here, then every read of the body.
         watchdog = _Watchdog(min(s.first_byte_timeout, s.read_timeout))
-        attempt = 0
         try:
             while True:
-                attempt += 1
                 if log.isEnabledFor(logging.DEBUG):
                     log.debug(
                         "%s %s%s headers=%s",
@@ -330,6 +337,7 @@ class HttpClient:
                         model=model,
                     )
                 watchdog.guard(now, min(deadline, now + s.first_byte_timeout))
+                retry_after = None
                 try:
                     response = await client.send(request, stream=True)
                 except BaseException as exc:
@@ -353,7 +361,6 @@ class HttpClient:
                         )
                     else:
                         raise
-                    retry_after = None
                 else:
                     watchdog.release()
                     if response.status_code < 400:
@@ -369,45 +376,100 @@ class HttpClient:
                         await response.aclose()
                     retry_after = parse_retry_after(response.headers)
                     error = self.error(response.status_code, body, model, retry_after)
-                    if response.status_code not in RETRYABLE_STATUS or isinstance(error, ContextLengthError):
-                        raise error
-                    if retry_after is not None and retry_after > s.max_retry_wait:
-                        raise RateLimitError(
-                            f"asked to wait {retry_after:g}s, more than the {s.max_retry_wait:g}s cap",
-                            provider=self.provider,
-                            model=model,
-                            status_code=response.status_code,
-                            retry_after=retry_after,
-                        )
-                if attempt > s.max_retries:
-                    raise error
-                wait = retry_after if retry_after is not None else s.backoff(attempt)
-                if time.monotonic() + wait >= deadline:
-                    raise error
-                log.info("%s: retrying after %.2fs (%s)", self.provider, wait, error)
-                await asyncio.sleep(wait)
+                await retries.pause(error, retry_after)
         except BaseException:
             watchdog.disarm()  # no timer outlives a failed open
             raise
 
     async def request_json(
-        self, method: str, path: str, *, json_body: Any = None, model: str | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        model: str | None = None,
+        deadline: float | None = None,
     ) -> Any:
-        """Send a request (with retries) and return its JSON body."""
-        response = await self.open(method, path, json_body=json_body, model=model)
-        try:
-            body = b"".join([chunk async for chunk in response.aiter_bytes()])
-        finally:
-            await response.aclose()
+        """Send a request and return its JSON body.
+
+        Retried per policy like :meth:`open`, and also when the body breaks or stalls before it
+        was read whole: nothing has reached the caller yet, so sending again is safe.
+        """
+        retries = Retries(self, model, deadline)
+        while True:
+            response = await self.open(method, path, json_body=json_body, model=model, retries=retries)
+            broken: ProviderError | None = None
+            try:
+                body = await response.read()
+            except (IncompleteStreamError, ProviderTimeoutError) as exc:
+                broken = exc
+            finally:
+                await response.aclose()
+            if broken is None:
+                break
+            await retries.pause(broken)
         try:
             return json.loads(body)
         except ValueError:
-            raise ProviderError(
-                "the server answered with something that is not JSON",
-                provider=self.provider,
-                model=model,
-                body=self.redact(body.decode("utf-8", "replace")),
+            raise self.redact_error(
+                ProviderError(
+                    "the server answered with something that is not JSON",
+                    provider=self.provider,
+                    model=model,
+                    body=body.decode("utf-8", "replace"),
+                )
             ) from None
+
+
+class Retries:
+    """The retry budget and total deadline of one exchange, shared by every send of its request.
+
+    :meth:`pause` is called with each failure: it waits before the next attempt (the server's
+    ``Retry-After``, else capped exponential backoff with jitter), or raises the failure when it
+    may not be retried: not a connection error, a timeout, a cut body or a retryable status
+    (408, 409, 429, 5xx; never a context-length error), the budget is spent, or the wait would
+    pass the deadline. A provider that reads a stream calls it only while nothing has reached
+    its caller.
+    """
+
+    def __init__(self, client: HttpClient, model: str | None = None, deadline: float | None = None) -> None:
+        self.settings = s = client.settings
+        self.deadline = deadline if deadline is not None else time.monotonic() + s.total_timeout
+        self.attempts = 0  # failures so far
+        self._client = client
+        self._model = model
+
+    async def pause(self, error: ProviderError, retry_after: float | None = None) -> None:
+        """Wait before sending again, or raise ``error`` (see the class docs)."""
+        s = self.settings
+        self.attempts += 1
+        if not is_retryable(error):
+            raise error
+        if retry_after is not None and retry_after > s.max_retry_wait:
+            raise RateLimitError(
+                f"asked to wait {retry_after:g}s, more than the {s.max_retry_wait:g}s cap",
+                provider=self._client.provider,
+                model=self._model,
+                status_code=error.status_code,
+                retry_after=retry_after,
+            )
+        if self.attempts > s.max_retries:
+            raise error
+        wait = retry_after if retry_after is not None else s.backoff(self.attempts)
+        if time.monotonic() + wait >= self.deadline:
+            raise error
+        log.info("%s: retrying after %.2fs (%s)", self._client.provider, wait, error)
+        await asyncio.sleep(wait)
+
+
+def is_retryable(error: ProviderError) -> bool:
+    """Whether sending the request again may help: a retryable status (408, 409, 429, 5xx), a
+    connection error, a timeout or a cut body; never a context-length error."""
+    if isinstance(error, ContextLengthError):
+        return False
+    if error.status_code is not None:
+        return error.status_code in RETRYABLE_STATUS
+    return isinstance(error, (ProviderConnectionError, ProviderTimeoutError, IncompleteStreamError, ServerError))
 
 
 async def _read_capped(response: httpx.Response, limit: int) -> bytes:
@@ -507,6 +569,17 @@ class OpenResponse:
         self._deadline = deadline
         s = client.settings
         self._watchdog = watchdog or _Watchdog(min(s.first_byte_timeout, s.read_timeout))
+        self._end_grace: float | None = None
+
+    def expect_end(self) -> None:
+        """The answer is complete (a stream's ``finish_reason`` arrived): from now on a silence of
+        ``end_grace`` seconds ends the body quietly instead of failing as a stall.
+
+        What may still come (an end marker such as ``[DONE]``, a usage chunk) is waited for only
+        that long, so a server that keeps the connection open after the answer costs a moment,
+        not the read timeout and the answer.
+        """
+        self._end_grace = self._client.settings.end_grace
 
     @property
     def headers(self) -> httpx.Headers:
@@ -530,11 +603,14 @@ class OpenResponse:
                         provider=self._client.provider,
                         model=self._model,
                     )
-                watchdog.guard(now, min(deadline, now + idle))
+                grace = self._end_grace
+                watchdog.guard(now, min(deadline, now + (idle if grace is None else grace)))
                 try:
                     chunk = await iterator.__anext__()
                 except BaseException as exc:
                     if watchdog.release(exc) or isinstance(exc, TimeoutError):  # the read or total limit
+                        if grace is not None:
+                            return  # the answer was complete; the server just did not hang up
                         raise ProviderTimeoutError(
                             "the response stalled (no data within the read timeout or total deadline)",
                             provider=self._client.provider,
@@ -558,6 +634,10 @@ class OpenResponse:
                 yield chunk
         finally:
             watchdog.disarm()
+
+    async def read(self) -> bytes:
+        """The whole body, under the same deadlines as :meth:`aiter_bytes`."""
+        return b"".join([chunk async for chunk in self.aiter_bytes()])
 
     async def aclose(self) -> None:
         self._watchdog.disarm()

@@ -8,11 +8,9 @@ broke before any event reached the caller (never after).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
-import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -21,10 +19,8 @@ import attrs
 from agentkit.errors import (
     AuthenticationError,
     ConfigError,
-    IncompleteStreamError,
     PluginError,
     ProviderError,
-    ProviderTimeoutError,
 )
 from agentkit.events import (
     ModelResponse,
@@ -34,7 +30,7 @@ from agentkit.events import (
     ToolCallDelta,
     ToolCallStarted,
 )
-from agentkit.http import HttpClient, HttpSettings, OpenResponse, aiter_sse
+from agentkit.http import HttpClient, HttpSettings, OpenResponse, Retries, aiter_sse
 from agentkit.providers import Capabilities, ModelInfo, ModelRequest, Provider
 
 from .profiles import PROFILES, Profile
@@ -243,23 +239,7 @@ class OpenAIProvider(Provider):
         return self._client
 
     async def _json(self, method: str, path: str, body: Any, model: str | None) -> Any:
-        client = self._http(model)
-        response = await client.open(method, path, json_body=body, model=model)
-        try:
-            raw = b"".join([chunk async for chunk in response.aiter_bytes()])
-        finally:
-            await response.aclose()
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise client.redact_error(
-                ProviderError(
-                    "the server answered with something that is not JSON",
-                    provider=self.name,
-                    model=model,
-                    body=raw.decode("utf-8", "replace"),
-                )
-            ) from None
+        return await self._http(model).request_json(method, path, json_body=body, model=model)
 
     # -- the Provider API -------------------------------------------------------------------
 
@@ -280,15 +260,13 @@ class OpenAIProvider(Provider):
         """
         body = build_chat_body(request, stream=True, options=self._options)
         client = self._http(request.model)
-        settings = client.settings
-        deadline = time.monotonic() + settings.total_timeout
-        attempt = 0
+        retries = Retries(client, request.model)
         while True:
-            attempt += 1
             delivered = False
             response = await client.open(
-                "POST", "/chat/completions", json_body=body, model=request.model, deadline=deadline
+                "POST", "/chat/completions", json_body=body, model=request.model, retries=retries
             )
+            failure: ProviderError | None = None
             try:
                 if "application/json" in response.headers.get("content-type", ""):
                     result = await self._whole_response(response, request.model)  # the server ignored stream
@@ -307,24 +285,19 @@ class OpenAIProvider(Provider):
                             yield event
                         if assembler.done:
                             break
+                        if assembler.finish_reason is not None:
+                            response.expect_end()  # some servers never send [DONE] nor hang up
                     result = assembler.response()
-            except (IncompleteStreamError, ProviderTimeoutError) as exc:
-                if delivered or attempt > settings.max_retries:
-                    raise client.redact_error(exc) from None
-                wait = settings.backoff(attempt)
-                if time.monotonic() + wait >= deadline:
-                    raise
-                log.info(
-                    "%s: the stream broke before any output; retrying after %.2fs (%s)", self.name, wait, exc
-                )
-                await asyncio.sleep(wait)
-                continue
             except ProviderError as exc:  # it may quote the body, which may echo a key
-                raise client.redact_error(exc) from None
+                if delivered:
+                    raise client.redact_error(exc) from None
+                failure = client.redact_error(exc)
             finally:
                 await response.aclose()
-            yield result
-            return
+            if failure is None:
+                yield result
+                return
+            await retries.pause(failure)  # nothing reached the caller yet: send it again
 
     async def _whole_response(self, response: OpenResponse, model: str) -> ModelResponse:
         raw = b"".join([chunk async for chunk in response.aiter_bytes()])

@@ -6,7 +6,8 @@ them in every delta, and some servers leave out ``index`` (then a new id starts 
 Usage arrives in a last chunk with no choices when ``stream_options.include_usage`` is set.
 
 The stream is complete when ``[DONE]`` or a ``finish_reason`` arrived; anything short of that
-is an :class:`~agentkit.errors.IncompleteStreamError`, never a short answer. An ``error``
+is an :class:`~agentkit.errors.IncompleteStreamError`, never a short answer. A stream that never
+carried a choice is an error, as a whole response without choices is. An ``error``
 object inside the stream is raised as the provider's typed error.
 """
 
@@ -55,6 +56,7 @@ class StreamAssembler:
         self._calls: dict[int, _Call] = {}
         self._by_id: dict[str, int] = {}
         self._last_index: int | None = None
+        self._choices = 0  # chunks that carried the first choice
 
     @property
     def complete(self) -> bool:
@@ -95,6 +97,7 @@ class StreamAssembler:
         for choice in chunk.get("choices") or ():
             if not isinstance(choice, dict) or choice.get("index", 0) not in (0, None):
                 continue  # n > 1 is not supported: keep the first choice
+            self._choices += 1
             delta = choice.get("delta") or choice.get("message") or {}
             reasoning = reasoning_of(delta)
             if reasoning:
@@ -146,6 +149,8 @@ class StreamAssembler:
             raise IncompleteStreamError(
                 "the stream ended without [DONE] or a finish_reason", provider=self.provider, model=self.model
             )
+        if not self._choices:  # as parse_completion says of a whole response without choices
+            raise ProviderError("the response has no choices", provider=self.provider, model=self.model)
         calls = tuple(
             ToolCall(id=c.id, name=c.name, arguments=arguments_text("".join(c.arguments)))
             for _, c in sorted(self._calls.items())
