@@ -52,7 +52,7 @@ OLLAMA_HTTP_DEFAULTS = HttpSettings(
     connect_timeout=10.0, read_timeout=120.0, first_byte_timeout=600.0, total_timeout=1800.0, max_retries=2
 )
 _HTTP_FIELDS = tuple(a.name for a in attrs.fields(HttpSettings))
-_OWN_SETTINGS = ("headers", "keep_alive", "think", "options", "num_ctx")
+_OWN_SETTINGS = ("headers", "keep_alive", "think", "logprobs", "top_logprobs", "options", "num_ctx")
 _API_KEY_ENV = "OLLAMA_API_KEY"
 
 # Failures that may be retried as long as nothing has reached the caller yet.
@@ -73,6 +73,7 @@ class OllamaProvider(Provider):
         answers, since it is the window Ollama will really use.
     :param think: Default ``think`` (``True``, ``False``, or ``"low"``/``"medium"``/``"high"``).
     :param keep_alive: Default ``keep_alive`` (``"5m"``, seconds, ``-1`` for ever, ``0`` to unload).
+    :param logprobs: Default ``logprobs`` (and ``top_logprobs``): request fields, not options.
     :param headers: Extra HTTP headers.
 
     Timeouts and retries: ``connect_timeout``, ``read_timeout`` (idle), ``first_byte_timeout``,
@@ -464,7 +465,7 @@ def _default_params(settings: Mapping[str, Any]) -> dict[str, Any]:
         merged["num_ctx"] = num_ctx
     if merged:
         out["options"] = merged
-    for key in ("think", "keep_alive"):
+    for key in ("think", "keep_alive", "logprobs", "top_logprobs"):
         if settings.get(key) is not None:
             out[key] = settings[key]
     return out

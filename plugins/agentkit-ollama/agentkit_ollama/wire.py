@@ -92,8 +92,9 @@ OPTION_NAMES = frozenset(
     }
 )
 
-#: Request fields that sit beside ``options`` at the top level of the body.
-TOP_LEVEL = frozenset({"think", "keep_alive", "format", "truncate", "shift"})
+#: Request fields that sit beside ``options`` at the top level of the body (Ollama's
+#: ``ChatRequest`` in ``api/types.go``); the model options go in ``options``.
+TOP_LEVEL = frozenset({"think", "keep_alive", "format", "truncate", "shift", "logprobs", "top_logprobs"})
 
 #: agentkit's (OpenAI-flavoured) parameter names and the Ollama option they mean.
 ALIASES = {
@@ -109,7 +110,8 @@ def split_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, A
     """Split agentkit ``params`` into Ollama ``options`` and top-level request fields.
 
     ``max_tokens`` becomes ``num_predict``; ``reasoning_effort`` becomes ``think``; an
-    ``options`` mapping is merged in as is. Names Ollama may add later pass through to
+    ``options`` mapping is merged in (a top-level field found in it, such as ``logprobs``,
+    is moved to the top level, where Ollama reads it). Names Ollama may add later pass through to
     ``options`` (Ollama ignores options it does not know, with a line in its log).
     """
     options: dict[str, Any] = {}
@@ -122,7 +124,10 @@ def split_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, A
                 raise TypeError(
                     f"params['options'] must be a mapping of Ollama options, not {type(value).__name__}"
                 )
-            options.update(value)
+            for name, option in value.items():
+                if option is None:
+                    continue
+                (top if name in TOP_LEVEL else options)[name] = option  # a field put in options by mistake
         elif key in TOP_LEVEL:
             top[key] = value
         elif key == "reasoning_effort":
