@@ -1,22 +1,41 @@
 """Synchronous wrappers around async code that also work inside a running event loop.
 
-``agent.run()`` and ``agent.stream()`` are the async methods driven to completion. In a
-plain script that is ``asyncio.Runner`` in the calling thread. In Jupyter (or any code
-already inside a running loop) that loop cannot be re-entered, so the work runs on a helper
-thread with its own loop while the caller waits; context variables are carried over.
+``agent.run()`` and ``agent.stream()`` are the async methods driven to completion. Each
+thread keeps one event loop for its synchronous calls (made on first use, closed when the
+thread ends or at exit), so a loop of ``agent.run()`` calls does not build a loop, an
+executor and an HTTP client each time. That loop serves one call at a time and nothing else,
+so HTTP clients may block it (:mod:`agentkit._blocking`): the connection pool of synchronous
+runs belongs to the provider's client and outlives every loop.
+
+In Jupyter (or any code already inside a running loop) that loop cannot be re-entered, so the
+call runs on a helper thread with a loop of its own while the caller waits; context variables
+are carried over, and Ctrl-C in the caller cancels the call. A synchronous stream gets a loop
+of its own, closed with the stream.
+
+Ctrl-C during a call cancels it (a blocking read is cut at once) and raises
+``KeyboardInterrupt`` once the call has unwound, as ``asyncio.run()`` does; a second Ctrl-C
+raises at once. After ``fork()`` the child makes its own loop; the parent's is left alone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextvars
+import logging
+import os
+import signal
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
+from . import _blocking
+
 __all__ = ["iterate_sync", "run_sync"]
 
 T = TypeVar("T")
+
+log = logging.getLogger("agentkit.sync")
 
 
 def _loop_running() -> bool:
@@ -27,23 +46,156 @@ def _loop_running() -> bool:
     return True
 
 
+class _Driver:
+    """An event loop that runs one coroutine at a time to completion, in the calling thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        _blocking.mark_blocking(self.loop)
+        self.pid = os.getpid()
+        self._task: asyncio.Task[Any] | None = None
+
+    def run(self, coro: Coroutine[Any, Any, T], *, cancel_leftovers: bool = True) -> T:
+        """Run ``coro``; then cancel the tasks it left behind (as ``asyncio.run()`` would)."""
+        loop = self.loop
+        task = loop.create_task(coro)
+        self._task = task
+        interrupts = 0
+        sigint = (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        )
+        if sigint:
+
+            def on_sigint(signum: int, frame: Any) -> None:
+                nonlocal interrupts
+                interrupts += 1
+                if interrupts > 1 or task.done():
+                    raise KeyboardInterrupt()
+                task.cancel()
+                _blocking.interrupt(loop)  # a blocking read does not see the cancel until it returns
+                loop.call_soon_threadsafe(lambda: None)
+
+            signal.signal(signal.SIGINT, on_sigint)
+        try:
+            return loop.run_until_complete(task)
+        except asyncio.CancelledError:
+            if interrupts and task.uncancel() == 0:
+                raise KeyboardInterrupt() from None
+            raise
+        except BaseException:
+            cancel_leftovers = True  # a second Ctrl-C left the call half done: unwind it now
+            raise
+        finally:
+            self._task = None
+            if sigint:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+            if cancel_leftovers:
+                self._cancel_leftovers()
+
+    def cancel(self) -> None:
+        """Cancel the call in progress, from another thread (its blocking read included)."""
+        task = self._task
+        if task is None:
+            return
+        try:
+            self.loop.call_soon_threadsafe(task.cancel)
+        except RuntimeError:  # the loop has closed: the call is over
+            return
+        _blocking.interrupt(self.loop)
+
+    def _cancel_leftovers(self) -> None:
+        loop = self.loop
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        for task in pending:
+            if not task.cancelled() and task.exception() is not None:
+                loop.call_exception_handler(
+                    {"message": "unhandled exception in a task left by a synchronous call",
+                     "exception": task.exception(), "task": task}
+                )
+
+    def close(self, *, graceful: bool = True) -> None:
+        loop = self.loop
+        if loop.is_closed() or loop.is_running() or self.pid != os.getpid():
+            return
+        try:
+            if graceful:
+                self._cancel_leftovers()
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            loop.close()
+
+
+class _ThreadDriver:
+    """The driver of one thread, closed (without running its loop again) when the thread ends."""
+
+    def __init__(self) -> None:
+        self.driver = _Driver()
+
+    def __del__(self) -> None:
+        try:
+            self.driver.close(graceful=False)
+        except Exception:  # pragma: no cover - a dying thread has no one to tell
+            pass
+
+
+_local = threading.local()
+_forked: list[_ThreadDriver] = []  # a parent's drivers seen in a forked child: kept, never used
+
+
+def _thread_driver() -> _Driver:
+    holder: _ThreadDriver | None = getattr(_local, "holder", None)
+    if holder is None or holder.driver.pid != os.getpid():
+        if holder is not None:
+            _forked.append(holder)
+        holder = _local.holder = _ThreadDriver()
+    return holder.driver
+
+
+@atexit.register
+def _close_main_driver() -> None:
+    holder: _ThreadDriver | None = getattr(_local, "holder", None)
+    if holder is not None and threading.current_thread() is threading.main_thread():
+        _local.holder = None
+        try:
+            holder.driver.close()
+        except Exception as exc:  # pragma: no cover - at exit there is nothing left to do
+            log.debug("closing the main thread's loop failed: %s", exc)
+
+
 def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run the coroutine ``factory()`` to completion and return its result (or raise)."""
     if not _loop_running():
-        with asyncio.Runner() as runner:
-            return runner.run(factory())
+        return _thread_driver().run(factory())
     outcome: list[Any] = []
     context = contextvars.copy_context()
+    driver: list[_Driver] = []
 
     def work() -> None:
+        own = _Driver()
+        driver.append(own)
         try:
-            outcome.append((True, context.run(asyncio.run, factory())))
+            outcome.append((True, context.run(own.run, factory())))
         except BaseException as exc:
             outcome.append((False, exc))
+        finally:
+            own.close()
 
     thread = threading.Thread(target=work, name="agentkit-sync", daemon=True)
     thread.start()
-    thread.join()
+    try:
+        thread.join()
+    except BaseException:  # Ctrl-C in the waiting caller: cancel the call, then let it unwind
+        if driver:
+            driver[0].cancel()
+        thread.join()
+        raise
     ok, value = outcome[0]
     if ok:
         return value  # type: ignore[no-any-return]
@@ -51,16 +203,23 @@ def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 class _LoopThread:
-    """An event loop running forever on a helper thread."""
+    """An event loop running forever on a helper thread (a sync stream inside a running loop)."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self._context = contextvars.copy_context()
+        _blocking.mark_blocking(self.loop)
         self.thread = threading.Thread(target=self.loop.run_forever, name="agentkit-stream", daemon=True)
         self.thread.start()
 
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+    def run(self, coro: Coroutine[Any, Any, T], **_options: Any) -> T:
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result()
+        except BaseException:
+            if not future.done():  # Ctrl-C in the caller: cancel the step, its blocking read too
+                self.loop.call_soon_threadsafe(future.cancel)
+                _blocking.interrupt(self.loop)
+            raise
 
     def close(self) -> None:
         try:
@@ -78,13 +237,13 @@ def iterate_sync(factory: Callable[[], AsyncIterator[T]]) -> Iterator[T]:
     Leaving the ``for`` loop early (or closing the iterator) closes the async iterator too,
     which lets it cancel whatever it was running.
     """
-    runner: Any = _LoopThread() if _loop_running() else asyncio.Runner()
+    runner: Any = _LoopThread() if _loop_running() else _Driver()
     iterator = factory()
     finished = False
     try:
         while True:
             try:
-                item = runner.run(_anext(iterator))
+                item = runner.run(_anext(iterator), cancel_leftovers=False)
             except StopAsyncIteration:
                 finished = True
                 return
@@ -92,7 +251,7 @@ def iterate_sync(factory: Callable[[], AsyncIterator[T]]) -> Iterator[T]:
     finally:
         try:
             if not finished:
-                runner.run(_aclose(iterator))
+                runner.run(_aclose(iterator), cancel_leftovers=False)
         finally:
             runner.close()
 

@@ -21,12 +21,12 @@ The API key is kept private: it is in no repr, and it never reaches a cache key.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from . import _blocking
 from ._agent_checks import check_names, check_run_arguments, check_wiring
 from ._options import signature
 from ._run import OPTIONS, RUN_OPTIONS, ModelTarget, Resources, RunSettings, build_settings, unknown_option
@@ -48,6 +48,8 @@ __all__ = ["Agent"]
 log = logging.getLogger("agentkit.agent")
 
 T = TypeVar("T")
+
+_closing: set[asyncio.Task[None]] = set()  # close() scheduled in a running loop: kept until done
 
 class _Control:
     """A run in progress, so ``stop()`` and ``abort()`` can reach it from any thread."""
@@ -72,7 +74,8 @@ class _Control:
             try:
                 self.loop.call_soon_threadsafe(self.task.cancel)
             except RuntimeError:  # the loop has closed: the run is over
-                pass
+                return
+            _blocking.interrupt(self.loop, self.task)  # a sync run blocked in a read: cut it
 
 
 class Agent:
@@ -499,13 +502,7 @@ class Agent:
             **overrides,
         )
 
-        async def go() -> RunResult:
-            try:
-                return await self.arun(prompt, **kwargs)
-            finally:
-                await self._close_loop_resources()
-
-        return run_sync(go)
+        return run_sync(lambda: self.arun(prompt, **kwargs))
 
     def stream(
         self,
@@ -530,15 +527,7 @@ class Agent:
             **overrides,
         )
 
-        async def events() -> AsyncGenerator[StreamEvent, None]:
-            try:
-                async with contextlib.aclosing(self.astream(prompt, **kwargs)) as stream:
-                    async for event in stream:
-                        yield event
-            finally:
-                await self._close_loop_resources()
-
-        return iterate_sync(events)
+        return iterate_sync(lambda: self.astream(prompt, **kwargs))
 
     # -- control ----------------------------------------------------------------------------------
 
@@ -601,8 +590,19 @@ class Agent:
                     log.warning("closing toolset %s failed: %s: %s", toolset.name, type(exc).__name__, exc)
 
     def close(self) -> None:
-        """:meth:`aclose` from synchronous code (``with agent:`` calls it at the end)."""
+        """:meth:`aclose` from synchronous code (``with agent:`` calls it at the end).
+
+        Inside a running event loop (a notebook), the connections of that loop's async runs
+        are closed too, as the loop goes on (``await agent.aclose()`` there closes them at once).
+        """
         run_sync(self.aclose)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task = loop.create_task(self._close_loop_resources())
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
 
     async def __aenter__(self) -> Agent:
         return self

@@ -24,12 +24,16 @@ import json
 import logging
 import random
 import re
+import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import attrs
+import httpx
 
+from . import _blocking
 from .errors import (
     AgentkitError,
     AuthenticationError,
@@ -43,9 +47,6 @@ from .errors import (
     RateLimitError,
     ServerError,
 )
-
-if TYPE_CHECKING:
-    import httpx
 
 E = TypeVar("E", bound=AgentkitError)
 
@@ -186,6 +187,24 @@ def _error_message(body: str) -> str:
     return body
 
 
+
+
+_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+
+
+def _proxy_for(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (``HTTPS_PROXY``, ``NO_PROXY``...), as httpx reads it."""
+    import urllib.request
+
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(host.split(":", 1)[0] if not host.startswith("[") else host):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
+
+
 class HttpClient:
     """An httpx client per event loop, with the retry and timeout policy of :class:`HttpSettings`.
 
@@ -212,35 +231,66 @@ class HttpClient:
         self._error_hook = error_hook
         self._transport = transport
         self._clients: dict[int, tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]] = {}
+        self._lock = threading.Lock()
+        self._blocking: httpx.AsyncClient | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
 
     def __repr__(self) -> str:  # never show headers: they hold the key
         return f"HttpClient(provider={self.provider!r}, base_url={self.base_url!r})"
 
     def _client(self) -> httpx.AsyncClient:
-        import httpx
-
         loop = asyncio.get_running_loop()
+        if self._transport is None and _blocking.is_blocking_loop(loop):
+            blocking = self._blocking or self._blocking_client()
+            if blocking is not None:
+                return blocking
         entry = self._clients.get(id(loop))
         if entry is not None and entry[0] is loop and not entry[1].is_closed:
             return entry[1]
         for key, (old_loop, _client) in list(self._clients.items()):
             if old_loop.is_closed():  # the loop that owned it is gone: drop it
                 del self._clients[key]
+        client = self._new_client(self._transport)
+        self._clients[id(loop)] = (loop, client)
+        return client
+
+    def _new_client(self, transport: Any, **options: Any) -> httpx.AsyncClient:
         s = self.settings
-        client = httpx.AsyncClient(
+        return httpx.AsyncClient(
             base_url=self.base_url,
             headers=self._headers,
             # httpx's read timeout also bounds the wait for the response headers, so it must allow
             # the (longer) first-byte wait; idle reads of the body are bounded in OpenResponse.
             timeout=httpx.Timeout(max(s.read_timeout, s.first_byte_timeout), connect=s.connect_timeout),
-            transport=self._transport,
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
+            transport=transport,
+            limits=_LIMITS,
+            verify=_blocking.shared_ssl_context(),
+            **options,
         )
-        self._clients[id(loop)] = (loop, client)
-        return client
+
+    def _blocking_client(self) -> httpx.AsyncClient | None:
+        """The client of synchronous runs: blocking I/O on a pool of this client's own, which
+        outlives the runs' event loops (see :mod:`agentkit._blocking`); ``None`` behind a proxy
+        it cannot speak (SOCKS), where the usual client per loop serves."""
+        with self._lock:
+            if self._blocking is None:
+                proxy = _proxy_for(self.base_url)
+                if proxy is not None and not proxy.startswith(("http://", "https://")):
+                    return None
+                transport = _blocking.BlockingTransport(limits=_LIMITS, proxy=proxy)
+                self._blocking = self._new_client(transport, trust_env=False)
+                # A client dropped without aclose() closes its sockets when collected (and at
+                # exit), so sync code that never closes its agent leaks nothing and warns of nothing.
+                self._finalizer = weakref.finalize(self, transport.close)
+            return self._blocking
 
     async def aclose(self) -> None:
-        """Close this loop's client (others are dropped with their loops)."""
+        """Close this loop's client and the pool of synchronous runs (it reconnects if used again);
+        clients of other loops are dropped with their loops."""
+        with self._lock:
+            blocking, self._blocking = self._blocking, None
+        if blocking is not None:
+            await blocking.aclose()
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -309,8 +359,6 @@ class HttpClient:
         ``retries`` carries the retry budget and deadline across several sends of one exchange
         (when reading the body failed and the request is sent again); by default a new one.
         """
-        import httpx
-
         s = self.settings
         if retries is None:
             retries = Retries(self, model, deadline)
@@ -512,6 +560,7 @@ class _Watchdog:
         self._task = task
         self._cancelling = task.cancelling()
         self._expires = expires
+        _blocking.wait_until(expires)  # a blocking read (sync runs) cannot be cut by the timer
         if self._handle is None:
             self._arm(min(expires, now + self._step), now)
         elif expires < self._armed:
@@ -520,6 +569,7 @@ class _Watchdog:
     def release(self, exc: BaseException | None = None) -> bool:
         """The wait ended (with ``exc``, if it raised); True when it was cut by the watchdog: a timeout."""
         self._task = None
+        _blocking.wait_until(None)
         task = self._fired
         if task is None:
             return False
@@ -529,6 +579,7 @@ class _Watchdog:
     def disarm(self) -> None:
         """No more waits: drop the timer."""
         self._task = None
+        _blocking.wait_until(None)
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
@@ -587,8 +638,6 @@ class OpenResponse:
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
         """Decoded body bytes; a stall or the deadline raises ProviderTimeoutError, a cut IncompleteStreamError."""
-        import httpx
-
         s = self._client.settings
         deadline = self._deadline
         watchdog = self._watchdog
@@ -619,6 +668,8 @@ class OpenResponse:
                     if isinstance(exc, StopAsyncIteration):
                         return
                     if isinstance(exc, httpx.TimeoutException):
+                        if grace is not None:
+                            return  # as above, seen by a blocking read (sync runs)
                         raise ProviderTimeoutError(
                             "the response stalled", provider=self._client.provider, model=self._model
                         ) from None

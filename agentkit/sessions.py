@@ -18,7 +18,7 @@ answered as interrupted) and then raises. Every method has an async twin prefixe
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping
 from typing import Any
 
 from ._sync import iterate_sync, run_sync
@@ -117,26 +117,12 @@ class Session:
     def run(self, prompt: Any, **options: Any) -> RunResult:
         """:meth:`arun` from synchronous code."""
 
-        async def go() -> RunResult:
-            try:
-                return await self.arun(prompt, **options)
-            finally:
-                await self._close_loop_resources()
-
-        return run_sync(go)
+        return run_sync(lambda: self.arun(prompt, **options))
 
     def stream(self, prompt: Any, **options: Any) -> Iterator[StreamEvent]:
         """:meth:`astream` from synchronous code: an iterator of events."""
 
-        async def events() -> AsyncIterator[StreamEvent]:
-            try:
-                async with contextlib.aclosing(self.astream(prompt, **options)) as stream:
-                    async for event in stream:
-                        yield event
-            finally:
-                await self._close_loop_resources()
-
-        return iterate_sync(events)
+        return iterate_sync(lambda: self.astream(prompt, **options))
 
     async def _prepare(self, options: Mapping[str, Any]) -> list[Message]:
         clash = sorted(_RESERVED & set(options))
@@ -158,11 +144,6 @@ class Session:
             model=model if isinstance(model, str) else None,
             title=title,
         )
-
-    async def _close_loop_resources(self) -> None:
-        aclose = getattr(self.agent, "aclose", None)
-        if aclose is not None:
-            await aclose()
 
     # -- the stored conversation -------------------------------------------------------------
 

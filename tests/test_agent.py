@@ -238,10 +238,16 @@ async def test_concurrent_runs_of_one_agent(scripted_agent: Any) -> None:
     assert len({r.run_id for r in results}) == 5
 
 
-def test_sync_run_closes_provider_connections(scripted_agent: Any) -> None:
-    agent = scripted_agent(["a"])
+def test_sync_runs_keep_provider_connections_until_the_agent_is_closed(scripted_agent: Any) -> None:
+    agent = scripted_agent(["a", "b", "c"])
     agent.run("x")
+    agent.run("y")
+    assert agent.provider.closed == 0  # kept for the next run
+    agent.close()
     assert agent.provider.closed >= 1
+    with agent:
+        agent.run("z")
+    assert agent.provider.closed >= 2
 
 
 def test_stop_from_another_thread_while_a_tool_runs(scripted_agent: Any) -> None:

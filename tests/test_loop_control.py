@@ -90,9 +90,14 @@ def test_stop_without_a_run_is_harmless(scripted_agent: Any) -> None:
 def test_abort_from_an_async_tool_gives_the_partial(scripted_agent: Any) -> None:
     holder: dict[str, Any] = {}
 
+    fast_done = threading.Event()
+
     @tool
     async def pull_the_plug() -> str:
-        """Aborts."""
+        """Aborts once ``fast`` is done."""
+        while not fast_done.is_set():  # its thread may not even have started yet
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # and its result is handed back to the loop
         holder["agent"].abort()
         await asyncio.sleep(5)
         return "never"
@@ -100,6 +105,7 @@ def test_abort_from_an_async_tool_gives_the_partial(scripted_agent: Any) -> None
     @tool
     def fast() -> str:
         """Finishes before the abort lands."""
+        fast_done.set()
         return "fast result"
 
     script = [tool_calls(("fast", {}), ("pull_the_plug", {})), "never"]

@@ -37,6 +37,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]  # lower-cased names
     body: bytes
+    client: str = ""  # the peer's "host:port": one value per connection (keep-alive shows as repeats)
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -116,7 +117,11 @@ class LoopbackServer:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
                 request = RecordedRequest(
-                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                    self.command,
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    f"{self.client_address[0]}:{self.client_address[1]}",
                 )
                 with outer._lock:
                     outer.requests.append(request)

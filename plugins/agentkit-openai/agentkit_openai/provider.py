@@ -276,6 +276,8 @@ class OpenAIProvider(Provider):
                 else:
                     assembler = StreamAssembler(provider=self.name, model=request.model, env_var=self.env_var)
                     async for sse in aiter_sse(response.aiter_bytes()):
+                        if assembler.done:
+                            continue  # past [DONE]: read to the end, so the connection can be reused
                         if sse.event == "error":
                             raise _stream_error(
                                 sse.data, provider=self.name, model=request.model, env_var=self.env_var
@@ -283,10 +285,8 @@ class OpenAIProvider(Provider):
                         for event in assembler.feed(sse.data):
                             delivered = True
                             yield event
-                        if assembler.done:
-                            break
-                        if assembler.finish_reason is not None:
-                            response.expect_end()  # some servers never send [DONE] nor hang up
+                        if assembler.complete:  # some servers never send [DONE], nor hang up
+                            response.expect_end()
                     result = assembler.response()
             except ProviderError as exc:  # it may quote the body, which may echo a key
                 if delivered:

@@ -1,0 +1,295 @@
+"""Blocking HTTP for synchronous runs: a connection pool kept across runs and threads.
+
+``agent.run()`` drives the agent's coroutine on an event loop that serves that one call and
+nothing else (:mod:`agentkit._sync` marks such loops). There, a provider's HTTP need not be
+asyncio I/O: :class:`BlockingTransport` sends it over plain sockets from httpcore's
+thread-safe pool, which is what a synchronous ``httpx.Client`` does and about twice as fast
+as asyncio I/O through anyio. The pool belongs to the :class:`~agentkit.http.HttpClient`, not
+to a loop, so connections (and the TLS context) live from one sync run to the next and are
+shared by every thread.
+
+What the event loop would have given, done here instead:
+
+- **deadlines**: :func:`wait_until` (called by the HTTP layer's watchdog for each wait: the
+  first byte, each idle read, the total deadline) sets how long the next socket read may
+  block;
+- **cancellation**: a blocked read cannot see ``task.cancel()`` (the loop is not running), so
+  :func:`interrupt` (``agent.abort()`` from another thread, Ctrl-C) shuts the socket of the
+  read in progress on that loop, and the read raises ``CancelledError`` in its task;
+- **fork safety**: a pool used in a process other than the one that made it is set aside
+  unused (its sockets belong to the parent) and a new one is made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import os
+import socket
+import ssl
+import threading
+import time
+import weakref
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import httpcore
+import httpx
+
+__all__ = ["BlockingTransport", "interrupt", "is_blocking_loop", "mark_blocking", "shared_ssl_context", "wait_until"]
+
+#: Loops that serve one synchronous call, where blocking I/O is what the caller waits for anyway.
+_BLOCKING: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+#: When the current wait (of the HTTP exchange running in this context) must be over.
+_WAIT_END: contextvars.ContextVar[float | None] = contextvars.ContextVar("agentkit_wait_end", default=None)
+#: The socket read in progress on each blocking loop (at most one: the loop is blocked in it).
+_READING: dict[asyncio.AbstractEventLoop, _Stream] = {}
+#: Tasks to cancel at their next blocking read (their cancel() is queued on a loop that is blocked).
+_CANCELLED: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+#: Pools set aside after a fork: never used, never closed (their sockets are the parent's).
+_ORPHANS: list[Any] = []
+
+_ssl_lock = threading.Lock()
+_ssl: tuple[int, ssl.SSLContext] | None = None
+
+
+def shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context for every client of the process (building one costs ~30 ms and ~1 MB)."""
+    global _ssl
+    entry = _ssl
+    if entry is None or entry[0] != os.getpid():
+        with _ssl_lock:
+            entry = _ssl
+            if entry is None or entry[0] != os.getpid():
+                entry = _ssl = (os.getpid(), httpx.create_ssl_context())
+    return entry[1]
+
+
+def mark_blocking(loop: asyncio.AbstractEventLoop) -> None:
+    """``loop`` serves one synchronous call: HTTP clients may block it."""
+    _BLOCKING.add(loop)
+
+
+def is_blocking_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    return loop in _BLOCKING
+
+
+def wait_until(expires: float | None) -> None:
+    """The next socket reads of this context (task) must be over by ``expires`` (time.monotonic());
+    ``None``: the transport's own read timeout applies."""
+    _WAIT_END.set(expires)
+
+
+def interrupt(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any] | None = None) -> None:
+    """Make the blocking read in progress on ``loop`` (if ``task`` is given: only the one of that
+    task, or its next one) end at once with ``CancelledError``. Safe from any thread."""
+    if task is not None:
+        _CANCELLED.add(task)
+    stream = _READING.get(loop)
+    if stream is not None and (task is None or stream.task is task):
+        stream.interrupted = True
+        try:
+            stream.socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+# -- the network backend: httpcore's, with deadlines and interruption ------------------------------
+
+
+class _Stream(httpcore.NetworkStream):
+    __slots__ = ("_inner", "interrupted", "socket", "task")
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+        self.socket: socket.socket = inner.get_extra_info("socket")
+        self.interrupted = False
+        self.task: asyncio.Task[Any] | None = None
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        end = _WAIT_END.get()
+        if end is not None:
+            timeout = max(0.0, end - time.monotonic())
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return self._inner.read(max_bytes, timeout)
+        task = asyncio.current_task(loop)
+        if task is not None and task in _CANCELLED:
+            _CANCELLED.discard(task)
+            raise asyncio.CancelledError()
+        self.task = task
+        _READING[loop] = self
+        try:
+            if self.interrupted:
+                raise asyncio.CancelledError()
+            data = self._inner.read(max_bytes, timeout)
+        except httpcore.NetworkError:
+            if self.interrupted:
+                raise asyncio.CancelledError() from None
+            raise
+        finally:
+            if _READING.get(loop) is self:
+                del _READING[loop]
+            self.task = None
+        if self.interrupted:
+            raise asyncio.CancelledError()
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        return _Stream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _Backend(httpcore.NetworkBackend):
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        return _Stream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        return _Stream(self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+# -- the transport ------------------------------------------------------------------------------
+
+
+class BlockingTransport(httpx.AsyncBaseTransport):
+    """An httpx async transport that does blocking I/O on a thread-safe connection pool.
+
+    Only for loops marked with :func:`mark_blocking`. ``proxy`` is an ``http://`` or
+    ``https://`` proxy URL, or ``None``.
+    """
+
+    def __init__(self, *, limits: httpx.Limits, proxy: str | None = None) -> None:
+        self._limits = limits
+        self._proxy = proxy
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> httpcore.ConnectionPool:
+        limits = self._limits
+        common: dict[str, Any] = {
+            "ssl_context": shared_ssl_context(),
+            "max_connections": limits.max_connections,
+            "max_keepalive_connections": limits.max_keepalive_connections,
+            "keepalive_expiry": limits.keepalive_expiry,
+            "network_backend": _Backend(),
+        }
+        if self._proxy is None:
+            return httpcore.ConnectionPool(**common)
+        return httpcore.HTTPProxy(proxy_url=self._proxy, **common)
+
+    def _current_pool(self) -> httpcore.ConnectionPool:
+        if self._pid != os.getpid():  # forked: the parent's connections are not ours to use
+            with self._lock:
+                if self._pid != os.getpid():
+                    _ORPHANS.append(self._pool)
+                    self._pool = self._new_pool()
+                    self._pid = os.getpid()
+        return self._pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        core = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
+            headers=request.headers.raw,
+            content=request.stream,  # type: ignore[arg-type]  # a JSON body: bytes, iterable
+            extensions=request.extensions,
+        )
+        with _mapped():
+            response = self._current_pool().handle_request(core)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_Body(response.stream),  # type: ignore[arg-type]
+            extensions=response.extensions,
+        )
+
+    def close(self) -> None:
+        """Close the pool's connections (the transport stays usable: it reconnects)."""
+        with self._lock:
+            pool = self._pool
+        if self._pid == os.getpid():
+            pool.close()
+
+    async def aclose(self) -> None:
+        self.close()
+
+
+class _Body(httpx.AsyncByteStream):
+    def __init__(self, stream: Iterable[bytes]) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        iterator = iter(self._stream)
+        while True:
+            with _mapped():
+                chunk = next(iterator, None)
+            if chunk is None:
+                return
+            yield chunk
+
+    async def aclose(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            with _mapped():
+                close()
+
+
+_EXCEPTIONS: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+class _mapped:
+    """httpcore's exceptions as httpx's (most specific first), as httpx's own transports do."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None or not isinstance(exc, Exception):
+            return False
+        for source, target in _EXCEPTIONS:
+            if isinstance(exc, source):
+                raise target(str(exc)) from exc
+        return False
