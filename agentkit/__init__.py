@@ -73,6 +73,9 @@ _EXPORTS: dict[str, str] = {
     "Config": "agentkit.config",
     "load_agent": "agentkit.config",
     "load_config": "agentkit.config",
+    # batch runs
+    "arun_batch": "agentkit.batch",
+    "run_batch": "agentkit.batch",
     # serialization
     "from_dict": "agentkit.serialization",
     "to_dict": "agentkit.serialization",
@@ -80,6 +83,7 @@ _EXPORTS: dict[str, str] = {
     "AgentkitError": "agentkit.errors",
     "AuthenticationError": "agentkit.errors",
     "BadRequestError": "agentkit.errors",
+    "BatchError": "agentkit.errors",
     "ConfigError": "agentkit.errors",
     "ContextLengthError": "agentkit.errors",
     "CorruptSessionError": "agentkit.errors",
@@ -127,6 +131,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .agent import Agent as Agent
+    from .batch import arun_batch as arun_batch
+    from .batch import run_batch as run_batch
     from .cache import ResponseCache as ResponseCache
     from .config import Config as Config
     from .config import load_agent as load_agent

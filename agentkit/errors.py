@@ -31,7 +31,8 @@ Every error agentkit raises on purpose derives from :class:`AgentkitError`::
     │   ├── SessionNotFoundError
     │   ├── CorruptSessionError      path, line
     │   └── SchemaVersionError       found, supported
-    └── MemoryStoreError             backend
+    ├── MemoryStoreError             backend
+    └── BatchError                   path, line
 
 Context attributes are keyword-only and default to ``None`` so that an error can always
 be built with a message alone. No error message ever contains an API key: providers pass
@@ -47,6 +48,7 @@ __all__ = [
     "AgentkitError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchError",
     "ConfigError",
     "ContextLengthError",
     "CorruptSessionError",
@@ -374,3 +376,20 @@ class MemoryStoreError(AgentkitError):
     def __init__(self, message: str, *, backend: str | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.backend = backend
+
+
+# -- batch jobs ----------------------------------------------------------------------------
+
+
+class BatchError(AgentkitError):
+    """A batch job cannot go on: a bad input line, a results file in use or corrupt, a broken
+    executor. Names the file and line where there is one. (A failing *item* is not an error
+    of the job: it is recorded in the results and the job goes on.)"""
+
+    def __init__(
+        self, message: str, *, path: str | None = None, line: int | None = None, hint: str | None = None
+    ) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if path and line else path or ""
+        super().__init__(f"{where}: {message}" if where else message, hint=hint)

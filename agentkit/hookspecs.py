@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .registry import (
         CommandRegistrar,
         ConfigSectionRegistrar,
+        ExecutorRegistrar,
         GuardrailRegistrar,
         MemoryRegistrar,
         ProviderRegistrar,
@@ -49,6 +50,7 @@ __all__ = [
     "on_event",
     "register_commands",
     "register_config_sections",
+    "register_executors",
     "register_guardrails",
     "register_memory",
     "register_providers",
@@ -162,6 +164,19 @@ def register_commands(registry: CommandRegistrar) -> None:
     The built-in commands (``run``, ``chat``, ...) take precedence over a plugin command of
     the same name. ``agentkit --help`` does not load plugins, so it does not list plugin
     commands; ``agentkit plugins`` does, and ``agentkit <command> --help`` works.
+
+    The return value is ignored.
+    """
+
+
+@hookspec
+def register_executors(registry: ExecutorRegistrar) -> None:
+    """Register batch executors: where the items of a batch job run.
+
+    :param registry: Call ``registry.add(name, factory)``; ``factory(**options)`` returns an
+        :class:`agentkit.batch.Executor`, and ``name`` is what ``run_batch(executor=...)`` and
+        ``agentkit batch --executor`` take (``"local"`` is built in).
+
     The return value is ignored.
     """
 

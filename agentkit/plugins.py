@@ -47,6 +47,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "agentkit.default_plugins.memory",
     "agentkit.default_plugins.tokens",
     "agentkit.default_plugins.testing",
+    "agentkit.default_plugins.batch",
 )
 
 

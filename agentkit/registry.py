@@ -24,6 +24,7 @@ __all__ = [
     "CommandRegistrar",
     "ConfigSectionRegistrar",
     "Entry",
+    "ExecutorRegistrar",
     "GuardrailRegistrar",
     "MemoryRegistrar",
     "PluginWarning",
@@ -52,6 +53,7 @@ KINDS = (
     "token_counter",
     "config_section",
     "command",
+    "executor",
 )
 
 
@@ -466,6 +468,12 @@ def _callee_names(exc: BaseException) -> list[str]:
     if target is None:
         return []
     return _signature_names(target, _NOT_OPTIONS)[0]
+class ExecutorRegistrar(_Registrar):
+    """Given to ``register_executors``."""
+
+    def add(self, name: str, factory: Callable[..., Any], *, description: str = "") -> None:
+        """Register batch executor ``name``; ``factory(**options)`` returns an agentkit.batch.Executor."""
+        self._put("executor", name, factory, description)
 
 
 REGISTRARS: dict[str, type[_Registrar]] = {
@@ -477,4 +485,5 @@ REGISTRARS: dict[str, type[_Registrar]] = {
     "register_token_counters": TokenCounterRegistrar,
     "register_config_sections": ConfigSectionRegistrar,
     "register_commands": CommandRegistrar,
+    "register_executors": ExecutorRegistrar,
 }

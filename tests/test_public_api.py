@@ -67,10 +67,12 @@ PUBLIC_API: dict[str, tuple[str, ...]] = {
     "agentkit.memory": ("Memory", "MemoryHit", "MemoryRecord"),
     "agentkit.cache": ("ResponseCache",),
     "agentkit.config": ("Config", "load_agent", "load_config"),
+    "agentkit.batch": ("arun_batch", "run_batch"),
     "agentkit.errors": (
         "AgentkitError",
         "AuthenticationError",
         "BadRequestError",
+        "BatchError",
         "ConfigError",
         "ContextLengthError",
         "CorruptSessionError",

@@ -65,6 +65,7 @@ def exit_code_for(exc: BaseException) -> int:
         ((e.StorageError, e.MemoryStoreError), EXIT_STORAGE),
         (e.PluginError, EXIT_PLUGIN),
         ((e.MaxTurnsError, e.OutputValidationError), EXIT_RUN_LIMIT),
+        (e.BatchError, EXIT_USAGE),  # a batch's inputs or results file is wrong
     )
     for kinds, code in table:
         if isinstance(exc, kinds):

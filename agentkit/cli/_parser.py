@@ -19,7 +19,7 @@ PLUGIN_COMMAND = "_plugin_command"
 EPILOG = """\
 exit codes: 0 ok, 1 unexpected error, 2 usage, 3 config, 4 provider, 5 tool,
 6 guardrail tripwire, 7 storage or memory, 8 plugin, 9 run limit (max_turns, output),
-130 interrupted (Ctrl-C), 141 output pipe closed.
+10 batch finished with failed items, 130 interrupted (Ctrl-C), 141 output pipe closed.
 plugins add commands of their own: `agentkit plugins` lists them.
 docs: docs/cli.md and docs/config.md"""
 
@@ -82,6 +82,28 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("-T", "--tool", dest="tools", action="append", default=[], metavar="TOOL",
                       help="add a tool (repeatable)")
     chat.add_argument("--session", metavar="ID", help="store the chat as session ID (continues it if it exists)")
+
+    # -- batch ----------------------------------------------------------------------------------
+    batch = command("batch", "batch_cmd", "Run an agent on every item of a JSONL file, with resume.",
+                    epilog='Each line of INPUTS is an item, {"id": ..., "input": "...", "template_params": {...}, '
+                    '"session": "...", "user_id": "..."}, or a JSON string (its id is its position). '
+                    "Results are written to OUTPUT as items finish; the same command again skips what is "
+                    "done. Ctrl-C stops starting items; a second Ctrl-C cancels the running ones. "
+                    "See docs/batch.md.")
+    _agent_options(batch)
+    batch.add_argument("inputs", metavar="INPUTS", help="JSONL file of items ('-' reads standard input)")
+    batch.add_argument("-o", "--output", required=True, metavar="OUTPUT",
+                       help="results file (JSONL, one line per item); an existing one is resumed")
+    batch.add_argument("-n", "--concurrency", type=int, default=16, metavar="N",
+                       help="items in flight at once (default 16)")
+    batch.add_argument("--executor", default="local", metavar="NAME",
+                       help="where items run: local (default), or one a plugin adds, such as ray")
+    batch.add_argument("-X", "--executor-option", dest="executor_options", action="append", default=[],
+                       metavar="KEY=VALUE", help="an option for the executor (JSON values; repeatable)")
+    batch.add_argument("--retry-failed", action="store_true", help="run the items OUTPUT records as failed again")
+    batch.add_argument("--overwrite", action="store_true", help="empty OUTPUT first instead of resuming")
+    batch.add_argument("--progress-interval", type=float, default=None, metavar="SECONDS",
+                       help="seconds between progress lines when stderr is not a terminal (default 5)")
 
     # -- plugins, tools, models -----------------------------------------------------------------
     plugins = command("plugins", "plugins_cmd", "List installed plugins: versions, hooks, what they registered.")

@@ -40,7 +40,8 @@ A script item is one of:
 ``default`` item is used; without one the server answers HTTP 400 saying the script is
 exhausted. ``api_key`` makes the server refuse (401) requests without that bearer key.
 Everything received is recorded: ``requests`` (every request), ``chat_requests`` and
-``embedding_requests`` (their JSON bodies). ``reset(script, default=...)`` starts over, so one
+``embedding_requests`` (their JSON bodies); ``max_in_flight`` is the most requests the
+server was answering at once. ``reset(script, default=...)`` starts over, so one
 server can serve many tests (starting a server costs about half a second).
 """
 
@@ -161,6 +162,11 @@ class FakeOpenAIServer:
         """Every request received, in order."""
         return self._server.requests
 
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests this server was answering at once (since the last ``reset``)."""
+        return self._server.max_in_flight
+
     def reset(
         self, script: Iterable[Item] | Callable[[dict[str, Any]], Item] = (), *, default: Item = None
     ) -> FakeOpenAIServer:
@@ -173,6 +179,7 @@ class FakeOpenAIServer:
             self.chat_requests.clear()
             self.embedding_requests.clear()
             self.requests.clear()
+            self._server.max_in_flight = self._server.in_flight
         return self
 
     def add(self, *items: Item) -> None:

@@ -12,6 +12,10 @@
 A body given as ``chunks`` is sent with chunked transfer encoding, each chunk flushed as
 it is written, so a client sees it arrive piece by piece. ``Pause`` sleeps between chunks
 (a slow trickle), ``Cut`` closes the socket at once (a connection cut mid-stream).
+
+``server.in_flight`` counts the requests being answered right now (from the moment one was
+read to the moment its reply was written) and ``server.max_in_flight`` the most there ever
+were at once: how a test checks, at the server, a client's bound on concurrent requests.
 """
 
 from __future__ import annotations
@@ -90,6 +94,8 @@ class LoopbackServer:
             handler = scripted
         self.handler: Handler = handler
         self.requests: list[RecordedRequest] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._lock = threading.Lock()
         self._host = host
         self._server: ThreadingHTTPServer | None = None
@@ -125,11 +131,17 @@ class LoopbackServer:
                 )
                 with outer._lock:
                     outer.requests.append(request)
+                    outer.in_flight += 1
+                    outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
                 try:
-                    reply = outer.handler(request)
-                except Exception as exc:  # a test handler bug: answer 599 so the test sees it
-                    reply = Reply(599, f"handler failed: {exc!r}".encode())
-                self._send(reply)
+                    try:
+                        reply = outer.handler(request)
+                    except Exception as exc:  # a test handler bug: answer 599 so the test sees it
+                        reply = Reply(599, f"handler failed: {exc!r}".encode())
+                    self._send(reply)
+                finally:
+                    with outer._lock:
+                        outer.in_flight -= 1
 
             def _send(self, reply: Reply) -> None:
                 self.send_response(reply.status)
@@ -175,6 +187,7 @@ class LoopbackServer:
         class _Server(ThreadingHTTPServer):
             daemon_threads = True
             allow_reuse_address = True
+            request_queue_size = 128  # many clients connecting at once (batch jobs, load tests)
 
             def handle_error(self, request: Any, client_address: Any) -> None:  # quiet on client hang-ups
                 pass
