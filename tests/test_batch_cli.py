@@ -70,7 +70,7 @@ class Job:
         with self._changed:
             while text.encode() not in self.err:
                 left = deadline - time.monotonic()
-                assert left > 0 and self.proc.poll() is None or text.encode() in self.err, (
+                assert (left > 0 and self.proc.poll() is None) or text.encode() in self.err, (
                     f"never printed {text!r}:\n{self.stderr}"
                 )
                 self._changed.wait(min(left, 0.5))

@@ -252,7 +252,7 @@ def test_a_named_agent_is_built_from_agentkit_toml(tmp_path: Path, monkeypatch: 
         summary = run_batch("triage", ["item 1", "item 2"])
         assert server.chat_requests[0]["messages"][0] == {"role": "system", "content": "Triage tickets."}
     assert summary.ok == 2
-    with pytest.raises(ConfigError, match="no agent named 'nope'|unknown agent 'nope'"):
+    with pytest.raises(ConfigError, match=r"no agent named 'nope'|unknown agent 'nope'"):
         run_batch("nope", ["item 1"])
 
 

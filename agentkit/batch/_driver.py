@@ -258,9 +258,9 @@ class BatchRun:
             for notice in self._file.notices:
                 log.warning("%s", notice)
         try:
-            await executor.start(job)
-            self._executor = executor
             try:
+                await executor.start(job)
+                self._executor = executor
                 await self._drive()
             finally:
                 self._executor = None
@@ -293,8 +293,14 @@ class BatchRun:
                 raise TypeError("executor_options are for an executor given by name")
             return spec
         registry = self._host().registry("executor")
-        factory = registry.get(spec).value
-        executor = factory(**self.executor_options)
+        entry = registry.get(spec)
+        try:
+            executor = entry.value(**self.executor_options)
+        except TypeError as exc:  # an option it does not take
+            raise BatchError(
+                f"executor {spec!r} ({entry.plugin}) cannot take these options: {exc}",
+                hint="see the executor's documentation for its options",
+            ) from exc
         if not isinstance(executor, Executor):
             raise BatchError(
                 f"executor {spec!r} built a {type(executor).__name__}, not an agentkit.batch.Executor"
