@@ -26,6 +26,7 @@ import attrs
 
 from ..errors import BatchError
 from ..messages import Usage
+from ..registry import build_from
 from ._executor import AgentRef, BatchJob, Executor
 from ._items import BatchItem, count_lines, id_key, iter_items
 from ._output import ResultsFile
@@ -294,9 +295,9 @@ class BatchRun:
             return spec
         registry = self._host().registry("executor")
         entry = registry.get(spec)
-        try:
-            executor = entry.value(**self.executor_options)
-        except TypeError as exc:  # an option it does not take
+        try:  # an option it does not take is named, with a "did you mean"
+            executor = build_from(entry, self.executor_options, key_path=None, wrap=False)
+        except TypeError as exc:
             raise BatchError(
                 f"executor {spec!r} ({entry.plugin}) cannot take these options: {exc}",
                 hint="see the executor's documentation for its options",

@@ -22,7 +22,7 @@ import pytest
 
 from agentkit import Agent
 from agentkit.batch import run_batch
-from agentkit.errors import BatchError
+from agentkit.errors import BatchError, ConfigError
 from agentkit.testing.batch import SECRET, ItemScript, config_text, read_results, write_inputs
 from agentkit.testing.fake_openai import FakeOpenAIServer
 
@@ -155,7 +155,7 @@ def test_an_agent_object_cannot_be_shipped_and_bad_options_are_named(tmp_path: P
     with pytest.raises(BatchError, match="needs the agent's name, not an Agent object"):
         run_batch(agent, ["item 1"], executor="ray")
     (tmp_path / "agentkit.toml").write_text(config_text("http://127.0.0.1:9/v1"))
-    with pytest.raises(BatchError, match=r"executor 'ray' .*cannot take these options.*worker"):
+    with pytest.raises(ConfigError, match=r"executor 'ray' has no option 'worker' \(did you mean 'workers'\?\)"):
         run_batch("triage", ["item 1"], config=tmp_path / "agentkit.toml", executor="ray",
                   executor_options={"worker": 2})  # fmt: skip
     with pytest.raises(BatchError, match="workers must be an integer >= 1"):
