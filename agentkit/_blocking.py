@@ -286,10 +286,9 @@ class _mapped:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
         if exc is None or not isinstance(exc, Exception):
-            return False
+            return
         for source, target in _EXCEPTIONS:
             if isinstance(exc, source):
                 raise target(str(exc)) from exc
-        return False
