@@ -10,7 +10,8 @@
 
 A run loads the stored history, runs the agent on it, and stores the run's new messages as
 *one turn* when, and only when, the run completes. A run that fails or is aborted stores
-nothing; one that hits ``max_turns`` stores what it completed (its unanswered tool calls
+nothing (a session that did not exist yet is not created: it is created with its first
+turn); one that hits ``max_turns`` stores what it completed (its unanswered tool calls
 answered as interrupted) and then raises. Every method has an async twin prefixed with
 ``a``; the sync ones also work inside a running event loop.
 """
@@ -25,7 +26,7 @@ from ._sync import iterate_sync, run_sync
 from .errors import MaxTurnsError, MemoryStoreError
 from .events import RunCompleted, RunResult, StreamEvent
 from .messages import Message, UserMessage
-from .stores import SessionInfo, Store, check_session_id, shared_store
+from .stores import SessionInfo, Store, check_owner, check_session_id, shared_store
 
 __all__ = ["TITLE_LENGTH", "Session"]
 
@@ -128,13 +129,21 @@ class Session:
         clash = sorted(_RESERVED & set(options))
         if clash:
             raise TypeError(f"a session supplies {', '.join(clash)} itself; do not pass {', '.join(clash)}=")
-        await self.ainfo()
+        return await self._stored_history()
+
+    async def _stored_history(self) -> list[Message]:
+        """The history to continue from; a session not stored yet has none (and is not created)."""
+        info = await self.store.find_session(self.id)
+        if info is None:
+            return []
+        check_owner(info, self._user_id, self.store.name)
+        self._info = info
         return await self.store.load_messages(self.id)
 
     async def _store_turn(self, result: RunResult, options: Mapping[str, Any]) -> None:
         if not result.messages:
             return
-        info = self._info
+        info = self._info or await self.ainfo()  # a new session is created with its first turn
         title = _title(result.messages) if info is None or info.title is None else None
         model = options.get("model") or getattr(self.agent, "model", None)
         self._info = await self.store.append_turn(
@@ -160,9 +169,9 @@ class Session:
         return self._info
 
     async def ahistory(self) -> list[Message]:
-        """Every stored message, oldest first, interrupted tool calls answered."""
-        await self.ainfo()
-        return await self.store.load_messages(self.id)
+        """Every stored message, oldest first, interrupted tool calls answered (none for a
+        session not stored yet, which reading does not create)."""
+        return await self._stored_history()
 
     async def aset_history(self, messages: Iterable[Message]) -> SessionInfo:
         """Replace the stored conversation (title, usage and metadata stay)."""

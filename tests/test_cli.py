@@ -254,6 +254,15 @@ def test_sessions_round_trip(project: Path, agentkit: Cli, server: Any) -> None:
     assert [json.loads(line)["role"] for line in shown.stdout.splitlines()] == ["user", "assistant"] * 2
 
 
+def test_a_failed_first_run_leaves_no_session_to_list(project: Path, agentkit: Cli, server: Any) -> None:
+    server.add(FakeReply(status=500, error={"message": "the model is down"}))
+    write_config(project, server)
+    failed = agentkit("run", "-a", "helper", "--session", "fresh", "hi", sub=True)
+    assert failed.returncode != 0 and "model is down" in failed.stderr
+    listed = agentkit("sessions", "list", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout) == [], listed.stdout
+
+
 def test_ctrl_c_exits_130_and_keeps_complete_turns(project: Path, home: Path, agentkit: Cli) -> None:
     def slow(_request: Any) -> Reply:  # starts an answer, then stalls
         return Reply(200, headers={"content-type": "text/event-stream"}, chunks=[Pause(30)])

@@ -183,6 +183,42 @@ async def test_an_aborted_run_stores_nothing(host: Any) -> None:
     assert await agent.session("cancelled").ahistory() == []
 
 
+async def test_a_run_that_fails_or_is_cancelled_leaves_no_empty_session(host: Any, tmp_path: Path) -> None:
+    """A new session is created with its first turn: nothing to list after a failed start."""
+    started = threading.Event()
+
+    @tool
+    async def slow() -> str:
+        """Takes a while."""
+        started.set()
+        await asyncio.sleep(30)
+        return "never"
+
+    storage = f"sqlite:{tmp_path / 'sessions.db'}"
+    agent = make_agent(host, ProviderError("model down", provider="scripted"), storage=storage)
+    with pytest.raises(ProviderError):
+        await agent.session("failed").arun("hi")
+    agent = make_agent(host, tool_calls(("slow", {})), tools=[slow], storage=storage)
+    task = asyncio.create_task(agent.session("cancelled").arun("go"))
+    while not started.is_set():
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    agent = make_agent(host, "a long streamed answer", storage=storage)
+    async with contextlib.aclosing(agent.session("left").astream("go")) as events:
+        async for event in events:
+            if isinstance(event, TextDelta):
+                break
+    assert await agent.session("read").ahistory() == []  # reading creates nothing either
+    store = agent.session("x").store
+    assert await store.list_sessions() == []
+    agent = make_agent(host, "finally", storage=storage)
+    await agent.session("failed").arun("again")  # the first turn creates it
+    assert [i.id for i in await store.list_sessions()] == ["failed"]
+    assert (await store.get_session("failed")).title == "again"
+
+
 def test_max_turns_keeps_what_was_completed(host: Any) -> None:
     @tool
     def again() -> str:
