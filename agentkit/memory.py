@@ -48,8 +48,10 @@ __all__ = [
     "check_text",
     "check_ttl",
     "memory_tools",
+    "new_record",
     "recall_block",
     "resolve_memory",
+    "visible_to",
 ]
 
 Scope = Literal["user", "agent", "session"]

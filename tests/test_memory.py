@@ -62,3 +62,38 @@ def test_resolve_memory_by_name_and_mapping() -> None:
         resolve_memory({"name": "memory", "bogus": 1}, host=host)
     with pytest.raises(MemoryStoreError):
         resolve_memory(42, host=host)
+
+
+# -- the docs give the backend contract exactly ------------------------------------------------
+
+
+def _signature(name: str, func: object, *, is_async: bool = False) -> str:
+    """A signature as docs/memory.md writes it: no ``self``, annotations as written."""
+    import inspect
+
+    sig = inspect.signature(func)  # type: ignore[arg-type]
+    parts: list[str] = []
+    for p in sig.parameters.values():
+        if p.name == "self":
+            continue
+        if p.kind is p.KEYWORD_ONLY and "*" not in parts:
+            parts.append("*")
+        text = p.name + (f": {p.annotation}" if p.annotation is not p.empty else "")
+        parts.append(text + (f" = {p.default!r}" if p.default is not p.empty else ""))
+    return f"{'async ' if is_async else ''}{name}({', '.join(parts)}) -> {sig.return_annotation}"
+
+
+def test_the_docs_give_every_backend_method_and_validation_helper_as_it_is() -> None:
+    from pathlib import Path
+
+    import agentkit.memory as memory_module
+    from agentkit.memory import Memory
+
+    page = (Path(__file__).parents[1] / "docs" / "memory.md").read_text()
+    methods = sorted(Memory.__abstractmethods__)
+    assert methods == ["add", "delete", "get", "list", "search", "update"]
+    for name in methods:
+        assert _signature(name, getattr(Memory, name), is_async=True) in page, name
+    helpers = [n for n in memory_module.__all__ if n.startswith("check_")] + ["new_record", "visible_to"]
+    for name in helpers:
+        assert _signature(name, getattr(memory_module, name)) in page, name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,15 @@ def _plugin_stores() -> list[type[Store]]:
     from agentkit_sqlite import SqliteStore
 
     return [JsonlStore, SqliteStore]
+
+
+def test_the_contract_table_lists_every_rule_the_conformance_suite_checks() -> None:
+    from agentkit.testing.conformance import StoreConformance
+
+    page = (Path(__file__).parents[1] / "docs" / "stores.md").read_text()
+    table = page[page.index("### Every rule, and the test that checks it") :]
+    listed = set(re.findall(r"\| `(test_\w+)` \|", table))
+    assert listed == {name for name in dir(StoreConformance) if name.startswith("test_")}
 
 
 async def test_a_change_is_applied_to_the_stored_info_inside_the_write() -> None:

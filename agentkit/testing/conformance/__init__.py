@@ -11,12 +11,15 @@
             yield store
             store.close()
 
-Names are imported on first access: importing this package imports neither pytest nor a suite.
+Names are imported on first access: importing this package imports neither pytest nor a
+suite. Under pytest, the suites are registered for assertion rewriting before they can be
+imported, so their failed assertions show the values compared, like the tests' own.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 _EXPORTS: dict[str, str] = {
@@ -25,6 +28,11 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = sorted(_EXPORTS)
+
+if "pytest" in sys.modules:  # running under pytest (the suites import it anyway)
+    import pytest
+
+    pytest.register_assert_rewrite(*sorted(set(_EXPORTS.values())), "agentkit.testing.conformance.writers")
 
 
 def __getattr__(name: str) -> Any:

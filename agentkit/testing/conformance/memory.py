@@ -1,7 +1,9 @@
 """The memory conformance suite: every memory backend passes it.
 
 Subclass :class:`MemoryConformance` and provide a ``memory`` fixture returning a fresh,
-empty backend (async fixtures are fine)::
+empty backend (async fixtures are fine). Backends that persist override
+:meth:`MemoryConformance.reopen` to return a second backend on the same data, which turns on
+the persistence tests::
 
     from agentkit.testing.conformance.memory import MemoryConformance
 
@@ -9,18 +11,24 @@ empty backend (async fixtures are fine)::
         @pytest.fixture
         def memory(self, tmp_path):
             return MyMemory(tmp_path / "m.db")
+
+        def reopen(self, memory):
+            return MyMemory(memory.path)
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from agentkit.errors import MemoryStoreError
 from agentkit.memory import MAX_MEMORY_CHARS, Memory, MemoryHit, MemoryRecord
+
+from .stores import HOSTILE_IDS
 
 __all__ = ["MemoryConformance"]
 
@@ -31,6 +39,19 @@ class MemoryConformance:
     @pytest.fixture
     def memory(self) -> Memory:  # pragma: no cover - always overridden
         raise NotImplementedError("override the `memory` fixture")
+
+    def reopen(self, memory: Memory) -> Memory | None:
+        """Override in persistent backends: a second backend reading the same data."""
+        return None
+
+    @pytest.fixture
+    async def reopened(self, memory: Memory) -> AsyncIterator[Memory]:
+        other = self.reopen(memory)
+        if other is None:
+            pytest.skip("this backend does not persist (reopen() returns None)")
+        yield other
+        if other is not memory:
+            await other.aclose()
 
     async def test_add_then_recall_best_first(self, memory: Memory) -> None:
         await memory.add("Prefers window seats on flights", user_id="u1")
@@ -141,3 +162,47 @@ class MemoryConformance:
         assert await other.arecall("Portuguese") == []
         assert await view.aforget(record.id) is True
         assert await view.arecall("Portuguese") == []
+
+    # -- ids of any length and content ----------------------------------------------------------
+
+    async def test_long_and_hostile_ids_are_kept_apart(self, memory: Memory) -> None:
+        """User, session and agent ids are any text (a 300-character id, ``../x``, NUL...):
+        stored as given, never a path, and each user sees only their own memories."""
+        for n, uid in enumerate(HOSTILE_IDS):
+            await memory.add(f"fact {n} about zebras", user_id=uid)
+            await memory.add(f"session fact {n} about zebras", user_id=uid, scope="session", session_id=uid)
+        await memory.add("agent fact about zebras", scope="agent", agent="x" * 300)
+        for n, uid in enumerate(HOSTILE_IDS):
+            hits = await memory.search("zebras", user_id=uid, k=50)
+            assert [h.record.text for h in hits] == [f"fact {n} about zebras"]
+            in_session = await memory.search("zebras", user_id=uid, session_id=uid, k=50)
+            assert sorted(h.record.text for h in in_session) == [
+                f"fact {n} about zebras",
+                f"session fact {n} about zebras",
+            ]
+            listed = await memory.list(user_id=uid)
+            assert len(listed) == 2 and {r.user_id for r in listed} == {uid}
+        agent_hits = await memory.search("zebras", user_id="someone", agent="x" * 300, k=50)
+        assert [h.record.text for h in agent_hits] == ["agent fact about zebras"]
+        view = memory.for_user("x" * 300)
+        record = (await view.arecall("zebras"))[0].record
+        assert record.user_id == "x" * 300 and await view.aforget(record.id) is True
+        assert await memory.get(record.id) is None
+
+    # -- persistence ----------------------------------------------------------------------------
+
+    async def test_everything_persists(self, memory: Memory, reopened: Memory) -> None:
+        long_id = "y" * 300
+        kept = await memory.add("Prefers aisle seats", user_id=long_id, metadata={"topic": "travel"})
+        gone = await memory.add("Temporary note", user_id=long_id)
+        await memory.update(kept.id, text="Prefers window seats")
+        await memory.delete(gone.id)
+        await memory.add("Office hours are nine to five", scope="agent", agent="desk")
+        assert await reopened.get(kept.id) == await memory.get(kept.id)
+        assert await reopened.get(gone.id) is None
+        assert [h.record.id for h in await reopened.search("window seats", user_id=long_id)] == [kept.id]
+        assert [r.id for r in await reopened.list(user_id=long_id)] == [kept.id]
+        assert len(await reopened.search("office hours", user_id="anyone", agent="desk")) == 1
+        written = await reopened.add("Speaks Portuguese", user_id=long_id)
+        assert await memory.get(written.id) == written  # each sees what the other wrote
+        assert {r.id for r in await memory.list(user_id=long_id)} == {kept.id, written.id}

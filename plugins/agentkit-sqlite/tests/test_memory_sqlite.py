@@ -20,6 +20,9 @@ class TestSqliteMemory(MemoryConformance):
         yield memory
         await memory.aclose()
 
+    def reopen(self, memory: SqliteMemory) -> SqliteMemory:  # type: ignore[override]
+        return SqliteMemory(memory.path)
+
 
 # A tiny "embedding": each word maps to a concept axis, so related words share a direction
 # although they share no keyword.
