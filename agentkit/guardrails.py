@@ -24,7 +24,7 @@ released to the caller. This is how NeMo Guardrails' chunked output rails (with
 ``stream_first`` off) and Guardrails AI's per-validator chunking strategies work too: the
 guardrail, which knows what it matches, says where text may be cut.
 
-Guardrails are not a security boundary (see RELIABILITY.md): confinement is enforced inside
+Guardrails are not a security boundary (see docs/reliability.md): confinement is enforced inside
 the tools and the stores. A guardrail that raises fails the run (a
 :class:`~agentkit.errors.GuardrailError`) rather than letting the text through, which is the
 safe default for a check.

@@ -1,6 +1,7 @@
 """HTTP plumbing for provider plugins: timeouts, retries, stream framing, error mapping.
 
-The promises of RELIABILITY.md live here once, so every HTTP provider keeps them:
+The promises of docs/reliability.md about calling providers live here once, so every HTTP
+provider keeps them:
 
 - timeouts on connect, on the first byte (generous, for a local model loading), between
   bytes, and a total deadline for the whole exchange (httpx has none of its own);
