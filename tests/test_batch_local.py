@@ -74,7 +74,7 @@ def test_a_thousand_items_each_exactly_once_with_failures_rate_limits_and_the_bo
             assert f"item {n} is refused" in row["error"]["message"]
             assert row["text"] is None
         else:
-            assert row["status"] == "ok", row
+            assert row["status"] == "ok", json.dumps(row)
             assert row["text"] == f"answer to item {n}"
             assert row["error"] is None
             assert row["usage"]["requests"] == 1 and row["usage"]["input_tokens"] > 0
@@ -285,3 +285,43 @@ def test_bad_inputs_are_clear_errors(tmp_path: Path) -> None:
         run_batch(agent, ["a"], concurrency=0)
     with pytest.raises(ValueError, match="retry_failed needs an output file"):
         run_batch(agent, ["a"], retry_failed=True)
+
+
+def _barrier_script(size: int) -> tuple[Any, threading.Barrier]:
+    """A script whose first ``size`` answers wait until ``size`` requests are in flight together."""
+    barrier = threading.Barrier(size, timeout=60)
+    first = iter(range(size))
+    lock = threading.Lock()
+    script = ItemScript()
+
+    def answer(body: dict[str, Any]) -> Any:
+        with lock:
+            early = next(first, None) is not None
+        if early:
+            barrier.wait()
+        return script(body)
+
+    return answer, barrier
+
+
+async def test_run_batch_inside_a_running_loop_still_runs_items_concurrently() -> None:
+    # as in Jupyter: the sync call runs the job on a helper thread's loop, many items in flight
+    answer, barrier = _barrier_script(4)
+    with FakeOpenAIServer(answer) as server:
+        summary = run_batch(agent_for(server), [f"item {n}" for n in range(12)], concurrency=4)
+        assert server.max_in_flight == 4
+    assert summary.ok == 12 and not barrier.broken
+
+
+def test_run_batch_after_sync_runs_of_the_same_agent_runs_items_concurrently() -> None:
+    # agent.run() drives its runs on a loop that lets HTTP block it; a job must not inherit that
+    answer, barrier = _barrier_script(4)
+    with FakeOpenAIServer(answer) as server:
+        agent = agent_for(server)
+        barrier_free = ItemScript()
+        server.reset(barrier_free)
+        assert agent.run("item 100").text == "answer to item 100"
+        server.reset(answer)
+        summary = run_batch(agent, [f"item {n}" for n in range(12)], concurrency=4)
+        assert agent.run("item 101").text == "answer to item 101"
+    assert summary.ok == 12 and not barrier.broken

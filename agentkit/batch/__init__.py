@@ -19,11 +19,13 @@ from agentkit-ray). See ``docs/batch.md``.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import os
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+import threading
+from collections.abc import AsyncIterable, Callable, Coroutine, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._sync import run_sync
 from ._driver import BatchProgress, BatchRun, BatchSummary, ctrl_c_stops
 from ._executor import AgentRef, BatchJob, Executor, LocalExecutor
 from ._items import BatchItem, read_jsonl
@@ -144,7 +146,37 @@ def run_batch(
         with ctrl_c_stops(run):
             return await run.run()
 
-    summary = run_sync(go)
+    summary = _run_concurrently(go)
     if summary.interrupted:
         raise KeyboardInterrupt
     return summary
+
+
+def _run_concurrently(factory: Callable[[], Coroutine[Any, Any, BatchSummary]]) -> BatchSummary:
+    """Run a job's coroutine on an event loop of its own, in this thread (or, inside a running
+    loop such as Jupyter's, on a helper thread).
+
+    Not ``agent.run()``'s way (:func:`agentkit._sync.run_sync`): that loop serves one run at a
+    time and lets HTTP block it, while a job keeps many runs in flight on its loop.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        with asyncio.Runner() as runner:
+            return runner.run(factory())
+    outcome: list[tuple[bool, Any]] = []
+    context = contextvars.copy_context()
+
+    def work() -> None:
+        try:
+            outcome.append((True, context.run(asyncio.run, factory())))
+        except BaseException as exc:
+            outcome.append((False, exc))
+
+    thread = threading.Thread(target=work, name="agentkit-batch", daemon=True)
+    thread.start()
+    thread.join()
+    ok, value = outcome[0]
+    if ok:
+        return value  # type: ignore[no-any-return]
+    raise value
