@@ -108,6 +108,9 @@ def render_performance(r: dict[str, Any]) -> str:
                 f"| {label} | {row['memories']:,} | {row['median_ms']:.2f} ms | {row['p95_ms']:.2f} ms | "
                 f"top 5 in ≤ 10 ms ({_verdict(row['median_ms'] <= 10)}) |"
             )
+    batch = r.get("batch")
+    if batch:
+        out += ["", "## Batch runs (`bench/batch.py`)", "", *_batch_rows(batch)]
     if r.get("quick"):
         out += ["", "_These figures come from a quick run (`--quick`): small counts, more noise._"]
     return "\n".join(out) + "\n"
@@ -130,6 +133,23 @@ def _startup_rows(imp: Any, cli: Any) -> list[str]:
                 target = f"≤ {budget:.0f} ms {note} ({_verdict(item[key] <= budget)})".replace("  ", " ")
             rows.append(f"| `{label}` | {text} | {target} |")
     return rows
+
+
+def _batch_rows(b: Any) -> list[str]:
+    a, raw = b["items_per_s"]["agentkit"], b["items_per_s"]["raw"]
+    return [
+        f"{b['items']:,} items against the fake server, {b['concurrency']} in flight, one model call each "
+        f"(items per second, median and min–max of {b['repeat']} runs, each in a fresh process). "
+        "agentkit: `run_batch(agent, items, output=results.jsonl, concurrency=16)` on the local executor, "
+        "every result written to the results file as it finishes. Baseline: a bare asyncio loop with a "
+        "semaphore of the same size sending the same request body with one `httpx.AsyncClient`.",
+        "",
+        "| run_batch | bare asyncio + httpx | ratio | target |",
+        "|---|---|---|---|",
+        f"| {a['median']:,.0f} items/s ({a['min']:,.0f}–{a['max']:,.0f}) | "
+        f"{raw['median']:,.0f} items/s ({raw['min']:,.0f}–{raw['max']:,.0f}) | {b['ratio']:.2f}× | "
+        f"≥ {b['target']:.1f}× ({_verdict(b['met'])}) |",
+    ]
 
 
 def _storage_table(storage: Any) -> str:
