@@ -318,3 +318,38 @@ def test_inputs_from_standard_input_and_usage_errors(
     bad = run("-a", "triage", "broken.jsonl", "-o", "y.jsonl")
     assert bad.returncode == 2 and "broken.jsonl:2: unknown item key 'inptu'" in bad.stderr
     assert "did you mean 'input'" in bad.stderr
+
+
+def test_ctrl_c_in_a_script_calling_run_batch(
+    project: Path, served: Callable[[ItemScript], FakeOpenAIServer]
+) -> None:
+    script = ItemScript(delay=0.25)
+    served(script)
+    write_inputs(project / "inputs.jsonl", 40)
+    (project / "job.py").write_text(
+        "from pathlib import Path\n"
+        "from agentkit.batch import run_batch\n"
+        "try:\n"
+        "    run_batch('triage', Path('inputs.jsonl'), output='results.jsonl', concurrency=4)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', flush=True)\n"
+        "    raise SystemExit(130)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "job.py"], cwd=project, env=env_for(project / "home"), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    output = project / "results.jsonl"
+    try:
+        wait_until(lambda: lines_in(output) >= 4, "the first results")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert out.strip() == "interrupted"
+    written = ids_of(output)
+    assert max(written.values()) == 1 and len(written) < 40
+    assert {f"t-{n}" for n in script.attempts} == set(written)  # started items finished, none after

@@ -93,11 +93,13 @@ def test_a_rate_limit_pauses_every_item_for_the_retry_after(tmp_path: Path) -> N
     with FakeOpenAIServer(script) as server:
         summary = run_batch(agent_for(server), [f"item {n}" for n in range(120)], concurrency=4)
     assert summary.ok == 120 and summary.rate_limited == 1
-    (refused_at, _), = script.rate_limited
-    # requests already sent finish; no item starts while the provider asked to wait
-    started_during_wait = [n for t, n in script.arrivals if refused_at + 0.15 < t < refused_at + 0.85]
-    assert started_during_wait == []
-    assert any(t >= refused_at + 0.9 for t, _ in script.arrivals)
+    ((refused_at, _),) = script.rate_limited
+    # No item starts while the provider asked to wait. The server may still see the requests of
+    # the (at most 3) other items that were already in flight; without the pause, about a
+    # hundred items would arrive in this window.
+    during_wait = [n for t, n in script.arrivals if refused_at + 0.05 < t < refused_at + 0.9]
+    assert len(during_wait) <= 3, during_wait
+    assert any(t >= refused_at + 0.95 for t, _ in script.arrivals)
 
 
 def test_an_item_rate_limited_past_its_retries_is_recorded_as_failed(tmp_path: Path) -> None:

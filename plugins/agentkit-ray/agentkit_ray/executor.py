@@ -157,7 +157,10 @@ class RayExecutor(Executor):
             result: ItemResult = await pending
             return result
         except asyncio.CancelledError:
-            ray.cancel(pending)
+            try:  # the second Ctrl-C: stop the item on its worker too
+                ray.cancel(pending)
+            except Exception:  # it has just finished, or its worker is gone
+                pass
             raise
         except RayActorError as exc:  # the worker died, and Ray's restarts or retries ran out
             return ItemResult.failure(item.id, exc)
