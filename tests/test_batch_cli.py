@@ -230,7 +230,10 @@ def test_a_second_ctrl_c_cancels_running_items_which_run_again_on_resume(
 def test_progress_is_plain_lines_when_stderr_is_not_a_terminal(
     project: Path, served: Callable[[ItemScript], FakeOpenAIServer]
 ) -> None:
-    served(ItemScript(delay=0.01, failing=lambda n: n == 5))
+    server = served(ItemScript(delay=0.01, failing=lambda n: n == 5))
+    (project / "agentkit.toml").write_text(
+        config_text(server.base_url, body='[agents.triage.prices."openai/*"]\ninput = 1.0\noutput = 2.0\n')
+    )
     write_inputs(project / "inputs.jsonl", 60)
     job = Job(project, "-a", "triage", "inputs.jsonl", "-o", "out/results.jsonl", "-n", "4",
               "--progress-interval", "0.05")  # fmt: skip
@@ -239,11 +242,18 @@ def test_progress_is_plain_lines_when_stderr_is_not_a_terminal(
     progress = [ln for ln in lines if "/60 done" in ln]
     assert progress, job.stderr
     assert all("runs/s" in ln and "tokens" in ln and "failed" in ln for ln in progress)
+    assert all("$0.0" in ln for ln in progress if not ln.startswith("agentkit batch: 0/60"))
     assert "\r" not in job.stderr and "\x1b" not in job.stderr
     assert "finished: 59 ok, 1 failed" in job.stderr
     assert "--retry-failed" in job.stderr
-    failed = [row for row in read_results(project / "out" / "results.jsonl") if row["status"] == "error"]
-    assert [row["id"] for row in failed] == ["t-5"]
+    rows = read_results(project / "out" / "results.jsonl")
+    assert [row["id"] for row in rows if row["status"] == "error"] == ["t-5"]
+    # the cost of each item, from the agent's prices (dollars per million tokens)
+    ok = next(row for row in rows if row["status"] == "ok")
+    usage = ok["usage"]
+    assert ok["cost"] == pytest.approx((usage["input_tokens"] * 1.0 + usage["output_tokens"] * 2.0) / 1e6)
+    total = sum(row["cost"] for row in rows if row["cost"] is not None)
+    assert f"${total:.4f}" in job.stderr.splitlines()[-2]
 
 
 def test_progress_is_a_bar_on_a_terminal(project: Path, served: Callable[[ItemScript], FakeOpenAIServer]) -> None:
