@@ -95,7 +95,6 @@ _EXPORTS: dict[str, str] = {
     "ModelNotFoundError": "agentkit.errors",
     "OutputValidationError": "agentkit.errors",
     "PluginError": "agentkit.errors",
-    "PluginNameClashError": "agentkit.errors",
     "ProviderConnectionError": "agentkit.errors",
     "ProviderError": "agentkit.errors",
     "ProviderTimeoutError": "agentkit.errors",

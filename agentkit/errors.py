@@ -6,7 +6,6 @@ Every error agentkit raises on purpose derives from :class:`AgentkitError`::
     ├── ConfigError                  file, key_path
     ├── TemplateError                placeholder
     ├── PluginError                  plugin
-    │   └── PluginNameClashError     kind, name, plugins
     ├── ProviderError                provider, model, status_code, body
     │   ├── AuthenticationError      env_var
     │   ├── RateLimitError           retry_after
@@ -60,7 +59,6 @@ __all__ = [
     "ModelNotFoundError",
     "OutputValidationError",
     "PluginError",
-    "PluginNameClashError",
     "ProviderConnectionError",
     "ProviderError",
     "ProviderTimeoutError",
@@ -144,20 +142,6 @@ class PluginError(AgentkitError):
     def __init__(self, message: str, *, plugin: str | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.plugin = plugin
-
-
-class PluginNameClashError(PluginError):
-    """Two plugins registered the same name for the same kind of thing."""
-
-    def __init__(self, kind: str, name: str, plugins: tuple[str, str]) -> None:
-        super().__init__(
-            f"{kind} {name!r} is registered by both {plugins[0]!r} and {plugins[1]!r}",
-            plugin=plugins[1],
-            hint=f"uninstall one of them, or block one with AGENTKIT_DISABLE_PLUGINS={plugins[1]}",
-        )
-        self.kind = kind
-        self.name = name
-        self.plugins = plugins
 
 
 # -- providers -----------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from agentkit.errors import (
     MemoryStoreError,
     OutputValidationError,
     PluginError,
-    PluginNameClashError,
     ProviderError,
     RateLimitError,
     RunAbortedError,
@@ -49,7 +48,7 @@ def test_every_error_is_an_agentkit_error_named_error():
         assert cls.__doc__, cls
 
 
-@pytest.mark.parametrize("cls", [c for c in ERROR_CLASSES if c is not PluginNameClashError])
+@pytest.mark.parametrize("cls", ERROR_CLASSES)
 def test_every_error_can_be_built_from_a_message_alone(cls):
     err = cls("something went wrong")
     assert "something went wrong" in str(err)
@@ -81,8 +80,6 @@ def test_the_tree_in_the_docstring_matches_the_classes():
         cls = getattr(errors, name)
         if parent is not None:
             assert getattr(errors, parent) in cls.__bases__, (name, parent)
-        if cls is PluginNameClashError:
-            continue
         err = cls("x")
         for attribute in attributes:
             assert hasattr(err, attribute), (name, attribute)
@@ -101,10 +98,6 @@ def test_the_tree_in_the_docstring_matches_the_classes():
         ),
         (TemplateError("missing", placeholder="name"), {"placeholder": "name"}),
         (PluginError("broken", plugin="agentkit-x"), {"plugin": "agentkit-x"}),
-        (
-            PluginNameClashError("tool", "read_file", ("a", "b")),
-            {"kind": "tool", "name": "read_file", "plugins": ("a", "b"), "plugin": "b"},
-        ),
         (
             ProviderError("failed", provider="openai", model="gpt-x", status_code=500, body="oops"),
             {"provider": "openai", "model": "gpt-x", "status_code": 500, "body": "oops"},
@@ -139,8 +132,6 @@ def test_messages_name_where_and_hint_how_to_fix():
     assert str(ProviderError("failed", provider="openai", model="gpt-x", status_code=500, body="oops")) == (
         "openai/gpt-x: failed (HTTP 500): oops"
     )
-    clash = PluginNameClashError("tool", "read_file", ("agentkit-files", "agentkit-more"))
-    assert "AGENTKIT_DISABLE_PLUGINS=agentkit-more" in clash.hint
     assert "OPENAI_API_KEY" in AuthenticationError("no", env_var="OPENAI_API_KEY").hint
     assert MaxTurnsError("x").hint
     assert isinstance(ToolDefinitionError("x"), TypeError)

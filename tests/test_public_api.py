@@ -84,7 +84,6 @@ PUBLIC_API: dict[str, tuple[str, ...]] = {
         "ModelNotFoundError",
         "OutputValidationError",
         "PluginError",
-        "PluginNameClashError",
         "ProviderConnectionError",
         "ProviderError",
         "ProviderTimeoutError",
