@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._interpolate import format_key_path, looks_secret
+from ._interpolate import format_key_path, key_in_name_message, looks_like_key, looks_secret
 from ._options import describe
 from .errors import AgentkitError, ConfigError
 
@@ -229,6 +229,9 @@ def _one_error(
                 )
             )
         return out
+    if path and path[-1] == "api_key_env" and isinstance(value, str):
+        # a key pasted where a variable's name belongs: say so, never show it
+        return [ConfigError(key_in_name_message("api_key_env"), file=file, key_path=key_path, hint=_KEY_HINT)]
     if "x-expected" in schema and validator not in ("oneOf", "anyOf", "additionalProperties", "required", "not"):
         # the phrase of the option's declaration: the same words as the Python error
         message = f"expected {schema['x-expected']}, got {_shown(value, path)}"
@@ -412,6 +415,16 @@ def name_errors(data: Mapping[str, Any], host: Any, file: str | None) -> list[Co
         )
 
     for name, table in tables("providers").items():
+        env_name = table.get("api_key_env")
+        if isinstance(env_name, str) and "${" not in env_name and looks_like_key(env_name):
+            errors.append(
+                ConfigError(
+                    key_in_name_message("api_key_env"),
+                    file=file,
+                    key_path=format_key_path(("providers", name, "api_key_env")),
+                    hint=_KEY_HINT,
+                )
+            )
         if name not in registry:
             errors.append(
                 ConfigError(
@@ -452,6 +465,12 @@ def name_errors(data: Mapping[str, Any], host: Any, file: str | None) -> list[Co
             ConfigError(unknown_name("agent", default_agent, agents), file=file, key_path="default_agent")
         )
     return errors
+
+
+_KEY_HINT = (
+    "put the key in an environment variable and name that variable (api_key_env = \"MY_KEY\"); "
+    "and since the key was in a file, consider it leaked and replace it"
+)
 
 
 def unknown_name(kind: str, name: str, known: Mapping[str, Any] | list[str]) -> str:

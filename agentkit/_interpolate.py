@@ -19,6 +19,8 @@ __all__ = [
     "SECRET_NAME",
     "format_key_path",
     "interpolate",
+    "key_in_name_message",
+    "looks_like_key",
     "looks_secret",
     "mask_secrets",
     "resolved_view",
@@ -38,6 +40,31 @@ SECRET_NAME = re.compile(r"(?i)(?:^|[_-])(?:api_?key|key|token|secret|password|p
 def looks_secret(name: str) -> bool:
     """Whether a key or environment variable name looks like it holds a secret."""
     return bool(SECRET_NAME.search(name))
+
+
+#: How API keys and tokens commonly start (OpenAI, Anthropic, GitHub, Hugging Face, Slack, AWS, Google).
+_KEY_PREFIX = re.compile(r"(?:sk|pk|rk)[-_]|gh[pousr]_|github_pat_|hf_|xox[abpr]-|AKIA|AIza|glpat-")
+
+
+def looks_like_key(value: str) -> bool:
+    """Whether ``value``, found where a variable's *name* belongs, looks like a key itself.
+
+    Variable names are letters, digits and ``_``, by convention upper case; a key is long,
+    mixes cases and digits, or starts like the keys of well-known services.
+    """
+    if not _NAME.match(value):
+        return True
+    if _KEY_PREFIX.match(value):
+        return True
+    return len(value) >= 20 and any(c.islower() for c in value) and any(c.isdigit() for c in value)
+
+
+def key_in_name_message(key: str) -> str:
+    """The error for a key given where a variable's name belongs; the value is never shown."""
+    return (
+        f"{key} holds what looks like a key itself, not the name of an environment variable "
+        "(the value is not shown)"
+    )
 
 
 def format_key_path(parts: tuple[str | int, ...] | list[str | int]) -> str:

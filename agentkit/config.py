@@ -45,7 +45,7 @@ from ._config_schema import (
     unknown_name,
     validation_errors,
 )
-from ._interpolate import format_key_path, interpolate, resolved_view
+from ._interpolate import format_key_path, interpolate, key_in_name_message, looks_like_key, resolved_view
 from .errors import AgentkitError, ConfigError
 from .stores import agentkit_home
 
@@ -140,6 +140,13 @@ class ProviderConfig:
             return str(self._fill(self.api_key, "api_key", env))
         if self.api_key_env:
             value = env.get(self.api_key_env)
+            if not value and looks_like_key(self.api_key_env):
+                raise ConfigError(
+                    key_in_name_message("api_key_env"),
+                    file=self.file,
+                    key_path=format_key_path(("providers", self.name, "api_key_env")),
+                    hint="put the key in an environment variable and name that variable here, or use api_key",
+                )
             if not value:
                 raise ConfigError(
                     f"environment variable {self.api_key_env} is not set",

@@ -192,7 +192,7 @@ def test_not_utf8(cfg: Any, tmp_path: Path) -> None:
         (
             '[providers.echo]\napi_key_env = "sk-1234"\n',
             "providers.echo.api_key_env",
-            "expected the name of an environment variable, got a string ('sk-1234')",
+            "api_key_env holds what looks like a key itself, not the name of an environment variable (the value is not shown)",
         ),
         ("[providers.echo]\nmax_retries = 1.5\n", "providers.echo.max_retries", "expected an integer, got a float (1.5)"),
         ('default_agent = 3\n', "default_agent", "expected a string, got an integer (3)"),
