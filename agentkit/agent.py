@@ -108,7 +108,7 @@ class Agent:
         self._settings = build_settings({"model": model, **options}, has_provider=provider is not None)
         self._output = output_spec(self._settings.output_type)  # a bad output type fails here, not mid-run
         self.name = name or "agent"
-        self.hooks = hooks
+        self._raw_hooks = hooks
         self._hooks = agent_hooks(hooks)  # a hook that cannot be called fails here
         self._base_url = base_url
         self._api_key = api_key
@@ -140,6 +140,19 @@ class Agent:
     @property
     def model(self) -> str:
         return self._settings.model
+
+    @property
+    def hooks(self) -> Any:
+        """This agent's own lifecycle hooks, as given (see ``docs/hooks.md``)."""
+        return self._raw_hooks
+
+    @hooks.setter
+    def hooks(self, hooks: Any) -> None:
+        parsed = agent_hooks(hooks)  # checked like the constructor's
+        with self._lock:
+            self._raw_hooks, self._hooks = hooks, parsed
+            self._lifecycle = None
+            self._static = None
 
     @property
     def storage(self) -> Any:
@@ -334,7 +347,7 @@ class Agent:
     def _lifecycle_for(self, host: PluginHost) -> Lifecycle:
         with self._lock:
             if self._lifecycle is None or self._lifecycle[0] is not host:
-                self._lifecycle = (host, Lifecycle(host, self.hooks))
+                self._lifecycle = (host, Lifecycle(host, self._hooks))
             return self._lifecycle[1]
 
     # -- running ----------------------------------------------------------------------------------

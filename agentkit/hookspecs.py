@@ -8,9 +8,15 @@ point in the ``agentkit`` group::
     weather = "agentkit_weather.plugin"
 
 Families: ``register_*`` hooks receive a registrar and add things to it; ``before_*`` and
-``after_*`` hooks run around each run, model call and tool call and may intercept;
-``on_event`` observes. Hooks are synchronous, but a lifecycle hook may return an awaitable,
-which the loop awaits.
+``after_*`` hooks run around each run, model call and tool call and may intercept; ``on_*``
+hooks observe (``on_event`` every event, ``on_run_error`` a run that failed).
+
+pluggy calls every hook, lifecycle hooks included, so its options hold: ``tryfirst`` and
+``trylast``, ``wrapper=True`` (and the legacy ``hookwrapper=True``), ``firstresult``, and hook
+monitoring (``pm.add_hookcall_monitoring``, ``pm.enable_tracing``). A lifecycle hook may be a
+coroutine function: the loop awaits it, and pluggy sees its awaited result (a wrapper's
+``yield`` returns it; a ``firstresult`` hook goes on past an async implementation that returns
+``None``). See :mod:`agentkit._hookcall` for how.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LIFECYCLE_HOOKS",
+    "OBSERVER_HOOKS",
     "add_hookspecs",
     "after_model_call",
     "after_run",
@@ -48,6 +55,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "on_event",
+    "on_run_error",
     "register_commands",
     "register_config_sections",
     "register_executors",
@@ -193,8 +201,8 @@ def add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
 
 # -------------------------------------------------------------------------------------------
 # Lifecycle hooks. Called for every agent in the process; per-agent callbacks with the same
-# names go in ``Agent(hooks=...)``. An interceptor that raises fails the run; use on_event to
-# observe without that risk.
+# names go in ``Agent(hooks=...)``. An interceptor that raises fails the run; use on_event and
+# on_run_error to observe without that risk.
 # -------------------------------------------------------------------------------------------
 
 
@@ -281,6 +289,24 @@ def on_event(ctx: RunContext, event: StreamEvent) -> None:
     """
 
 
+@hookspec
+def on_run_error(ctx: RunContext, error: BaseException, partial: RunResult) -> None:
+    """Called when a run ends without a result: it raised, or it was aborted or cancelled.
+
+    :param ctx: The run's context.
+    :param error: Why the run ended: the exception it raises (``MaxTurnsError``, a
+        ``ProviderError``, a ``GuardrailTripwireError``, ...), a
+        :class:`agentkit.RunAbortedError` for ``agent.abort()``, or the
+        ``asyncio.CancelledError`` when the task running it was cancelled (a stream left
+        early, Ctrl-C).
+    :param partial: The run so far, as a :class:`agentkit.RunResult` (``stopped`` is
+        ``True``; a tool call without a result is answered as interrupted).
+
+    Called once per failed run, instead of ``after_run``, before the error reaches the caller.
+    The return value is ignored. An exception is logged and does not replace the run's error.
+    """
+
+
 #: Names of the lifecycle hooks, in the order a run meets them.
 LIFECYCLE_HOOKS: tuple[str, ...] = (
     "before_run",
@@ -290,5 +316,9 @@ LIFECYCLE_HOOKS: tuple[str, ...] = (
     "after_tool_call",
     "on_event",
     "after_run",
+    "on_run_error",
 )
+
+#: Lifecycle hooks that only observe: an exception they raise is logged, never raised.
+OBSERVER_HOOKS: frozenset[str] = frozenset({"on_event", "on_run_error"})
 

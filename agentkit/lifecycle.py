@@ -1,43 +1,65 @@
-"""Calling lifecycle hooks: the plugins' (pluggy) and one agent's own (``Agent(hooks=...)``).
+"""Calling lifecycle hooks: the plugins' and one agent's own (``Agent(hooks=...)``), through pluggy.
 
 A typed facade, one method per hook, so the loop calls a checked API instead of
-``pm.hook.x``. For each hook the agent's own callbacks run first, then the plugins' in
-pluggy's order. Hooks may be plain functions or coroutines, and may take any subset of the
-documented arguments.
+``pm.hook.x``. pluggy makes every call (see :mod:`agentkit._hookcall`): its ordering
+(``tryfirst``, ``trylast``, later registrations first), wrappers (``wrapper=True``, and the
+legacy ``hookwrapper=True``), ``firstresult`` and hook monitoring apply to lifecycle hooks as to
+any other. An agent's own hooks are pluggy implementations too, registered for that agent
+only, ahead of the plugins' (they count as registered last). Hooks may be plain functions or
+coroutine functions, and may take any subset of the documented arguments, by name.
 
 Interceptors (``before_*``/``after_*``) stop at the first non-``None`` answer; one that
-raises fails the run, and one that returns the wrong type is an error naming it. Observers
-(``on_event``) cannot break a run: their exceptions are logged and the run goes on.
+raises fails the run, and one that returns the wrong type is an error naming the hook.
+Observers (``on_event``, ``on_run_error``) cannot break a run: their exceptions are logged and
+the run goes on.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable, Mapping
+import inspect
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import pluggy
+
+from ._hookcall import AgentHookCaller, PreparedHook, call_hook
 from .errors import ConfigError, PluginError
 from .events import ModelResponse, RunResult, StreamEvent
-from .hookspecs import LIFECYCLE_HOOKS
+from .hookspecs import LIFECYCLE_HOOKS, OBSERVER_HOOKS
 from .messages import ToolCall, ToolMessage
-from .plugins import call_maybe_async
 
 if TYPE_CHECKING:
     from .plugins import PluginHost
     from .providers import ModelRequest
     from .run_context import RunContext
 
-__all__ = ["Lifecycle", "agent_hooks"]
+__all__ = ["AgentHooks", "Lifecycle", "agent_hooks"]
 
-log = logging.getLogger("agentkit.lifecycle")
+_IMPL_ATTR = "agentkit_impl"  # where pluggy's HookimplMarker("agentkit") puts a function's options
+_DEFAULTS: dict[str, Any] = {
+    "wrapper": False,
+    "hookwrapper": False,
+    "optionalhook": False,
+    "tryfirst": False,
+    "trylast": False,
+    "specname": None,
+}
 
-Hook = tuple[str, Callable[..., Any]]  # (who, function)
+#: One agent's own hooks: pluggy implementations by hook name.
+AgentHooks = dict[str, list[pluggy.HookImpl]]
 
 
-def agent_hooks(hooks: Any) -> dict[str, list[Hook]]:
+def agent_hooks(hooks: Any) -> AgentHooks:
     """Normalise ``Agent(hooks=...)``: an object with hook methods, a dict name -> callable,
-    or a list of those. Unknown names in a dict are an error naming the known ones."""
-    out: dict[str, list[Hook]] = {name: [] for name in LIFECYCLE_HOOKS}
+    or a list of those, as pluggy implementations checked like a plugin's when registered.
+
+    Functions may carry ``@agentkit.hookimpl(...)`` options (``wrapper=True``, ``tryfirst``,
+    ...). Unknown names, arguments the hook does not provide, and wrappers that are not
+    generator functions are errors naming them.
+    """
+    from . import hookspecs
+
+    out: AgentHooks = {name: [] for name in LIFECYCLE_HOOKS}
     if hooks is None:
         return out
     items: Iterable[Any] = hooks if isinstance(hooks, list | tuple) else [hooks]
@@ -50,13 +72,13 @@ def agent_hooks(hooks: Any) -> dict[str, list[Hook]]:
                     )
                 if not callable(func):
                     raise ConfigError(f"hook {name!r} is {type(func).__name__}, not callable", key_path=f"hooks.{name}")
-                out[name].append((f"Agent(hooks=...)[{name!r}]", func))
+                out[name].append(_impl(hookspecs, name, item, f"Agent(hooks=...)[{name!r}]", func))
         else:
             found = False
             for name in LIFECYCLE_HOOKS:
                 func = getattr(item, name, None)
                 if callable(func):
-                    out[name].append((f"{type(item).__name__}.{name}", func))
+                    out[name].append(_impl(hookspecs, name, item, f"{type(item).__name__}.{name}", func))
                     found = True
             if not found:
                 raise ConfigError(
@@ -66,47 +88,72 @@ def agent_hooks(hooks: Any) -> dict[str, list[Hook]]:
     return out
 
 
-def _who(func: Callable[..., Any]) -> str:
-    module = getattr(func, "__module__", None) or "?"
-    return f"{module}.{getattr(func, '__qualname__', repr(func))}"
+def _impl(specs: Any, name: str, plugin: object, who: str, func: Any) -> pluggy.HookImpl:
+    """``func`` as a pluggy implementation of hook ``name``, checked as pluggy checks a plugin's."""
+    where = f"hooks.{name}"
+    marked = getattr(func, _IMPL_ATTR, None)
+    opts = {**_DEFAULTS, **(marked if isinstance(marked, Mapping) else {})}
+    if opts["specname"] not in (None, name):
+        raise ConfigError(
+            f"hook {who} has specname={opts['specname']!r}; an agent's hooks are named by their "
+            "method or dict key, so leave specname out",
+            key_path=where,
+        )
+    impl = pluggy.HookImpl(plugin, who, func, opts)  # type: ignore[arg-type]
+    spec_args = inspect.signature(getattr(specs, name)).parameters
+    extra = [a for a in (*impl.argnames, *impl.kwargnames) if a not in spec_args]
+    if extra:
+        raise ConfigError(
+            f"hook {who} takes {', '.join(map(repr, extra))}, which {name} does not provide "
+            f"(it provides: {', '.join(spec_args)})",
+            key_path=where,
+        )
+    if (impl.wrapper or impl.hookwrapper) and not inspect.isgeneratorfunction(func):
+        raise ConfigError(
+            f"hook {who} is declared wrapper=True but is not a generator function (it must yield once)",
+            key_path=where,
+        )
+    if impl.wrapper and impl.hookwrapper:
+        raise ConfigError(f"hook {who}: wrapper=True and hookwrapper=True exclude each other", key_path=where)
+    return impl
 
 
 class Lifecycle:
-    """The lifecycle hooks one agent's runs call."""
+    """The lifecycle hooks one agent's runs call: the host's plugins' and the agent's own."""
 
-    def __init__(self, host: PluginHost, hooks: Any = None) -> None:
-        self._host = host
-        self._own = agent_hooks(hooks)
-
-    def _impls(self, name: str) -> list[Hook]:
-        found = self._host.hook_impls(name)
-        if not found:  # the common case: no plugin implements it
-            return self._own[name]
-        return [*self._own[name], *[(_who(f), f) for f in found]]
+    def __init__(self, host: PluginHost, own: AgentHooks | None = None) -> None:
+        own = own or {}
+        self._hooks: dict[str, PreparedHook] = {}
+        for name in LIFECYCLE_HOOKS:
+            caller: pluggy.HookCaller = getattr(host.pm.hook, name)
+            if own.get(name):
+                caller = AgentHookCaller(caller, own[name])
+            self._hooks[name] = PreparedHook(
+                caller, host.pm, host.unmonitored_hookexec, observer=name in OBSERVER_HOOKS
+            )
 
     def has(self, name: str) -> bool:
-        """Whether anything implements hook ``name`` (lets the loop skip work)."""
-        return bool(self._own[name]) or bool(self._host.hook_impls(name))
+        """Whether hook ``name`` must be called: something implements it, or hook calls are
+        monitored (lets the loop skip work)."""
+        hook = self._hooks[name]
+        return bool(hook.impls()) or hook.monitored()
 
     async def _first(self, name: str, expected: tuple[type, ...], **kwargs: Any) -> Any:
-        for who, func in self._impls(name):
-            result = await call_maybe_async(func, **kwargs)
-            if result is None:
-                continue
-            if not isinstance(result, expected):
-                names = " or ".join(t.__name__ for t in expected)
-                raise PluginError(
-                    f"hook {name} ({who}) returned {type(result).__name__}; expected {names} or None",
-                    plugin=who,
-                )
-            return result
-        return None
+        hook = self._hooks[name]
+        result = await call_hook(hook, kwargs)
+        if result is not None and not isinstance(result, expected):
+            names = " or ".join(t.__name__ for t in expected)
+            impls = ", ".join(dict.fromkeys(i.plugin_name for i in hook.impls()))
+            raise PluginError(
+                f"hook {name} (implemented by {impls}) returned {type(result).__name__}; expected {names} or None",
+                plugin=impls,
+            )
+        return result
 
     # -- the hooks, in the order a run meets them --------------------------------------------
 
     async def before_run(self, ctx: RunContext) -> None:
-        for _, func in self._impls("before_run"):
-            await call_maybe_async(func, ctx=ctx)
+        await call_hook(self._hooks["before_run"], {"ctx": ctx})
 
     async def before_model_call(self, ctx: RunContext, request: ModelRequest) -> ModelResponse | None:
         """A response that replaces the model call, or ``None``."""
@@ -131,16 +178,16 @@ class Lifecycle:
 
     async def on_event(self, ctx: RunContext, event: StreamEvent) -> None:
         """Tell every observer; a failing one is logged, never raised."""
-        for who, func in self._impls("on_event"):
-            try:
-                await call_maybe_async(func, ctx=ctx, event=event)
-            except Exception as exc:
-                log.warning("on_event hook %s failed on %s: %s: %s", who, event.type, type(exc).__name__, exc)
+        await call_hook(self._hooks["on_event"], {"ctx": ctx, "event": event})
 
     async def after_run(self, ctx: RunContext, result: RunResult) -> RunResult:
         """The result to return (a hook's replacement, or ``result``)."""
         replaced = await self._first("after_run", (RunResult,), ctx=ctx, result=result)
         return replaced if replaced is not None else result
+
+    async def on_run_error(self, ctx: RunContext, error: BaseException, partial: RunResult) -> None:
+        """Tell every observer that the run failed or was cancelled; never raises."""
+        await call_hook(self._hooks["on_run_error"], {"ctx": ctx, "error": error, "partial": partial})
 
 
 def _as_result(call: ToolCall, value: ToolMessage | str | None) -> ToolMessage | None:

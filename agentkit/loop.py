@@ -22,6 +22,7 @@ deltas (through the output guardrails when there are any), a non-streaming one c
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -31,7 +32,7 @@ import attrs
 
 from ._run import ModelTarget, Resources, RunSettings, build_input
 from ._tool_calls import ToolRunner
-from .errors import IncompleteStreamError, MaxTurnsError, OutputValidationError
+from .errors import IncompleteStreamError, MaxTurnsError, OutputValidationError, RunAbortedError
 from .events import (
     ModelResponse,
     ReasoningDelta,
@@ -162,6 +163,24 @@ class Run:
     # -- the run --------------------------------------------------------------------------------
 
     async def execute(self) -> RunResult:
+        """Run to the end; a run that raises (or is cancelled) is shown to ``on_run_error`` hooks."""
+        try:
+            return await self._execute()
+        except BaseException as error:
+            if self.res.lifecycle.has("on_run_error"):
+                await self._report_failure(error)
+            raise
+
+    async def _report_failure(self, error: BaseException) -> None:
+        reported: BaseException = error
+        if isinstance(error, asyncio.CancelledError) and self.aborted:
+            reported = RunAbortedError("the run was aborted", partial=self.partial())
+        partial = getattr(reported, "partial", None)
+        if not isinstance(partial, RunResult):
+            partial = self.partial()
+        await self.res.lifecycle.on_run_error(self.ctx, reported, partial)
+
+    async def _execute(self) -> RunResult:
         s, res, ctx = self.settings, self.res, self.ctx
         inputs = build_input(self.prompt, self.images, s.user_template, self.params)
         self.prefix = await self._system_messages()

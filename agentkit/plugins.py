@@ -17,7 +17,6 @@ naming a distribution that is not installed is reported the same way, listing wh
 from __future__ import annotations
 
 import importlib
-import inspect
 import logging
 import os
 import re
@@ -87,6 +86,9 @@ class PluginHost:
         env = os.environ if environ is None else environ
         self.pm = pluggy.PluginManager("agentkit")
         self.pm.add_hookspecs(hookspecs)
+        # Lifecycle calls nothing implements are skipped, unless hook calls are monitored
+        # (add_hookcall_monitoring replaces this): then pluggy makes them, to be seen.
+        self.unmonitored_hookexec = self.pm._inner_hookexec
         self._lock = threading.RLock()
         self._registries: dict[str, Registry[Any]] | None = None
         self._dists: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
@@ -280,15 +282,6 @@ class PluginHost:
                 infos.append(PluginInfo(name, name, _version(name), (), {}, error=problem))
         return infos
 
-    # -- calling lifecycle hooks ------------------------------------------------------------
-
-    def hook_impls(self, hook_name: str) -> list[Callable[..., Any]]:
-        """Implementations of a lifecycle hook, in pluggy's call order."""
-        impls = getattr(self.pm.hook, hook_name).get_hookimpls()
-        if not impls:
-            return []
-        return [impl.function for impl in reversed(impls)]
-
 
 def _impl_of(pm: pluggy.PluginManager, hook_name: str, plugin: object) -> Callable[..., Any] | None:
     caller = getattr(pm.hook, hook_name, None)
@@ -339,22 +332,3 @@ def set_host(host: PluginHost | None) -> PluginHost | None:
 def list_plugins() -> list[PluginInfo]:
     """Every loaded plugin with its distribution, version, hooks and registrations."""
     return get_host().plugins()
-
-
-async def call_maybe_async(func: Callable[..., Any], /, **kwargs: Any) -> Any:
-    """Call a hook that may return an awaitable, and await it if so."""
-    result = func(**_accepted(func, kwargs))
-    if inspect.isawaitable(result):
-        result = await result
-    return result
-
-
-def _accepted(func: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """pluggy lets implementations take a subset of the spec's arguments; so do we."""
-    try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return kwargs
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return kwargs
-    return {k: v for k, v in kwargs.items() if k in params}

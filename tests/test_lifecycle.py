@@ -92,7 +92,7 @@ def test_plugin_hooks_in_run_order(scripted_agent: Any, plugin_host: Any) -> Non
         "after_run:three",
         "on_event:run_completed",
     ]
-    assert set(LIFECYCLE_HOOKS) == {s.split(":")[0] for s in plugin.seen}
+    assert set(LIFECYCLE_HOOKS) - {"on_run_error"} == {s.split(":")[0] for s in plugin.seen}
 
 
 def test_before_model_call_skips_the_call(scripted_agent: Any, plugin_host: Any) -> None:

@@ -12,7 +12,7 @@ import agentkit
 from agentkit import plugins
 from agentkit.errors import PluginError
 from agentkit.hookspecs import hookimpl
-from agentkit.plugins import PluginHost, PluginInfo, call_maybe_async, get_host, set_host
+from agentkit.plugins import PluginHost, PluginInfo, get_host, set_host
 from agentkit.registry import PluginWarning, ProviderRegistrar, Registry
 
 
@@ -275,25 +275,6 @@ def test_process_host_is_built_once_and_replaceable(monkeypatch):
         assert fresh is not mine and get_host() is fresh
     finally:
         set_host(old)
-
-
-def test_hook_impls_and_call_maybe_async():
-    class Hooks:
-        @hookimpl
-        def before_run(self, ctx):
-            return None
-
-        @hookimpl
-        async def on_event(self, ctx, event):
-            return ("seen", event)
-
-    host = bare_host()
-    host.register(Hooks(), name="hooks")
-    (impl,) = host.hook_impls("on_event")
-    assert host.hook_impls("after_run") == []
-    import asyncio
-
-    assert asyncio.run(call_maybe_async(impl, ctx=None, event="e", extra="ignored")) == ("seen", "e")
 
 
 def test_registry_get_of_unknown_name_suggests_and_lists():
