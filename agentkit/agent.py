@@ -38,6 +38,7 @@ from .loop import Run
 from .messages import Message
 from .output import FINAL_ANSWER_TOOL, output_spec
 from .providers import Provider
+from .registry import build_from
 
 if TYPE_CHECKING:
     from .plugins import PluginHost
@@ -253,11 +254,14 @@ class Agent:
         with self._lock:
             provider = self._providers.get(key)
             if provider is None:
-                factory = self.host.registry("provider").get(prefix).value
-                if mine:
-                    provider = factory(base_url=self._base_url, api_key=self._api_key, **self._provider_settings)
-                else:
-                    provider = factory(base_url=None, api_key=None)
+                entry = self.host.registry("provider").get(prefix)
+                # a misspelt setting is a ConfigError with a "did you mean", whatever the factory
+                settings = self._provider_settings if mine else {}
+                connection = {"base_url": self._base_url, "api_key": self._api_key} if mine else {}
+                provider = build_from(
+                    entry, settings, key_path="provider_settings", wrap=False,
+                    **{"base_url": None, "api_key": None, **connection},
+                )
                 self._providers[key] = provider
         label = prefix + (f"@{self._base_url}" if mine and self._base_url else "")
         return ModelTarget(provider, model, name, label)

@@ -720,7 +720,8 @@ def _tool_at_fault(
 
 
 def _check_named(config: Config, ac: AgentConfig, key: str, kind: str, spec: Any, host: PluginHost) -> Any:
-    """Check the name in ``"name"``, ``"name:path"`` or ``{name = "...", ...}``; return the spec."""
+    """Check the name in ``"name"``, ``"name:path"`` or ``{name = "...", ...}``, and the
+    settings of a table; return the spec."""
     where = _origin(ac, key)
     name = spec.get("name") if isinstance(spec, Mapping) else str(spec)
     if kind == "store" and isinstance(spec, str):
@@ -733,6 +734,14 @@ def _check_named(config: Config, ac: AgentConfig, key: str, kind: str, spec: Any
             key_path=format_key_path((*where, "name") if isinstance(spec, Mapping) else where),
             hint="install the plugin that provides it (`agentkit install ...`), or fix the name",
         )
+    if isinstance(spec, Mapping):  # its settings: an option the factory does not take (not built here)
+        from .registry import check_options
+
+        options = {k: v for k, v in spec.items() if k != "name"}
+        try:
+            check_options(registry.get(str(name)), options, key_path=key)
+        except ConfigError as exc:
+            raise _as_config_error(config, ac, exc, {}) from exc
     return dict(spec) if isinstance(spec, Mapping) else spec
 
 

@@ -395,8 +395,10 @@ def resolve_memory(spec: Any, *, host: PluginHost | None = None) -> Memory | Non
     from .plugins import get_host
 
     entry = (host or get_host()).registry("memory").get(name)
-    try:
-        memory = entry.value(**settings)
+    from .registry import build_from
+
+    try:  # a misspelt setting is a ConfigError with a "did you mean"
+        memory = build_from(entry, settings, key_path="memory", wrap=False)
     except TypeError as exc:
         raise MemoryStoreError(f"memory backend {name!r}: {exc}", backend=name) from None
     if not isinstance(memory, Memory):

@@ -10,7 +10,9 @@ winner.
 from __future__ import annotations
 
 import difflib
+import importlib
 import inspect
+import logging
 import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -37,6 +39,8 @@ __all__ = [
     "check_options",
     "option_names",
 ]
+
+log = logging.getLogger("agentkit.plugins")
 
 T = TypeVar("T")
 
@@ -146,13 +150,22 @@ class _Registrar:
     def _put(self, kind: str, name: str, value: Any, description: str = "", **extra: Any) -> None:
         options = extra.get("options")
         if options is not None:
-            if isinstance(options, str) or not all(isinstance(o, str) for o in options):
+            if isinstance(options, str):
+                if ":" not in options:
+                    raise PluginError(
+                        f"plugin {self.plugin!r} registered {kind} {name!r} with options={options!r}; "
+                        "give the option names, or the import path 'module:Class' whose signature names them",
+                        plugin=self.plugin,
+                    )
+            elif not all(isinstance(o, str) for o in options):
                 raise PluginError(
                     f"plugin {self.plugin!r} registered {kind} {name!r} with options={options!r}; "
                     "options is a list of the option names its factory takes",
                     plugin=self.plugin,
                 )
-            extra["options"] = tuple(options)
+            else:
+                options = tuple(options)
+            extra["options"] = options
         else:
             extra.pop("options", None)
         if not isinstance(name, str) or not name or "/" in name or name != name.strip():
@@ -191,8 +204,10 @@ class ProviderRegistrar(_Registrar):
 
         ``env_var`` names the environment variable holding its API key and ``base_url`` its
         default endpoint: both are shown by ``agentkit plugins`` and used in error hints.
-        ``options`` names the settings a ``**settings`` factory takes, so a misspelt one
-        gets a "did you mean" (a factory with named parameters needs none).
+        ``options`` names the settings a ``**settings`` factory takes (or is the import path
+        ``"module:Class"`` of what it builds, read only when settings are checked), so a
+        misspelt one gets a "did you mean" before anything is built (a factory with named
+        parameters needs none).
         """
         self._put("provider", name, factory, description, env_var=env_var, base_url=base_url, options=options)
 
@@ -276,8 +291,9 @@ class StoreRegistrar(_Registrar):
     ) -> None:
         """Register session store ``name``; ``factory(**settings)`` returns a Store.
 
-        ``options`` names the options a ``**options`` factory takes, so a misspelt one gets a
-        "did you mean" (a factory with named parameters needs none).
+        ``options`` names the options a ``**options`` factory takes (or is the import path
+        ``"module:Class"`` of what it builds), so a misspelt one gets a "did you mean" before
+        anything is built (a factory with named parameters needs none).
         """
         self._put("store", name, factory, description, options=options)
 
@@ -306,8 +322,9 @@ class MemoryRegistrar(_Registrar):
     ) -> None:
         """Register memory backend ``name``; ``factory(**settings)`` returns a Memory.
 
-        ``options`` names the options a ``**options`` factory takes, so a misspelt one gets a
-        "did you mean" (a factory with named parameters needs none).
+        ``options`` names the options a ``**options`` factory takes (or is the import path
+        ``"module:Class"`` of what it builds), so a misspelt one gets a "did you mean" before
+        anything is built (a factory with named parameters needs none).
         """
         self._put("memory", name, factory, description, options=options)
 
@@ -325,8 +342,9 @@ class GuardrailRegistrar(_Registrar):
     ) -> None:
         """Register guardrail ``name``; ``factory(**options)`` returns a Guardrail.
 
-        ``options`` names the options a ``**options`` factory takes, so a misspelt one gets a
-        "did you mean" (a factory with named parameters needs none).
+        ``options`` names the options a ``**options`` factory takes (or is the import path
+        ``"module:Class"`` of what it builds), so a misspelt one gets a "did you mean" before
+        anything is built (a factory with named parameters needs none).
         """
         self._put("guardrail", name, factory, description, options=options)
 
@@ -377,18 +395,30 @@ class CommandRegistrar(_Registrar):
 
 # -- building from a factory with the user's options ------------------------------------------------
 
-_NOT_OPTIONS = frozenset({"host", "base_url", "api_key"})
+#: Parameters agentkit passes itself, never options a user gives (``host`` to a guardrail).
+_NOT_OPTIONS = frozenset({"host"})
 
 
-def option_names(entry: Entry[Any], *, skip: Iterable[str] = _NOT_OPTIONS) -> tuple[list[str], bool]:
+def option_names(entry: Entry[Any], *, skip: Iterable[str] = ()) -> tuple[list[str], bool]:
     """The options ``entry``'s factory takes, and whether it takes others too (``**options``).
 
     Names declared at registration (``options=``) win; else the factory's signature tells.
+    ``skip`` names parameters agentkit passes itself (a provider's ``base_url``).
     """
     declared = entry.extra.get("options")
+    if isinstance(declared, str):  # "module:Class": its signature names them (imported only now)
+        module_name, _, attr = declared.partition(":")
+        try:
+            target: Any = importlib.import_module(module_name)
+            for part in attr.split("."):
+                target = getattr(target, part)
+        except (ImportError, AttributeError) as exc:  # the factory reports it when called
+            log.debug("cannot read the options of %s %r from %s: %s", entry.kind, entry.name, declared, exc)
+            return [], True
+        declared = _signature_names(target, _NOT_OPTIONS | set(skip))[0]
     if declared is not None:
-        return sorted(declared), False
-    return _signature_names(entry.value, skip)
+        return sorted(set(declared) - set(skip)), False
+    return _signature_names(entry.value, _NOT_OPTIONS | set(skip))
 
 
 def _signature_names(func: Any, skip: Iterable[str]) -> tuple[list[str], bool]:
@@ -414,10 +444,12 @@ def _no_option(entry: Entry[Any], option: str, known: list[str], key_path: str |
     )
 
 
-def check_options(entry: Entry[Any], options: Mapping[str, Any], *, key_path: str | None) -> None:
+def check_options(
+    entry: Entry[Any], options: Mapping[str, Any], *, key_path: str | None, skip: Iterable[str] = ()
+) -> None:
     """Raise a ConfigError naming the first option ``entry``'s factory does not take, with a
     "did you mean". Without building anything: ``config check`` and ``Agent(...)`` use it."""
-    known, open_ended = option_names(entry)
+    known, open_ended = option_names(entry, skip=skip)
     if open_ended:
         return
     for option in options:
@@ -435,24 +467,24 @@ def build_from(
     from the error). With ``wrap``, a ``TypeError`` or ``ValueError`` the factory raises
     about a value is reported at ``key_path`` with its message; else it propagates.
     """
-    check_options(entry, options, key_path=key_path)
+    check_options(entry, options, key_path=key_path, skip=extra)
     try:
         return entry.value(**options, **extra)
     except (TypeError, ValueError) as exc:
         found = re.search(r"unexpected keyword argument '([^']+)'", str(exc))
         if found and found.group(1) in options:
-            known = option_names(entry)[0] or _callee_names(exc)
+            known = option_names(entry, skip=extra)[0] or _callee_names(exc, skip=extra)
             raise _no_option(entry, found.group(1), known, key_path) from exc
         if not wrap:
             raise
         raise ConfigError(f"{entry.kind} {entry.name!r}: {exc}", key_path=key_path) from exc
 
 
-def _callee_names(exc: BaseException) -> list[str]:
+def _callee_names(exc: BaseException, *, skip: Iterable[str] = ()) -> list[str]:
     """The parameters of the callable a ``**options`` factory passed its options to, found by
     the name Python puts in the error (``Store.__init__() got an unexpected keyword ...``),
     looked up where the failing call was made."""
-    found = re.match(r"([A-Za-z_][\w.]*)\(\)", str(exc))
+    found = re.match(r"(\S+?)\(\)", str(exc))
     tb = exc.__traceback__
     if not found or tb is None:
         return []
@@ -460,6 +492,8 @@ def _callee_names(exc: BaseException) -> list[str]:
         tb = tb.tb_next
     frame = tb.tb_frame
     parts = found.group(1).split(".")
+    if "<locals>" in parts:  # a class or function defined in a function: found in its frame
+        parts = parts[len(parts) - parts[::-1].index("<locals>") :]
     if parts[-1] == "__init__":
         parts = parts[:-1]
     target: Any = frame.f_locals.get(parts[0], frame.f_globals.get(parts[0]))
@@ -467,7 +501,7 @@ def _callee_names(exc: BaseException) -> list[str]:
         target = getattr(target, part, None)
     if target is None:
         return []
-    return _signature_names(target, _NOT_OPTIONS)[0]
+    return _signature_names(target, _NOT_OPTIONS | set(skip))[0]
 class ExecutorRegistrar(_Registrar):
     """Given to ``register_executors``."""
 

@@ -809,8 +809,10 @@ def open_store(
         hint = "install it with `pip install agentkit-jsonl`" if name == "jsonl" else hint
         raise PluginError(registry.unknown_message(name), hint=hint)
     entry = registry.get(name)
-    try:
-        store = entry.value(**options)
+    from .registry import build_from
+
+    try:  # a misspelt setting is a ConfigError with a "did you mean"
+        store = build_from(entry, options, key_path="storage", wrap=False)
     except TypeError as exc:
         raise StorageError(
             f"store {name!r} (from {entry.plugin}) rejected its settings: {exc}", store=name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentkit.default_plugins.memory import InMemoryMemory
-from agentkit.errors import MemoryStoreError
+from agentkit.errors import ConfigError, MemoryStoreError
 from agentkit.memory import MemoryView, recall_block, resolve_memory
 from agentkit.plugins import PluginHost
 from agentkit.testing.conformance.memory import MemoryConformance
@@ -58,7 +58,7 @@ def test_resolve_memory_by_name_and_mapping() -> None:
     assert isinstance(resolve_memory({"name": "memory"}, host=host), InMemoryMemory)
     with pytest.raises(Exception, match="unknown memory 'nope'"):
         resolve_memory("nope", host=host)
-    with pytest.raises(MemoryStoreError, match=r"unexpected keyword"):
+    with pytest.raises(ConfigError, match=r"memory\.bogus: memory 'memory' has no option 'bogus'"):
         resolve_memory({"name": "memory", "bogus": 1}, host=host)
     with pytest.raises(MemoryStoreError):
         resolve_memory(42, host=host)

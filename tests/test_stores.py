@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from agentkit import CorruptSessionError, PluginError, SessionNotFoundError, StorageError, Usage
+from agentkit import ConfigError, CorruptSessionError, PluginError, SessionNotFoundError, StorageError, Usage
 from agentkit.messages import AssistantMessage, ToolCall, ToolMessage, UserMessage
 from agentkit.serialization import FORMAT_VERSION
 from agentkit.stores import (
@@ -95,7 +95,7 @@ def test_open_store_errors(plugin_host: Any) -> None:
         open_store("memroy", host=plugin_host)
     with pytest.raises(StorageError, match='needs a "name"'):
         open_store({"path": "x"}, host=plugin_host)
-    with pytest.raises(StorageError, match="rejected its settings"):
+    with pytest.raises(ConfigError, match=r"storage\.path: store 'memory' has no option 'path'; its options: none"):
         open_store("memory:somewhere", host=plugin_host)
     with pytest.raises(TypeError):
         open_store(42, host=plugin_host)  # type: ignore[arg-type]

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
+
 from ._common import load_config, print_json, say
 
 __all__ = ["run", "to_toml"]
@@ -65,14 +67,51 @@ def _print_problem(problem: Exception) -> None:
 
 def _show(args: argparse.Namespace) -> int:
     config = load_config(args)
+    if config.path is None:
+        return _show_defaults(args)
     resolved = config.resolved(mask=True)
     if args.json:
         print_json(resolved)
     else:
-        if config.file:
-            sys.stdout.write(f"# {config.file} ({config.source} config), resolved; secrets masked\n")
+        sys.stdout.write(f"# {config.file} ({config.source} config), resolved; secrets masked\n")
         sys.stdout.write(to_toml(resolved))
     return 0
+
+
+def _show_defaults(args: argparse.Namespace) -> int:
+    """No config file: say so, and show what is in effect instead, as a config would write it."""
+    from ..config import CONFIG_NAME, agentkit_home
+
+    user = agentkit_home() / CONFIG_NAME
+    say(f"agentkit: no config file: looked for ./{CONFIG_NAME} and {user}")
+    defaults = {"profiles": {"default": defaults_in_effect()}}
+    if args.json:
+        print_json(defaults)
+        return 0
+    sys.stdout.write(
+        "# no config file: these are the defaults in effect (an agent needs a model: -m provider/model,\n"
+        f"# or model = \"...\" in ./{CONFIG_NAME}); sessions go to the sqlite store in {agentkit_home()}\n"
+    )
+    sys.stdout.write(to_toml(defaults))
+    return 0
+
+
+def defaults_in_effect() -> dict[str, Any]:
+    """Every agent option a config file can set, with the value used when nothing sets it
+    (from the options' declaration; options off by default are left out)."""
+    from .._options import defaults
+    from .._run import OPTIONS, RunSettings
+    from ..stores import DEFAULT_STORE
+
+    values = defaults(RunSettings)
+    out: dict[str, Any] = {}
+    for name, declared in OPTIONS.items():
+        value = values.get(name)
+        if declared.config_key is None or value is None or value is attrs.NOTHING or isinstance(value, Mapping | tuple):
+            continue
+        out[declared.config_key] = value
+    out["storage"] = DEFAULT_STORE
+    return out
 
 
 # -- a small TOML writer (for show: strings, numbers, booleans, arrays and tables) -------------------

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from agentkit._options import describe
 from agentkit.guardrails import Guardrail, Verdict
 from agentkit.hookspecs import hookimpl
 
@@ -51,11 +52,21 @@ def _names(value: str | Iterable[str] | None, option: str) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         return (value,)
+    if isinstance(value, Mapping | bytes) or not isinstance(value, Iterable):
+        raise ValueError(f"{option} must be a string or a list of strings; got {describe(value)}")
     items = tuple(value)
     for item in items:
         if not isinstance(item, str) or not item:
-            raise ValueError(f"{option} must be a list of non-empty strings; got {item!r}")
+            raise ValueError(f"{option} must be a list of non-empty strings; got {describe(item)} in it")
     return items
+
+
+def _text(value: Any, option: str, *, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{option} must be a string; got {describe(value)}")
+    return value
 
 
 def _stages(on: str | Iterable[str], allowed: tuple[str, ...] = _TEXT_STAGES) -> frozenset[str]:
@@ -164,7 +175,7 @@ class BlockedWords(_TextGuardrail):
             raise ValueError("give the words and/or patterns to block")
         self.stages = _stages(on)
         self.action = _action(action, {"tripwire": "tripwire", "mask": "rewrite", "rewrite": "rewrite"})
-        self.mask = mask
+        self.mask = _text(mask, "mask", optional=True)
         self._checks: list[tuple[str, re.Pattern[str]]] = []
         if self.words:
             # One expression for every word, longest first: one pass over the text, so a cut
@@ -240,7 +251,7 @@ class MaxInputLength(Guardrail):
             raise ValueError("give max_chars and/or max_tokens")
         self.max_chars = max_chars
         self.max_tokens = max_tokens
-        self.model = model
+        self.model = _text(model, "model", optional=True)
 
     async def check_input(self, text: str, ctx: RunContext | None) -> Verdict:
         if self.max_chars is not None and len(text) > self.max_chars:
@@ -544,6 +555,9 @@ class LlmJudge(Guardrail):
         self._provider = provider
         self._base_url = base_url
         self._api_key = api_key  # never shown: Guardrail.__repr__ shows only the name
+        if provider_settings is not None and not isinstance(provider_settings, Mapping):
+            raise ValueError(f"provider_settings must be a table; got {describe(provider_settings)}")
+        _text(base_url, "base_url", optional=True)
         self._settings = dict(provider_settings or {})
         self._host = host
 

@@ -23,7 +23,9 @@ __all__ = ["InMemoryStore", "register_stores"]
 
 @hookimpl
 def register_stores(registry: StoreRegistrar) -> None:
-    registry.add("memory", _memory_store, description="sessions in memory, for tests and throwaway agents")
+    registry.add(
+        "memory", _memory_store, description="sessions in memory, for tests and throwaway agents", options=()
+    )
 
 
 def _memory_store(**settings: Any) -> InMemoryStore:

@@ -20,4 +20,9 @@ def _store(**settings: Any) -> Any:
 
 @hookimpl
 def register_stores(registry: StoreRegistrar) -> None:
-    registry.add("jsonl", _store, description="one JSONL file per session in $AGENTKIT_HOME/sessions")
+    registry.add(
+        "jsonl",
+        _store,
+        description="one JSONL file per session in $AGENTKIT_HOME/sessions",
+        options="agentkit_jsonl.store:JsonlStore",  # its settings, checked before it is built
+    )

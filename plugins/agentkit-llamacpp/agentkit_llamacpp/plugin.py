@@ -13,6 +13,7 @@ def register_providers(registry: Any) -> None:
         "llamacpp",
         _factory,
         description="GGUF models in-process via llama-cpp-python (aliases: smollm2, gemma3-270m, or a .gguf path)",
+        options="agentkit_llamacpp.provider:LlamaCppProvider",  # its settings get a "did you mean"
     )
 
 

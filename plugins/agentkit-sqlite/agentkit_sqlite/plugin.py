@@ -33,10 +33,16 @@ def _cache(**settings: Any) -> Any:
 @hookimpl
 def register_stores(registry: StoreRegistrar) -> None:
     registry.add(
-        "sqlite", _store, description="sessions in SQLite at $AGENTKIT_HOME/agentkit.db (the default)"
+        "sqlite",
+        _store,
+        description="sessions in SQLite at $AGENTKIT_HOME/agentkit.db (the default)",
+        options="agentkit_sqlite.store:SqliteStore",  # its settings, checked before it is built
     )
     registry.add_cache(
-        "sqlite", _cache, description="model responses in SQLite at $AGENTKIT_HOME/cache/responses.db"
+        "sqlite",
+        _cache,
+        description="model responses in SQLite at $AGENTKIT_HOME/cache/responses.db",
+        options="agentkit_sqlite.cache:SqliteResponseCache",
     )
 
 
@@ -46,4 +52,5 @@ def register_memory(registry: MemoryRegistrar) -> None:
         "sqlite",
         _memory,
         description="long-term memory in SQLite at $AGENTKIT_HOME/memory.db: FTS5 BM25, hybrid with embeddings",
+        options="agentkit_sqlite.memory:SqliteMemory",
     )
