@@ -31,11 +31,22 @@ from typing import Any, TypeVar
 
 from . import _blocking
 
-__all__ = ["iterate_sync", "run_sync"]
+__all__ = ["blocked_loop", "iterate_sync", "run_sync"]
 
 T = TypeVar("T")
 
 log = logging.getLogger("agentkit.sync")
+
+#: The event loop a sync call blocks while its work runs on a helper thread (Jupyter's), if any.
+_BLOCKED: contextvars.ContextVar[asyncio.AbstractEventLoop | None] = contextvars.ContextVar(
+    "agentkit_blocked_loop", default=None
+)
+
+
+def blocked_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop that waits, blocked, for the sync call this code runs in: work must not be
+    sent to it (it would never run). ``None`` outside such a call."""
+    return _BLOCKED.get()
 
 
 def _loop_running() -> bool:
@@ -175,6 +186,7 @@ def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return _thread_driver().run(factory())
     outcome: list[Any] = []
     context = contextvars.copy_context()
+    context.run(_BLOCKED.set, asyncio.get_running_loop())
     driver: list[_Driver] = []
 
     def work() -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _blocking
@@ -126,6 +126,7 @@ class Agent:
         self._memory_object: Any = None
         self._toolsets: list[Any] = []  # every toolset its runs used: closed by close()/aclose()
         self._sources: dict[str, Any] = {}  # tool sources' shared state ("mcp:x" -> one connection)
+        self._entered: list[Any] = []  # toolsets entered by `async with agent:`
         self._check_names(self._settings)
 
     def __repr__(self) -> str:
@@ -595,11 +596,14 @@ class Agent:
         Sync runs close the providers' connections by themselves; async code calls this (or
         uses ``async with agent:``) before its event loop ends.
         """
+        await self._aclose(skip=())
+
+    async def _aclose(self, *, skip: Iterable[Any]) -> None:
         try:
             await self._close_loop_resources()
         finally:
             with self._lock:
-                toolsets = list(self._toolsets)
+                toolsets = [t for t in self._toolsets if all(t is not s for s in skip)]
             for toolset in toolsets:
                 try:
                     await toolset.aclose()
@@ -622,10 +626,22 @@ class Agent:
         task.add_done_callback(_closing.discard)
 
     async def __aenter__(self) -> Agent:
+        """Enter the agent's toolsets too: an MCP server then keeps its connection in this loop."""
+        from .toolsets import Toolset
+
+        for item in self._settings.tools:
+            if isinstance(item, Toolset):
+                await item.__aenter__()
+                self._entered.append(item)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
+        entered, self._entered = self._entered, []
+        try:
+            for item in entered:
+                await item.__aexit__(*exc_info)  # closes it
+        finally:
+            await self._aclose(skip=entered)
 
     def __enter__(self) -> Agent:
         return self

@@ -115,7 +115,6 @@ class Run:
             session_id=session_id,
             user_id=user_id,
         )
-        self.ctx._emit = self.emit
         self.new: list[Message] = []  # this run's messages, the input included
         self.prefix: list[Message] = []  # system prompt and recalled memory: sent, not stored
         self.usage = Usage()
@@ -127,6 +126,8 @@ class Run:
         self._raw_text = ""  # the turn's text as the model streamed it, before the output check
         self._held_calls: set[int] = set()  # final_answer calls whose argument deltas wait for the check
         self._observed = resources.lifecycle.has("on_event")
+        # tools report progress only to a run someone watches (a stream, on_event hooks)
+        self.ctx._emit = self.emit if (sink is not None or self._observed) else None
         self._tools: ToolRunner | None = None
         self._answered: dict[int, ToolMessage] = {}  # results of the current turn's calls, by position
 

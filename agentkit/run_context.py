@@ -66,6 +66,12 @@ class RunContext:
     def stop_requested(self) -> bool:
         return self._stop_requested
 
+    @property
+    def observed(self) -> bool:
+        """Whether anyone watches this run's events (a stream, ``on_event`` hooks): a tool may
+        skip work done only to report progress when nobody does."""
+        return self._emit is not None
+
     async def report_progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
         """From inside a tool: tell the run's stream how far the tool got.
 

@@ -44,7 +44,7 @@ def render_performance(r: dict[str, Any]) -> str:
         "",
         "## What one run is",
         "",
-        "`Agent(\"openai/bench-model\", tools=[add]).arun(\"What is 2 + 3?\")`: a model call that returns a",
+        '`Agent("openai/bench-model", tools=[add]).arun("What is 2 + 3?")`: a model call that returns a',
         "tool call, the tool, a second model call with the tool result, the answer. The raw client",
         "sends the same two JSON bodies agentkit sent (rebuilt per run), calls the same function and",
         "parses the same responses, with one `httpx.AsyncClient`.",
@@ -99,10 +99,18 @@ def render_performance(r: dict[str, Any]) -> str:
     storage = r.get("storage")
     if storage:
         out += ["", "## Sessions (`bench/storage.py`)", "", _storage_table(storage)]
+    mcp = r.get("mcp")
+    if mcp:
+        out += ["", *mcp_section(mcp)]
     memory = r.get("memory")
     if memory:
-        out += ["", "## Memory recall (`bench/memory.py`)", "", "| layout | memories | median | p95 | target |",
-                "|---|---|---|---|---|"]
+        out += [
+            "",
+            "## Memory recall (`bench/memory.py`)",
+            "",
+            "| layout | memories | median | p95 | target |",
+            "|---|---|---|---|---|",
+        ]
         for label, row in memory.items():
             out.append(
                 f"| {label} | {row['memories']:,} | {row['median_ms']:.2f} ms | {row['p95_ms']:.2f} ms | "
@@ -116,10 +124,41 @@ def render_performance(r: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+def mcp_section(mcp: Any) -> list[str]:
+    """The MCP tool-call section (``bench/mcp_calls.py``)."""
+    target = mcp["target"] * 100
+    out = [
+        "## MCP tool calls (`bench/mcp_calls.py`)",
+        "",
+        f"One `echo` call over stdio to a server written with the SDK, {mcp['calls']} calls x {mcp['rounds']} "
+        "rounds per client, interleaved: the SDK's own `ClientSession.call_tool` next to agentkit "
+        "(schema check, call, result conversion). Wall time per call (median and best round) and the client "
+        "process's CPU time per call.",
+        "",
+        "| client | median | best round | client CPU | median vs SDK | best vs SDK |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in mcp["results"]:
+        out.append(
+            f"| {r['label']} | {r['per_call_us'] / 1000:.2f} ms | {r['best_us'] / 1000:.2f} ms | "
+            f"{r['client_cpu_us']:.0f} µs | {r['over_sdk'] * 100:+.1f}% | {r['best_over_sdk'] * 100:+.1f}% |"
+        )
+    added = mcp["results"][1]["over_sdk"] * 100
+    out += [
+        "",
+        f"Target: agentkit adds ≤ {target:g}% to the SDK's round trip; this run: {added:+.1f}% "
+        f"({'met' if mcp['met'] else 'not met'}).",
+    ]
+    return out
+
+
 def _startup_rows(imp: Any, cli: Any) -> list[str]:
     """The rows that carry a budget: ``import agentkit`` (over a bare interpreter) and ``agentkit --help``."""
     rows = []
-    targets = {"import agentkit": (imp, "over_bare_ms", "over a bare interpreter"), "agentkit --help": (cli, "median_ms", "")}
+    targets = {
+        "import agentkit": (imp, "over_bare_ms", "over a bare interpreter"),
+        "agentkit --help": (cli, "median_ms", ""),
+    }
     for source in (imp, cli):
         for item in (source or {}).get("results", []):
             label = item["label"]

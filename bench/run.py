@@ -372,11 +372,12 @@ def main() -> int:
         subprocess.run([sys.executable, str(HERE / script), "-n", counts["import_runs"], "--json", str(path)],
                        check=True, capture_output=True)
         results[key] = json.loads(path.read_text())
-    print("storage, memory and batch runs ...", flush=True)
+    print("storage, memory, batch runs and MCP tool calls ...", flush=True)
     for script, key, extra in (
         ("storage.py", "storage", ["--turns", "500", "--messages", "2000", "--repeat", "1"] if q else []),
         ("memory.py", "memory", ["--memories", "10000", "--queries", "50"] if q else []),
         ("batch.py", "batch", ["--items", "200", "--repeat", "1"] if q else []),
+        ("mcp_calls.py", "mcp", ["--quick"] if q else []),
     ):
         if not (HERE / script).exists():
             continue

@@ -6,7 +6,10 @@ one event loop for its whole life, while agentkit runs happen in many loops: eac
 callers reach them with :func:`call` (a coroutine run on this loop, awaited from theirs;
 cancelling the caller cancels it, which makes the SDK send ``notifications/cancelled``).
 
-At interpreter exit every connection still open is closed (stdin closed, then SIGTERM/SIGKILL
+A server entered with ``async with`` in the caller's own loop keeps its connection in that
+loop instead, for the block's duration: calls from that loop then take no hop at all.
+
+At interpreter exit every connection still open on the MCP loop is closed (stdin closed, then SIGTERM/SIGKILL
 to the server's process group), so no child process outlives the program.
 """
 
@@ -17,6 +20,7 @@ import atexit
 import concurrent.futures
 import contextvars
 import threading
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
@@ -68,12 +72,72 @@ def on_runtime() -> bool:
         return False
 
 
-async def call(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run ``factory()`` on the MCP loop and await its result from the caller's loop."""
-    if on_runtime():
+async def call(
+    factory: Callable[[], Coroutine[Any, Any, T]], loop: asyncio.AbstractEventLoop | None = None
+) -> T:
+    """Run ``factory()`` on ``loop`` (default: the MCP loop) and await its result from the
+    caller's loop: directly when that is the same loop, else across threads.
+
+    Cancelling the caller cancels the work on the other loop (and waits for it to end).
+    """
+    caller = asyncio.get_running_loop()
+    mcp_loop = loop if loop is not None else runtime_loop()
+    if caller is mcp_loop:
         return await factory()
-    future = asyncio.run_coroutine_threadsafe(factory(), runtime_loop())
-    return await asyncio.wrap_future(future)
+    if mcp_loop.is_closed() or not mcp_loop.is_running():
+        raise RuntimeError("the event loop that holds this MCP connection is not running any more")
+    from agentkit._sync import blocked_loop
+
+    if mcp_loop is blocked_loop():
+        raise RuntimeError(
+            "this MCP server is open in the event loop that this synchronous call blocks "
+            "(`async with` there): use `await agent.arun()` / `await server...` in that loop instead"
+        )
+    result: asyncio.Future[T] = caller.create_future()
+    task_box: list[asyncio.Task[T]] = []
+    context = contextvars.copy_context()
+
+    def deliver(task: asyncio.Task[T]) -> None:  # on the caller's loop
+        if result.done():
+            return
+        if task.cancelled():
+            result.cancel()
+        elif task.exception() is not None:
+            result.set_exception(task.exception())  # type: ignore[arg-type]
+        else:
+            result.set_result(task.result())
+
+    def finished(task: asyncio.Task[T]) -> None:  # on the MCP loop
+        try:
+            caller.call_soon_threadsafe(deliver, task)
+        except RuntimeError:  # the caller's loop is gone
+            return
+        # Hand the GIL to the caller's thread now: otherwise it may wait out a whole switch
+        # interval (5 ms) while this loop goes on, which would dominate a tool call's cost.
+        time.sleep(0)
+
+    def start() -> None:  # on the MCP loop
+        task = mcp_loop.create_task(factory(), context=context)
+        task_box.append(task)
+        task.add_done_callback(finished)
+
+    mcp_loop.call_soon_threadsafe(start)
+    try:
+        return await asyncio.shield(result)
+    except asyncio.CancelledError:
+        if not result.done():  # the caller was cancelled: cancel the work, wait for it to end
+            done = asyncio.Event()
+            result.add_done_callback(lambda _: done.set())
+
+            def cancel() -> None:
+                if task_box:
+                    task_box[0].cancel()
+                else:  # not started yet: it is cancelled as soon as it starts
+                    mcp_loop.call_soon(lambda: task_box and task_box[0].cancel())
+
+            mcp_loop.call_soon_threadsafe(cancel)
+            await done.wait()
+        raise
 
 
 def call_sync(factory: Callable[[], Coroutine[Any, Any, T]], timeout: float | None = None) -> T:

@@ -112,7 +112,9 @@ class MCPServer(Toolset):
         self.plugin_host = plugin_host
         self.ask_user: ElicitationCallback | None = None  # set by apps such as `agentkit chat`
         self._conn: Connection | None = None
-        self._lock: asyncio.Lock | None = None  # on the MCP loop
+        self._lock: asyncio.Lock | None = None  # on the home loop
+        # The loop the connection lives in: the caller's inside `async with server:`, else the MCP loop.
+        self._home: asyncio.AbstractEventLoop | None = None
         self._listed: list[Any] | None = None  # the server's tools (MCP objects), None: ask again
         self._tools: list[Tool] = []
         self._names: dict[str, str] = {}  # agentkit name -> MCP name
@@ -168,25 +170,48 @@ class MCPServer(Toolset):
         conn = self._conn
         if self._listed is not None and conn is not None and not conn.dead:
             return self._tools  # the common case: no hop to the MCP loop
-        await _runtime.call(self._refresh)
+        await self._on_home(self._refresh)
         return self._tools
 
     async def aclose(self) -> None:
         """Close the connection (the server process ends); the next use reconnects."""
         if self._conn is None and self._sampler is None:
             return
-        await _runtime.call(self._close)
+        await self._on_home(self._close)
 
     def close(self) -> None:
         if self._conn is None and self._sampler is None:
             return
+        home = self._home
+        if home is not None:  # inside `async with server:` of a running loop
+            raise RuntimeError("this server is open in an event loop (async with): use `await server.aclose()`")
         if _runtime.on_runtime():
             raise RuntimeError("use `await server.aclose()` on the MCP loop")
         _runtime.call_sync(self._close)
 
     async def connect(self) -> None:
         """Start the server now (it otherwise starts on first use); raises MCPStartError."""
-        await _runtime.call(self._connection)
+        await self._on_home(self._connection)
+
+    async def __aenter__(self) -> MCPServer:
+        """Keep the connection in this event loop until the block ends (no thread hop per call)."""
+        loop = asyncio.get_running_loop()
+        if self._home is None and self._conn is None:
+            self._home = loop
+            self._lock = None
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        try:
+            await self.aclose()
+        finally:
+            if self._home is asyncio.get_running_loop():
+                self._home = None
+                self._lock = None
+
+    async def _on_home(self, factory: Callable[[], Awaitable[Any]]) -> Any:
+        """Run ``factory()`` on the loop that holds the connection."""
+        return await _runtime.call(factory, self._home)  # type: ignore[arg-type]
 
     # -- resources, prompts, calls --------------------------------------------------------------
 
@@ -260,6 +285,9 @@ class MCPServer(Toolset):
     # -- on the MCP loop ------------------------------------------------------------------------
 
     async def _connection(self) -> Connection:
+        conn = self._conn
+        if conn is not None and not conn.dead:  # the common case: no lock
+            return conn
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
@@ -278,7 +306,8 @@ class MCPServer(Toolset):
             self._listed = None
             await conn.open()
             self._conn = conn
-            _runtime.track(conn)
+            if self._home is None:  # on the MCP loop: closed at interpreter exit if still open
+                _runtime.track(conn)
             return conn
 
     async def _session(self) -> Any:
@@ -294,7 +323,7 @@ class MCPServer(Toolset):
             except Exception as exc:
                 raise self._translate(exc, conn, None) from exc
 
-        return await _runtime.call(guarded)
+        return await self._on_home(guarded)
 
     async def _refresh(self) -> None:
         conn = await self._connection()
@@ -396,12 +425,15 @@ class MCPServer(Toolset):
 
     async def _invoke(self, name: str, arguments: dict[str, Any], ctx: RunContext | None) -> Any:
         progress: Any = None
-        if ctx is not None:
+        if ctx is not None and ctx.observed:  # progress only when someone watches the run
             loop = asyncio.get_running_loop()
             context = contextvars.copy_context()
             report = ctx.report_progress
 
             async def report_on_caller(value: float, total: float | None, message: str | None) -> None:
+                if asyncio.get_running_loop() is loop:  # the connection lives in the caller's loop
+                    await loop.create_task(report(value, total, message), context=context)
+                    return
                 done = _runtime.call_soon_in(loop, context, lambda: report(value, total, message))
                 await asyncio.wrap_future(done)
 
@@ -416,7 +448,7 @@ class MCPServer(Toolset):
             except Exception as exc:
                 raise self._translate(exc, conn, name) from exc
 
-        result = await _runtime.call(on_loop)
+        result = await self._on_home(on_loop)
         return convert_result(result, server=self.server_name, tool=name)
 
     def _resource_tools(self) -> list[Tool]:

@@ -151,3 +151,28 @@ def test_resources_as_tools(h) -> None:
         result = agent.run("read")
         assert json.loads(result.messages[2].content)[0]["uri"] == "demo://greeting"
         assert result.messages[4].content == "hello from a resource"
+
+
+def test_async_with_keeps_the_connection_in_the_callers_loop(h) -> None:
+    async def main() -> None:
+        server = MCPServer.stdio(sys.executable, [str(h.demo)])
+        provider = ScriptedProvider([tool_calls(("slow", {"seconds": 0.2})), "done"])
+        async with Agent("scripted/test", provider=provider, tools=[server]) as agent:
+            events = [e async for e in agent.astream("go")]
+            assert server._home is asyncio.get_running_loop()
+            assert server._conn is not None and server._conn._task is not None
+            assert server._conn._task.get_loop() is asyncio.get_running_loop()  # no thread hop per call
+        assert [e.progress for e in events if isinstance(e, ToolProgress)] == [float(i) for i in range(1, 11)]
+        assert server._conn is None and server._home is None  # closed, and unbound, at the end of the block
+
+    asyncio.run(main())
+
+
+def test_a_sync_run_inside_the_loop_that_holds_the_server_fails_clearly(h) -> None:
+    async def main() -> None:
+        async with MCPServer.stdio(sys.executable, [str(h.demo)]) as server:
+            agent = Agent("scripted/test", provider=ScriptedProvider(["x"]), tools=[server])
+            with pytest.raises(RuntimeError, match=r"open in the event loop that this synchronous call blocks"):
+                agent.run("go")  # would wait forever for this very loop
+
+    asyncio.run(main())
