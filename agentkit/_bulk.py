@@ -29,18 +29,16 @@ except ImportError:  # pragma: no cover - exercised where msgspec is absent
     msgspec = None  # type: ignore[assignment]
 
 
-class _Unsupported(Exception):  # a type the structs cannot mirror: the generic converter does it all
-    pass
+class _Unsupported(Exception):
+    """A type the structs cannot mirror: the generic converter then does all the work."""
 
 
 def decode_messages(joined: str | bytes) -> list[Message] | None:
     """The messages of a JSON array of session-format messages, or ``None`` (see above)."""
-    built = _decoder()
-    if built is None:
+    if (built := _decoder()) is None:
         return None
-    decoder, convert = built
     try:
-        return [convert(item) for item in decoder.decode(joined)]
+        return [built[1](item) for item in built[0].decode(joined)]
     except Exception:  # refused by msgspec (or not UTF-8), or by a constructor: the generic path decides
         return None
 
@@ -63,9 +61,7 @@ def _decoder() -> tuple[Any, Callable[[Any], Any]] | None:
         origin, args = typing.get_origin(tp), typing.get_args(tp)
         if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
             inner, item = mirror(args[0])
-            if item is None:
-                return list[inner], tuple  # type: ignore[valid-type]
-            return list[inner], lambda v: tuple([item(x) for x in v])  # type: ignore[valid-type]
+            return list[inner], (lambda v: tuple([item(x) for x in v])) if item else tuple  # type: ignore[valid-type]
         if origin in (typing.Union, types.UnionType):
             members = [mirror(a) for a in args]
             by_type = {typing.get_origin(m) or m: c for m, c in members if c is not None}
@@ -89,11 +85,12 @@ def _decoder() -> tuple[Any, Callable[[Any], Any]] | None:
             if not f.init:
                 continue
             stype, convert = mirror(f.type)
-            default = msgspec.field(default_factory=list) if f.default == () else f.default
             if f.default is attrs.NOTHING:
                 fields.append((f.name, stype))
             elif f.default == () or isinstance(f.default, str | int | float | bool | type(None)):
-                fields.append((f.name, stype, default))
+                fields.append(
+                    (f.name, stype, msgspec.field(default_factory=list) if f.default == () else f.default)
+                )
             else:  # a factory: the struct could not tell "missing" from the value
                 raise _Unsupported(cls)
             scope[f"c_{f.name}"] = convert

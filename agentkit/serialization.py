@@ -60,7 +60,7 @@ _TAGGED_UNIONS: tuple[Any, ...] = (Part, Message, ModelStreamEvent, StreamEvent)
 
 
 class _WireError(ValueError):
-    """A value that is not in agentkit's JSON shape; the message says what is wrong."""
+    """A value not in agentkit's JSON shape; the message says what is wrong."""
 
 
 def make_converter() -> cattrs.Converter:
@@ -104,14 +104,11 @@ def _scalar(tp: type, kind: str) -> Hook:
 
 
 def _base64(value: Any, _: Any) -> bytes:
-    with contextlib.suppress(ValueError, TypeError):  # bytes as they are, text checked as base64
-        return (
-            bytes(value) if isinstance(value, bytes | bytearray) else base64.b64decode(value, validate=True)
-        )
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    with contextlib.suppress(ValueError, TypeError):  # text must be base64
+        return base64.b64decode(value, validate=True)
     raise _WireError(f"expected base64 text, got {_kind(value)}")
-
-
-# -- unions and classes -----------------------------------------------------------------------------
 
 
 def _members(tp: Any) -> tuple[Any, ...]:
@@ -151,8 +148,7 @@ def _structure_by_kind(conv: cattrs.Converter, union: Any) -> Hook:
         kind = _kind(value)
         if kind not in hooks:
             raise _WireError(f"expected {' or '.join(hooks)}, got {kind}")  # type: ignore[arg-type]
-        hook, member = hooks[kind]
-        return hook(value, member)
+        return hooks[kind][0](value, hooks[kind][1])
 
     return structure
 
@@ -163,14 +159,13 @@ def _configure_tagged(conv: cattrs.Converter, union: Any) -> None:
     choices = {_constants(m)[tag]: m for m in _members(union)}
     configure_tagged_union(union, conv, tag_generator=lambda cls: _constants(cls)[tag], tag_name=tag)
     tagged = conv.get_structure_hook(union)
-    expected = ", ".join(choices)
 
     def structure(value: Any, tp: Any) -> Any:
         if type(value) is not dict and not isinstance(value, Mapping):
             raise _WireError(f"expected an object with a {tag!r} field, got {_kind(value)}")
         found = value.get(tag)
         if not isinstance(found, str) or found not in choices:
-            raise _WireError(f"unknown {tag} {found!r}; expected one of {expected}")
+            raise _WireError(f"unknown {tag} {found!r}; expected one of {', '.join(choices)}")
         return tagged(value, tp)
 
     conv.register_structure_hook(union, structure)
@@ -184,10 +179,8 @@ def _constants(cls: type) -> dict[str, Any]:
 def _unstructure_attrs(conv: cattrs.Converter, cls: type) -> Callable[[Any], dict[str, Any]]:
     fields = attrs.fields(attrs.resolve_types(cls))
     ordered = [f for f in fields if not f.init] + [f for f in fields if f.init]  # tags first
-    omit_none: dict[str, Any] = {f.name: override(omit_if_default=True) for f in fields if f.default is None}
-    return make_dict_unstructure_fn_from_attrs(
-        ordered, cls, conv, _cattrs_include_init_false=True, **omit_none
-    )
+    omit: dict[str, Any] = {f.name: override(omit_if_default=True) for f in fields if f.default is None}
+    return make_dict_unstructure_fn_from_attrs(ordered, cls, conv, _cattrs_include_init_false=True, **omit)
 
 
 def _structure_attrs(conv: cattrs.Converter, cls: type) -> Hook:
@@ -210,9 +203,6 @@ def _structure_attrs(conv: cattrs.Converter, cls: type) -> Hook:
         return generated(value)
 
     return structure
-
-
-# -- the process's converter, and helpers -------------------------------------------------------
 
 
 @functools.cache
