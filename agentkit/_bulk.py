@@ -38,13 +38,13 @@ def decode_messages(joined: str | bytes) -> list[Message] | None:
     if (built := _decoder()) is None:
         return None
     try:
-        return [built[1](item) for item in built[0].decode(joined)]
+        return [built[1][type(item)](item) for item in built[0].decode(joined)]
     except Exception:  # refused by msgspec (or not UTF-8), or by a constructor: the generic path decides
         return None
 
 
 @functools.cache
-def _decoder() -> tuple[Any, Callable[[Any], Any]] | None:
+def _decoder() -> tuple[Any, dict[type, Callable[[Any], Any]]] | None:
     if msgspec is None:
         return None
     from .serialization import converter
@@ -102,8 +102,8 @@ def _decoder() -> tuple[Any, Callable[[Any], Any]] | None:
         exec(f"def convert(s):\n    return cls({', '.join(args)})", scope)  # like cattrs' generated hooks
         return struct, scope["convert"]
 
-    try:
-        stype, convert = mirror(Message)
+    try:  # a struct per message class, each with how to build the message from it
+        members = dict(mirror(m) for m in typing.get_args(Message))
     except _Unsupported:
         return None
-    return msgspec.json.Decoder(list[stype]), convert or (lambda v: v)  # type: ignore[valid-type]
+    return msgspec.json.Decoder(list[typing.Union.__getitem__(tuple(members))]), members  # type: ignore[misc]
