@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from _cli_helpers import path_without_uv
 
 PLUGIN = '''
 import agentkit
@@ -63,6 +64,7 @@ def test_install_and_uninstall_a_plugin(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UV", "PIP_", "VIRTUAL_ENV"))}
     env.update(PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1", AGENTKIT_HOME=str(tmp_path / "home"))
+    env["PATH"] = path_without_uv(env.get("PATH"))  # pip owns the new environment (no uv to hand over to)
 
     def agentkit(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
