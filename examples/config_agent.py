@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 from agentkit import ToolMessage
+from agentkit.cli import run_script
 from agentkit.config import load_config
 
 HERE = Path(__file__).resolve().parent
@@ -51,4 +52,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # a failure ends as one line and a hint, as with the agentkit command

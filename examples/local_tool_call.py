@@ -16,6 +16,7 @@ import argparse
 import sys
 
 from agentkit import Agent, tool
+from agentkit.cli import run_script
 
 
 @tool
@@ -69,4 +70,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_script(main)  # a failure ends as one line and a hint, as with the agentkit command

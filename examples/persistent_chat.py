@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 from agentkit import Agent
+from agentkit.cli import run_script
 
 
 def build_agent(model: str, base_url: str | None) -> Agent:
@@ -90,4 +90,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_script(main)  # a failure ends as one line and a hint, as with the agentkit command

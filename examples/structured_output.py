@@ -20,6 +20,7 @@ from typing import Literal
 import attrs
 
 from agentkit import Agent
+from agentkit.cli import run_script
 
 
 @attrs.frozen
@@ -86,4 +87,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # a failure ends as one line and a hint, as with the agentkit command

@@ -29,6 +29,7 @@ import os
 import attrs
 
 from agentkit import Agent, RunContext, ToolCall, ToolMessage, tool
+from agentkit.cli import run_script
 from agentkit.guardrails import Guardrail, Verdict
 
 
@@ -172,4 +173,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # a failure ends as one line and a hint, as with the agentkit command

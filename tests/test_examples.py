@@ -223,6 +223,40 @@ def test_the_example_config_passes_agentkit_config_check(tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+# -- failures end as the agentkit command's do ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["travel_assistant.py", "structured_output.py", "config_agent.py", "persistent_chat.py"]
+)
+def test_an_example_without_a_key_ends_with_the_clis_two_line_error(name: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGENTKIT_"))}
+    env["AGENTKIT_HOME"] = str(tmp_path / "home")
+    args = ["--session", "s1", "Hi"] if name == "persistent_chat.py" else []
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 4, proc.stderr  # a provider error, as docs/cli.md says
+    assert proc.stderr.splitlines() == [
+        "agentkit: error: openai/gpt-4o-mini: no API key: set the environment variable OPENAI_API_KEY",
+        "hint: export OPENAI_API_KEY=..., or pass api_key= / api_key_env= in the provider settings",
+    ]
+    assert "Traceback" not in proc.stdout
+
+
+def test_agentkit_debug_shows_an_examples_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGENTKIT_"))}
+    env.update(AGENTKIT_HOME=str(tmp_path / "home"), AGENTKIT_DEBUG="1")
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / "structured_output.py")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 4
+    assert "Traceback (most recent call last)" in proc.stderr
+    assert proc.stderr.rstrip().endswith("or pass api_key= / api_key_env= in the provider settings")
+
+
 # -- local_tool_call.py: a real local model --------------------------------------------------------
 
 

@@ -4,15 +4,19 @@
 turns every failure into one line, a hint and an exit code (see :mod:`agentkit.cli._exit`).
 Nothing heavy is imported here: ``agentkit --help`` builds the argparse tree and stops, so it
 never loads the plugin host, httpx, jsonschema, tiktoken or any plugin.
+
+``run_script(main)`` gives a script (such as ``examples/*.py``) the same ending: a failure is
+one line and a hint with the command's exit code, not a traceback.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
-__all__ = ["main"]
+__all__ = ["main", "run_script"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,6 +97,34 @@ def _add_plugin_commands(parser: object) -> BaseException | None:
     except Exception as exc:
         return exc
     return None
+
+
+def run_script(func: Callable[[], object], /) -> NoReturn:
+    """Call a script's ``func()`` and exit as the ``agentkit`` command would.
+
+    A failure is told in one line and a hint on standard error, with the exit code of
+    ``docs/cli.md`` (``AGENTKIT_DEBUG=1`` also prints the traceback); Ctrl-C exits 130 and a
+    closed output pipe 141, quietly. An ``int`` returned by ``func`` is the exit code.
+    """
+    from ._exit import EXIT_INTERRUPTED, EXIT_OK, EXIT_PIPE, report
+
+    debug = os.environ.get("AGENTKIT_DEBUG", "") not in ("", "0")
+    try:
+        result = func()
+        _flush_stdout()
+    except BrokenPipeError:
+        code = _closed_pipe(EXIT_PIPE)
+    except KeyboardInterrupt:
+        _quiet_newline()
+        code = EXIT_INTERRUPTED
+    except Exception as exc:
+        if isinstance(exc, OSError) and _is_closed_pipe(exc):
+            code = _closed_pipe(EXIT_PIPE)
+        else:
+            code = report(exc, debug=debug, debug_hint="set AGENTKIT_DEBUG=1 to see the traceback")
+    else:
+        code = result if isinstance(result, int) and not isinstance(result, bool) else EXIT_OK
+    raise SystemExit(code)
 
 
 def _flush_stdout() -> None:

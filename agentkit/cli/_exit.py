@@ -88,7 +88,13 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def report(exc: BaseException, *, debug: bool = False, stream: TextIO | None = None) -> int:
+def report(
+    exc: BaseException,
+    *,
+    debug: bool = False,
+    stream: TextIO | None = None,
+    debug_hint: str = "run again with --debug to see the traceback",
+) -> int:
     """Tell the user about ``exc`` on stderr (one line and a hint); return the exit code."""
     from ..errors import AgentkitError
 
@@ -108,7 +114,7 @@ def report(exc: BaseException, *, debug: bool = False, stream: TextIO | None = N
         message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         hint = None
     if hint is None:
-        hint = _DEFAULT_HINTS.get(code) or ("" if debug else "run again with --debug to see the traceback")
+        hint = _DEFAULT_HINTS.get(code) or ("" if debug else debug_hint)
     try:
         out.write(f"agentkit: error: {_one_line(message)}\n")
         if hint:
