@@ -46,7 +46,7 @@ from ._config_schema import (
     validation_errors,
 )
 from ._interpolate import format_key_path, interpolate, key_in_name_message, looks_like_key, resolved_view
-from .errors import AgentkitError, ConfigError
+from .errors import AgentkitError, ConfigError, PluginError, UnknownToolError
 from .stores import agentkit_home
 
 if TYPE_CHECKING:
@@ -119,7 +119,8 @@ class ProviderConfig:
     (:meth:`factory_kwargs`), so a variable only matters for providers in use. ``api_key`` is
     never shown in a repr. ``withhold_env_key`` is set when a project config changed
     ``base_url`` without naming a key and the user did not trust it: the provider then gets an
-    empty key, never one from the environment.
+    empty key, never one from the environment, and ``notice`` says so (when the provider
+    has a key variable to withhold).
     """
 
     name: str
@@ -129,6 +130,7 @@ class ProviderConfig:
     settings: Mapping[str, Any] = attrs.field(factory=dict)
     withhold_env_key: bool = False
     file: str | None = None
+    notice: str | None = None
 
     def _fill(self, value: Any, key: str, environ: Mapping[str, str]) -> Any:
         return interpolate(value, environ, file=self.file, path=("providers", self.name, key))
@@ -335,13 +337,14 @@ def _build_config(
             and table.get("api_key_env") is None
             and not trust
         )
-        if withhold:
-            env_var = provider_registry.get(name).extra.get("env_var")
-            what = f"your {env_var}" if env_var else "no key from your environment"
-            notices.append(
-                f"{file} points provider {name!r} at {base_url}; {what} is not sent there "
+        notice = None
+        env_var = provider_registry.get(name).extra.get("env_var")
+        if withhold and env_var:  # (a provider without a key variable has nothing to withhold)
+            notice = (
+                f"{file} points provider {name!r} at {base_url}; your {env_var} is not sent there "
                 f"(name a key with api_key_env, or trust this file with --trust-config or {TRUST_ENV}=1)"
             )
+            notices.append(notice)
         providers[name] = ProviderConfig(
             name=name,
             base_url=table.get("base_url"),
@@ -350,6 +353,7 @@ def _build_config(
             settings=settings,
             withhold_env_key=withhold,
             file=file,
+            notice=notice,
         )
     profiles = {name: dict(table) for name, table in (data.get("profiles") or {}).items()}
     agents = {name: _merge_agent(name, table, profiles) for name, table in (data.get("agents") or {}).items()}
@@ -480,9 +484,15 @@ def _build_agent(
     for key in ("params", "template_params"):
         if key in overrides and overrides[key] is not None and isinstance(opts.get(key), Mapping):
             overrides[key] = {**opts[key], **overrides[key]}
+    if overrides.get("tool_settings") is not None:  # merged into the agent's, table by table
+        merged = {k: dict(v) for k, v in (opts.get("tool_settings") or {}).items() if isinstance(v, Mapping)}
+        for key, table in overrides.pop("tool_settings").items():
+            merged[key] = {**merged.get(key, {}), **table}
+        opts["tool_settings"] = merged
     kwargs: dict[str, Any] = {"name": ac.name, "plugin_host": host}
 
-    model = overrides.pop("model", None) or opts.get("model")
+    model_override = overrides.pop("model", None)
+    model = model_override or opts.get("model")
     if not model:
         with problems.step():
             raise ConfigError(
@@ -493,7 +503,9 @@ def _build_agent(
             )
     elif "provider" not in overrides:
         with problems.step():
-            kwargs.update(_provider_kwargs(config, ac, model, env))
+            kwargs.update(_provider_kwargs(config, ac, model, env, from_file=not model_override))
+            if overrides.get("base_url") and overrides.get("api_key") is None and kwargs.get("api_key") == "":
+                del kwargs["api_key"]  # the caller chose this base_url, not the file: the usual key may go there
 
     tool_settings = opts.get("tool_settings") or {}
     with problems.step():
@@ -614,10 +626,12 @@ def _build_agent_provider(config: Config, agent: Agent) -> None:
         raise reraise_at(exc, file=config.file, key_path=("providers", name)) from exc
 
 
-def _provider_kwargs(config: Config, ac: AgentConfig, model: str, env: Mapping[str, str]) -> dict[str, Any]:
+def _provider_kwargs(
+    config: Config, ac: AgentConfig, model: str, env: Mapping[str, str], *, from_file: bool = True
+) -> dict[str, Any]:
     provider_name, sep, _rest = model.partition("/")
     registry = config.get_host().registry("provider")
-    where = format_key_path(_origin(ac, "model")) if "model" in ac.options else None
+    where = format_key_path(_origin(ac, "model")) if from_file and "model" in ac.options else None
     if not sep or not provider_name:
         raise ConfigError(
             f"{model!r} must be '<provider>/<model>', for example 'openai/gpt-4o-mini'",
@@ -626,12 +640,10 @@ def _provider_kwargs(config: Config, ac: AgentConfig, model: str, env: Mapping[s
             hint=f"installed providers: {', '.join(registry.names()) or 'none'}",
         )
     if provider_name not in registry:
-        raise ConfigError(
-            registry.unknown_message(provider_name),
-            file=config.file if where else None,
-            key_path=where,
-            hint="install the plugin that provides it (`agentkit install ...`), or fix the name",
-        )
+        hint = "install the plugin that provides it (`agentkit install ...`), or fix the name"
+        if where is None:  # named by the caller (`agentkit run -m`), not the file: a missing plugin
+            raise PluginError(registry.unknown_message(provider_name), hint=hint)
+        raise ConfigError(registry.unknown_message(provider_name), file=config.file, key_path=where, hint=hint)
     settings = config.providers.get(provider_name)
     if settings is None:
         return {}
@@ -709,6 +721,10 @@ def _tool_at_fault(
     for item in extra:
         try:
             resolve_tool_items([item], host=host, settings=settings, sections=sections, shared=shared)
+        except UnknownToolError as item_exc:  # named by the caller (`agentkit run -T`): a missing plugin
+            raise PluginError(
+                str(item_exc), hint="`agentkit tools` lists them; `agentkit install PACKAGE` adds a plugin"
+            ) from item_exc
         except Exception as item_exc:
             text = (
                 str(item_exc)

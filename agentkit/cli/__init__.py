@@ -49,10 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if module_name is None and plugin_command is None:
         parser.print_help()
         return EXIT_USAGE
-    if debug:
+    if debug or args.log_level:
         import logging
 
-        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+        level = logging.DEBUG if debug else getattr(logging, str(args.log_level).upper())
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         if plugin_command is not None:
             code = plugin_command.run(args)

@@ -22,8 +22,12 @@ if TYPE_CHECKING:
 __all__ = [
     "AsyncRunner",
     "build_agent",
+    "check_model",
     "load_config",
+    "files_root",
+    "parse_extra",
     "parse_params",
+    "provider_notices",
     "print_json",
     "read_schema",
     "say",
@@ -44,13 +48,39 @@ def print_json(value: Any) -> None:
 
 
 def load_config(args: argparse.Namespace) -> Config:
-    """The config named by ``-c``, else the one found; notices go to stderr."""
+    """The config named by ``-c``, else the one found (see :func:`provider_notices`)."""
     from ..config import load_config as load
 
-    config = load(args.config, trust_config=True if args.trust_config else None)
-    for notice in config.notices:
-        say(f"agentkit: note: {notice}")
-    return config
+    return load(args.config, trust_config=True if args.trust_config else None)
+
+
+def provider_notices(config: Config, providers: list[str]) -> None:
+    """Tell on stderr what the user should know about the providers a command uses (a key
+    withheld from a project config's ``base_url``); the others are none of its business."""
+    for name in providers:
+        settings = config.providers.get(name)
+        if settings is not None and settings.notice:
+            say(f"agentkit: note: {settings.notice}")
+
+
+def parse_extra(items: list[str]) -> dict[str, Any]:
+    """``-e JSON`` options: JSON objects, merged in order."""
+    merged: dict[str, Any] = {}
+    for item in items:
+        try:
+            value = json.loads(item)
+        except json.JSONDecodeError as exc:
+            raise UsageFailure(
+                f"-e expects a JSON object, got {item!r} ({exc.msg} at character {exc.pos})",
+                hint="""for example -e '{"top_k": 20}'""",
+            ) from None
+        if not isinstance(value, dict):
+            raise UsageFailure(
+                f"-e expects a JSON object, got {type(value).__name__} {item!r}",
+                hint="""for example -e '{"top_k": 20}'""",
+            )
+        merged.update(value)
+    return merged
 
 
 def parse_params(items: list[str]) -> dict[str, Any]:
@@ -67,6 +97,16 @@ def parse_params(items: list[str]) -> dict[str, Any]:
     return params
 
 
+def check_model(model: str) -> None:
+    """``-m`` takes ``provider/name``."""
+    provider, sep, name = model.partition("/")
+    if not sep or not provider.strip() or not name.strip():
+        raise UsageFailure(
+            f"-m expects provider/name, got {model!r}",
+            hint="for example -m openai/gpt-4o-mini; `agentkit models` lists models of providers that can list them",
+        )
+
+
 def read_schema(path: str) -> dict[str, Any]:
     """The JSON Schema in ``--schema FILE``."""
     from .._config_schema import load_json_schema
@@ -74,21 +114,61 @@ def read_schema(path: str) -> dict[str, Any]:
     return load_json_schema(path, base_dir=Path.cwd(), file=None, key_path=("--schema",))
 
 
+#: Options of ``run`` and ``chat`` that are Agent keywords of the same name.
+_AGENT_KEYWORDS = ("max_turns", "tool_timeout", "cache", "base_url", "api_key")
+
+
 def build_agent(args: argparse.Namespace, config: Config | None = None, **extra: Any) -> Agent:
-    """The agent the options name: ``-a``, then ``-m``/``-s``/``-T``/``-p`` over it."""
+    """The agent the options name: ``-a``, then the other options of ``run``/``chat`` over it."""
     config = config if config is not None else load_config(args)
     overrides: dict[str, Any] = dict(extra)
     if getattr(args, "model", None):
+        check_model(args.model)
         overrides["model"] = args.model
     if getattr(args, "system", None) is not None:
         overrides["system"] = args.system
     if getattr(args, "tools", None):
         overrides["tools"] = list(args.tools)
-    if getattr(args, "params", None):
-        overrides["params"] = parse_params(args.params)
+    params = parse_params(getattr(args, "params", None) or [])
+    params = {**parse_extra(getattr(args, "extra", None) or []), **params}
+    if getattr(args, "think", None):
+        params.setdefault("reasoning_effort", "medium")
+    if params:
+        overrides["params"] = params
     if getattr(args, "schema", None):
         overrides["output_type"] = read_schema(args.schema)
-    return config.agent(getattr(args, "agent", None), **overrides)
+    for key in _AGENT_KEYWORDS:
+        if getattr(args, key, None) is not None:
+            overrides[key] = getattr(args, key)
+    if getattr(args, "root", None):
+        overrides["tool_settings"] = {"files": {"root": files_root(args.root, config)}}
+    agent = config.agent(getattr(args, "agent", None), **overrides)
+    if not getattr(args, "base_url", None):
+        provider_notices(config, [agent.model.partition("/")[0]])
+    if getattr(args, "root", None) and not _has_file_tools(agent, config):
+        say("agentkit: note: --root has no effect: the agent has no file tools (add them with -T files)")
+    return agent
+
+
+def _has_file_tools(agent: Agent, config: Config) -> bool:
+    files = {e.name for e in config.get_host().registry("tool") if e.extra.get("settings_key") == "files"}
+    return any(getattr(t, "name", None) in files for t in agent.settings.tools)
+
+
+def files_root(path: str, config: Config) -> str:
+    """``--root PATH``: an existing folder, for the file tools (``tool_settings.files``)."""
+    tools = config.get_host().registry("tool")
+    if not any(e.extra.get("settings_key") == "files" for e in tools):
+        from ..errors import PluginError
+
+        raise PluginError(
+            "--root sets the folder of the file tools, and no installed plugin provides them",
+            hint="agentkit install agentkit-files",
+        )
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise UsageFailure(f"--root {path!r} is not a folder", hint="give the folder the file tools may work in")
+    return str(folder.resolve())
 
 
 class AsyncRunner:

@@ -34,6 +34,8 @@ def _common(debug_default: object = argparse.SUPPRESS) -> argparse.ArgumentParse
                        help="let a project config's base_url receive API keys from the environment")
     group.add_argument("--debug", action="store_true", default=debug_default,
                        help="show tracebacks and debug logs")
+    group.add_argument("--log-level", metavar="LEVEL", type=_log_level, default=debug_default,
+                       help="log to standard error from this level on: debug, info, warning, error")
     return common
 
 
@@ -47,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[_common(debug_default=None)],
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
-    parser.set_defaults(config=None, trust_config=False, debug=False)
+    parser.set_defaults(config=None, trust_config=False, debug=False, log_level=None)
     common = _common()
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
 
@@ -60,12 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = command("run", "run_cmd", "Run an agent once on a prompt and stream the answer.",
                   epilog="PROMPT '-' or no PROMPT reads the prompt from standard input.")
     _agent_options(run)
-    run.add_argument("-s", "--system", metavar="SYSTEM", help="system prompt (replaces the agent's)")
     run.add_argument("-T", "--tool", dest="tools", action="append", default=[], metavar="TOOL",
                      help="add a tool: a registered tool or toolset name, or package.module:function "
                      "(repeatable)")
-    run.add_argument("-p", "--param", dest="params", action="append", default=[], metavar="KEY=VALUE",
-                     help="a generation parameter such as temperature=0.2 (JSON values; repeatable)")
     run.add_argument("--session", metavar="ID", help="continue (or start) the stored session ID")
     run.add_argument("--json", action="store_true", help="print every event as a JSON line")
     run.add_argument("--schema", metavar="FILE", help="answer as JSON matching the JSON Schema in FILE")
@@ -75,10 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     # -- chat -----------------------------------------------------------------------------------
     chat = command("chat", "chat_cmd", "Chat with an agent in the terminal.",
-                   epilog="In the chat: /new, /model [MODEL], /tools, /session, /help, /exit. "
+                   epilog="In the chat: /new, /model [MODEL], /root [PATH], /tools, /session, /help, /exit. "
                    "Ctrl-C cancels the current answer; Ctrl-D or /exit leaves.")
     _agent_options(chat)
-    chat.add_argument("-s", "--system", metavar="SYSTEM", help="system prompt (replaces the agent's)")
     chat.add_argument("-T", "--tool", dest="tools", action="append", default=[], metavar="TOOL",
                       help="add a tool (repeatable)")
     chat.add_argument("--session", metavar="ID", help="store the chat as session ID (continues it if it exists)")
@@ -212,5 +210,54 @@ def add_plugin_commands(parser: argparse.ArgumentParser, commands: list[tuple[st
 
 
 def _agent_options(p: argparse.ArgumentParser) -> None:
+    """What ``run`` and ``chat`` take to choose and adjust the agent (docs/cli.md)."""
     p.add_argument("-a", "--agent", metavar="AGENT", help="a named agent from the config (default: default_agent)")
     p.add_argument("-m", "--model", metavar="MODEL", help="model as provider/name, such as openai/gpt-4o-mini")
+    p.add_argument("-s", "--system", metavar="SYSTEM", help="system prompt (replaces the agent's)")
+    p.add_argument("-p", "--param", dest="params", action="append", default=[], metavar="KEY=VALUE",
+                   help="a generation parameter such as temperature=0.2 (JSON values; repeatable)")
+    p.add_argument("-e", "--extra", dest="extra", action="append", default=[], metavar="JSON",
+                   help="a JSON object merged into the request body (into params; repeatable)")
+    p.add_argument("--think", action="store_true", default=None,
+                   help="let the model reason before it answers, where the provider supports it "
+                   "(reasoning_effort=medium; -p reasoning_effort=high for more)")
+    p.add_argument("-n", "--max-turns", type=_positive_int, metavar="N", help="at most N model calls per answer")
+    p.add_argument("--tool-timeout", type=_positive_float, metavar="SECONDS", help="cancel a tool call after SECONDS")
+    p.add_argument("--root", metavar="PATH", help="the folder the file tools work in (tool_settings.files.root)")
+    p.add_argument("--cache", action=argparse.BooleanOptionalAction, default=None,
+                   help="replay answers to requests seen before from the response cache (--no-cache: never)")
+    p.add_argument("--base-url", metavar="URL", help="where the model's provider is (replaces its base_url)")
+    p.add_argument("--api-key", metavar="KEY",
+                   help="the provider's API key (less safe than its environment variable: other users can "
+                   "see a command line, and shells keep it in their history)")
+    p.add_argument("--user", metavar="ID", help="whose long-term memories the agent recalls and keeps")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def _log_level(text: str) -> str:
+    level = text.strip().lower()
+    if level not in _LEVELS:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(_LEVELS)}, got {text!r}")
+    return level

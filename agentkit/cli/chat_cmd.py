@@ -2,7 +2,8 @@
 
 Line editing and history come from readline (history kept in
 ``$AGENTKIT_HOME/chat_history``). Commands: ``/new`` (a fresh conversation), ``/model
-[MODEL]`` (show or switch the model), ``/tools``, ``/session``, ``/help``, ``/exit``.
+[MODEL]`` (show or switch the model), ``/root [PATH]`` (show or move the file tools' folder),
+``/tools``, ``/session`` (where the conversation is stored), ``/help``, ``/exit``.
 Ctrl-C while the agent answers cancels that answer only; at the prompt it clears the line;
 Ctrl-D or ``/exit`` leaves. Without ``--session`` the conversation lives in memory; with it,
 every complete turn is stored.
@@ -27,6 +28,7 @@ PROMPT = "> "
 HELP = """\
 /new            start a new conversation
 /model [MODEL]  show the model, or switch to MODEL (provider/name)
+/root [PATH]    show the folder the file tools work in, or move them to PATH
 /tools          list the agent's tools
 /session        show where the conversation is stored
 /exit           leave (also Ctrl-D)
@@ -77,16 +79,44 @@ class Chat:
         self.args = args
         self.config = load_config(args)
         self.model: str | None = args.model
+        self.root: str | None = args.root
         self.agent: Any = self._build()
         self.session_id: str | None = args.session
         self.history: list[Any] = []
         self.runner = AsyncRunner()
 
     def _build(self) -> Any:
-        args = argparse.Namespace(**{**vars(self.args), "model": self.model})
+        args = argparse.Namespace(**{**vars(self.args), "model": self.model, "root": self.root})
         agent = build_agent(args, self.config)
         _ask_here(agent)
         return agent
+
+    def _rebuild(self, **changes: Any) -> bool:
+        """Build the agent again with ``changes`` (model, root); keep the old one if that fails."""
+        old = {key: getattr(self, key) for key in changes}, self.agent
+        for key, value in changes.items():
+            setattr(self, key, value)
+        try:
+            self.agent = self._build()
+        except Exception as exc:
+            for key, value in old[0].items():
+                setattr(self, key, value)
+            report(exc, debug=self.args.debug)
+            return False
+        self.runner.run(close_agent(old[1]))
+        return True
+
+    def _session_place(self) -> str:
+        """Where session ``self.session_id`` is stored, as the user can find it again."""
+        store = self.agent.session(self.session_id).store
+        where = getattr(store, "path", None)
+        place = f"the {store.name} store" + (f" at {where}" if where else "")
+        return f"session {self.session_id} in {place} (`agentkit sessions show {self.session_id}` prints it)"
+
+    def _files_root(self) -> str | None:
+        settings = getattr(getattr(self.agent, "settings", None), "tool_settings", None) or {}
+        root = settings.get("files", {}).get("root") if isinstance(settings.get("files"), dict) else None
+        return str(root) if root else None
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -108,17 +138,14 @@ class Chat:
         elif name == "/model":
             if not rest:
                 print(getattr(self.agent, "model", None) or self.model or "?")
-            else:
-                old_model, old_agent = self.model, self.agent
-                self.model = rest
-                try:
-                    self.agent = self._build()
-                except Exception as exc:
-                    self.model, self.agent = old_model, old_agent
-                    report(exc, debug=self.args.debug)
-                else:
-                    self.runner.run(close_agent(old_agent))
-                    print(f"model: {rest}")
+            elif self._rebuild(model=rest):
+                print(f"model: {rest}")
+        elif name == "/root":
+            if not rest:
+                root = self._files_root()
+                print(root or f"{os.getcwd()} (the working folder: no root is set)")
+            elif self._rebuild(root=rest):
+                print(f"files root: {self._files_root()}")
         elif name == "/tools":
             settings = getattr(self.agent, "settings", None)
             tools = [t for t in getattr(settings, "tools", ()) if hasattr(t, "name")]
@@ -129,9 +156,9 @@ class Chat:
                 print(f"{t.name}  {description[0] if description else ''}".rstrip())
         elif name == "/session":
             if self.session_id is None:
-                print("not stored (start with --session ID to keep the conversation)")
+                print("not stored: the conversation lives in memory until you leave (start with --session ID to keep it)")
             else:
-                print(f"session {self.session_id}")
+                print(self._session_place())
         else:
             print(f"unknown command {name}; /help lists the commands")
         return True
@@ -140,10 +167,11 @@ class Chat:
 
     async def _turn(self, text: str, printer: EventPrinter) -> None:
         result = None
+        user = self.args.user
         if self.session_id is not None:
-            stream = self.agent.session(self.session_id).astream(text)
+            stream = self.agent.session(self.session_id, user_id=user).astream(text)
         else:
-            stream = self.agent.astream(text, history=list(self.history))
+            stream = self.agent.astream(text, history=list(self.history), user_id=user)
         async for event in stream:
             printer.event(event)
             if getattr(event, "type", None) == "run_completed":

@@ -49,6 +49,8 @@ def _check(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"{len(problems)} problem(s) in the config", file=exc.file, hint=problems[0].hint
         ) from None
+    for notice in config.notices:
+        say(f"agentkit: note: {notice}")
     problems = config.check()
     for problem in problems:
         _print_problem(problem)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ._common import AsyncRunner, load_config, print_json, say
+from ._common import AsyncRunner, load_config, print_json, provider_notices, say
 
 __all__ = ["run"]
 
@@ -121,9 +121,12 @@ def _first_line(text: str | None) -> str:
 
 
 def _models(args: argparse.Namespace) -> int:
+    """Models of the providers named, else of those set up (configured, or with their key set)
+    and of those that need no key (local models). A configured or named provider that fails is
+    reported on its own line; local servers that are not running are named together."""
     import os
 
-    from ..errors import AgentkitError, PluginError
+    from ..errors import AgentkitError, PluginError, ProviderConnectionError
 
     config = load_config(args)
     registry = config.get_host().registry("provider")
@@ -132,52 +135,72 @@ def _models(args: argparse.Namespace) -> int:
         if name not in registry:
             raise PluginError(registry.unknown_message(name))
     if asked:
-        names = asked
-    else:  # providers the user set up: configured ones, and those whose key variable is set
-        names = [
+        names, chosen = asked, set(asked)
+    else:
+        chosen = {
             e.name
             for e in registry
             if e.name in config.providers or (e.extra.get("env_var") and os.environ.get(e.extra["env_var"]))
-        ]
-        if not names:
-            say("no provider is configured or has a key set; name one: agentkit models PROVIDER")
-            return 0
+        }
+        keyless = {e.name for e in registry if not e.extra.get("env_var")}
+        names = sorted(chosen | keyless)
+    provider_notices(config, names)
     found: list[dict[str, Any]] = []
-    failures = 0
+    failures: list[str] = []
+    not_running: list[str] = []
     with AsyncRunner() as runner:
         for name in names:
             try:
                 provider = config.provider(name)
             except AgentkitError as exc:
-                failures += 1
-                say(f"agentkit: {name}: {exc}")
+                failures.append(_about(name, exc))
                 continue
             if not provider.capabilities.list_models:
-                if asked:
-                    failures += 1
-                    say(f"agentkit: provider {name!r} cannot list its models")
+                if name in chosen:
+                    failures.append(f"provider {name!r} cannot list its models")
+                runner.run(provider.aclose())
                 continue
             try:
                 models = runner.run(_list(provider))
+            except ProviderConnectionError as exc:
+                if name in chosen:
+                    failures.append(_about(name, exc))
+                else:  # a local server the user never set up: not an error, just not there
+                    base_url = getattr(provider, "base_url", None) or registry.get(name).extra.get("base_url")
+                    not_running.append(f"{name} ({base_url})" if base_url else name)
+                continue
             except AgentkitError as exc:
-                failures += 1
-                say(f"agentkit: {name}: {' '.join(str(exc).split())}")
+                failures.append(_about(name, exc))
                 continue
             for m in models:
-                found.append(
-                    {"id": f"{name}/{m.id}", "provider": name, "context_window": m.context_window}
-                )
+                found.append({"id": f"{name}/{m.id}", "provider": name, "context_window": m.context_window})
     if args.json:
         print_json(found)
     else:
         for m in found:
             window = f"  ({m['context_window']} tokens)" if m["context_window"] else ""
             sys.stdout.write(f"{m['id']}{window}\n")
+    for line in failures:
+        say(f"agentkit: {line}")
+    if not_running:
+        say(f"agentkit: not running here: {', '.join(not_running)}")
     if failures and not found:
         from ..errors import ProviderError
 
         raise ProviderError("no provider could list its models", hint="see the lines above")
+    if not found and not failures:
+        say(
+            "agentkit: no models found: no local model is installed, and no provider is configured or has its "
+            "key set (`agentkit models PROVIDER` asks one)"
+        )
     return 0
+
+
+def _about(name: str, exc: Exception) -> str:
+    """An error about provider ``name``, one line, naming the provider once."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    first = text.split(":", 1)[0].split("/", 1)[0].strip()
+    return text if first == name or text.startswith(f"provider {name!r}") else f"{name}: {text}"
 
 
 async def _list(provider: Any) -> list[Any]:

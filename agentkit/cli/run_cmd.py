@@ -23,6 +23,8 @@ def read_prompt(args: argparse.Namespace) -> str:
     """PROMPT, or all of standard input for ``-`` or no PROMPT."""
     prompt = args.prompt
     if prompt is not None and prompt != "-":
+        if not prompt.strip():
+            raise UsageFailure("the prompt is empty", hint='ask something: agentkit run "..."')
         return str(prompt)
     if prompt is None and sys.stdin is not None and sys.stdin.isatty():
         raise UsageFailure("no prompt", hint='give one (agentkit run "...") or pipe it: echo "..." | agentkit run')
@@ -47,10 +49,12 @@ def run(args: argparse.Namespace) -> int:
     kwargs: dict[str, Any] = {}
     if args.images:
         kwargs["images"] = list(args.images)
+    if args.user and not args.session:
+        kwargs["user_id"] = args.user
 
     async def go() -> None:
         try:
-            source: Any = agent.session(args.session) if args.session else agent
+            source: Any = agent.session(args.session, user_id=args.user) if args.session else agent
             async for event in source.astream(prompt, **kwargs):
                 printer.event(event)
         finally:
