@@ -456,6 +456,8 @@ def test_installed_tutorial_plugins_load_through_their_entry_points(
     assert proc.returncode == 0, proc.stderr
     plugins = json.loads(proc.stdout)
     for project in filter(_installable, projects):
+        if "[project.entry-points.agentkit]" not in (project / "pyproject.toml").read_text(encoding="utf-8"):
+            continue  # a project that only shows a configuration (testing-plugins.md's agentkit-tiny)
         error, registered = plugins[project.name]
         assert error is None and registered, (project.name, plugins[project.name])
 
