@@ -15,17 +15,20 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # -----------------------------------------------------------------------------------------------
 # Test prerequisites: what `./dev.sh test` (so CI, which starts on a fresh machine, as root)
-# installs besides Python packages. One line per need; each is skipped when already there.
+# installs besides Python packages. One line per need in test_prerequisites; each is skipped
+# when already there.
 #
 #   apt_need COMMAND PACKAGE     a Debian package, installed when COMMAND is not on the PATH
-#   npm_need PACKAGE[@VERSION]   an npm package, installed under .tox/npm (node and npm come from
-#                                apt_need node nodejs / apt_need npm npm); tests find its files
-#                                through AGENTKIT_TEST_NODE_MODULES (=.tox/npm/node_modules)
+#                                (apt_need psql postgresql, apt_need chromium chromium, ...)
+#   npm_need PACKAGE[@VERSION]   an npm package, installed under .tox/npm; tests find it through
+#                                AGENTKIT_TEST_NODE_MODULES (=.tox/npm/node_modules)
 #
-# Python packages go in requirements-dev.txt; services (PostgreSQL, ...) are started by the
+# Python packages (Ray, MCP servers on PyPI, the ripgrep wheel) go in requirements-dev.txt; an
+# npm package that one tox env needs on its own may be installed by that env's commands_pre
+# (tox.ini: the py env's MCP conformance server). Services (PostgreSQL, ...) are started by the
 # tests themselves (docs/testing.md). Tests that need something absent fail when CI is set.
 test_prerequisites() {
-  apt_need rg ripgrep   # agentkit-files: grep through ripgrep (both engines are tested)
+  :  # nothing beyond requirements-dev.txt and tox.ini yet
 }
 # -----------------------------------------------------------------------------------------------
 

@@ -139,8 +139,11 @@ def test_test_prerequisites_are_listed_in_one_place() -> None:
     text = (ROOT / "dev.sh").read_text()
     body = text.split("test_prerequisites() {", 1)[1].split("\n}", 1)[0]
     needs = [line.split("#")[0].split() for line in body.splitlines() if line.split("#")[0].strip()]
-    assert ["apt_need", "rg", "ripgrep"] in needs
-    assert all(need[0] in ("apt_need", "npm_need") for need in needs)
+    assert all(need[0] in ("apt_need", "npm_need", ":") for need in needs), needs
+    lines = text.splitlines()
+    assert lines.count("test_prerequisites() {") == 1 and lines.count("  test_prerequisites") == 1  # one place
     # what is missing is collected, then installed at once (apt needs one update)
     missing = source_and_run('apt_need sh sh-pkg; apt_need no-such-cmd-xyz pkg-xyz; echo "${APT_MISSING[*]}"')
     assert missing.strip() == "pkg-xyz"
+    npm = source_and_run('npm_need @scope/pkg@1.2; npm_need left-pad; echo "${NPM_MISSING[*]}"')
+    assert npm.strip() == "@scope/pkg@1.2 left-pad"
