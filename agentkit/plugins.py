@@ -17,7 +17,7 @@ naming a distribution that is not installed is reported the same way, listing wh
 from __future__ import annotations
 
 import importlib
-import logging
+import inspect
 import os
 import re
 import threading
@@ -30,12 +30,12 @@ import attrs
 import pluggy
 
 from . import hookspecs
+from ._plugin_diagnostics import failure_place, undecorated_hooks
 from .errors import PluginError
 from .registry import KINDS, REGISTRARS, PluginWarning, Registry
 
 __all__ = ["PluginHost", "PluginInfo", "get_host", "list_plugins", "set_host"]
 
-log = logging.getLogger("agentkit.plugins")
 
 ENTRY_POINT_GROUP = "agentkit"
 
@@ -94,6 +94,7 @@ class PluginHost:
         self._dists: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
         self._builtin: set[str] = set()
         self.failures: dict[str, str] = {}  # plugin or distribution name -> error summary
+        self.errors: dict[str, BaseException] = {}  # the exceptions behind failures, for --debug
         self._only = _split_env(env.get("AGENTKIT_LOAD_PLUGINS"))
         self._blocked = set(_split_env(env.get("AGENTKIT_DISABLE_PLUGINS")) or ())
         # Plugins that extend agentkit's hooks with their own get called as they register.
@@ -152,14 +153,17 @@ class PluginHost:
             try:
                 plugin = ep.load()
             except Exception as exc:  # a broken plugin must not take the program down
-                self._report(dist_name, f"failed to import ({type(exc).__name__}: {exc})")
+                place = failure_place(exc, ep.module.split(".")[0])
+                where = f", at {place}" if place else ""
+                self._report(dist_name, f"failed to import ({type(exc).__name__}: {exc}{where})", exc)
                 continue
             try:
                 self.pm.register(plugin, name=name)
             except Exception as exc:
-                self._report(dist_name, f"could not be registered ({type(exc).__name__}: {exc})")
+                self._report(dist_name, f"could not be registered ({type(exc).__name__}: {exc})", exc)
                 continue
             self._dists[name] = (dist_name, version)
+            self._check_decorated(plugin, dist_name)
 
     def _unknown_hooks(self, plugin_name: str) -> str | None:
         """Why a plugin cannot be used: it implements hooks no spec declares (a typo)."""
@@ -174,10 +178,29 @@ class PluginHost:
             return None
         return f"implements unknown hook(s) {', '.join(unknown)} (see docs/plugins.md for the hooks)"
 
-    def _report(self, name: str, problem: str) -> None:
+    def _check_decorated(self, plugin: object, shown: str) -> None:
+        """Warn about functions named like hooks that pluggy ignores (no ``@hookimpl``)."""
+        names = undecorated_hooks(plugin, vars(self.pm.hook), f"{self.pm.project_name}_impl")
+        if names:
+            listed = ", ".join(names)
+            self._warn(
+                f"agentkit plugin {shown!r} defines {listed} without @agentkit.hookimpl, so agentkit never "
+                f"calls {'it' if len(names) == 1 else 'them'} (decorate each hook with @agentkit.hookimpl)",
+                shown,
+            )
+
+    def _report(self, name: str, problem: str, error: BaseException | None = None) -> None:
+        """A plugin is left out: recorded once in ``failures``, told once as a PluginWarning."""
+        if self.failures.get(name) == problem:
+            return
         self.failures[name] = problem
-        log.warning("agentkit plugin %r %s; it is left out", name, problem)
-        warnings.warn(f"agentkit plugin {name!r} {problem}; it is left out", PluginWarning, stacklevel=3)
+        if error is not None:
+            self.errors[name] = error
+        self._warn(f"agentkit plugin {name!r} {problem}; it is left out", name, error)
+
+    def _warn(self, text: str, name: str, error: BaseException | None = None) -> None:
+        # A warning only, not also a log line: each problem is told once.
+        warnings.warn(PluginWarning(text, plugin=name, error=error), stacklevel=4)
 
     def register(self, plugin: object, name: str | None = None) -> str:
         """Register a plugin object or module; raises PluginError if it implements unknown hooks.
@@ -192,6 +215,7 @@ class PluginHost:
             if problem:
                 self.pm.unregister(name=registered)
                 raise PluginError(f"plugin {registered!r} {problem}", plugin=registered)
+            self._check_decorated(plugin, registered)
             if self._registries is not None:
                 self._collect_from(registered, self._registries)
             return registered
@@ -234,8 +258,10 @@ class PluginHost:
             try:
                 impl(registry=registrar)
             except Exception as exc:
+                place = failure_place(exc, _package_of(plugin))
+                where = f", at {place}" if place else ""
                 self._report(
-                    self.display_name(plugin_name), f"failed in {hook_name} ({type(exc).__name__}: {exc})"
+                    self.display_name(plugin_name), f"failed in {hook_name} ({type(exc).__name__}: {exc}{where})", exc
                 )
                 return
             staged.append(registrar)
@@ -291,6 +317,12 @@ def _impl_of(pm: pluggy.PluginManager, hook_name: str, plugin: object) -> Callab
         if impl.plugin is plugin:
             return impl.function
     return None
+
+
+def _package_of(plugin: object) -> str:
+    """The top-level package a plugin object (a module, or an instance) comes from."""
+    module = getattr(plugin, "__name__", None) if inspect.ismodule(plugin) else type(plugin).__module__
+    return str(module or "").split(".")[0]
 
 
 def _normalize(name: str) -> str:

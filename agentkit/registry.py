@@ -62,7 +62,16 @@ KINDS = (
 
 
 class PluginWarning(UserWarning):
-    """A plugin failed to load or clashed with another; the rest keep working."""
+    """A plugin failed to load or clashed with another; the rest keep working.
+
+    ``plugin`` names the plugin; ``error`` is the exception behind a failure, when there is
+    one (``agentkit --debug`` prints its traceback).
+    """
+
+    def __init__(self, message: str = "", *, plugin: str | None = None, error: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.plugin = plugin
+        self.error = error
 
 
 @attrs.frozen
@@ -91,10 +100,13 @@ class Registry(Generic[T]):
                 self._entries[entry.name] = entry
                 return
             warnings.warn(
-                f"{self.kind} {entry.name!r} is registered by both {existing.plugin!r} and {entry.plugin!r}; "
-                f"keeping the one from {existing.plugin!r} (block the other with "
-                f"AGENTKIT_DISABLE_PLUGINS={entry.plugin})",
-                PluginWarning,
+                PluginWarning(
+                    f"{self.kind} {entry.name!r} is registered by both {existing.plugin!r} and {entry.plugin!r}; "
+                    f"{existing.plugin!r}'s is used. To use {entry.plugin!r}'s, leave {existing.plugin!r} out "
+                    f"with AGENTKIT_DISABLE_PLUGINS={existing.plugin} (all it registers goes with it); "
+                    f"AGENTKIT_DISABLE_PLUGINS={entry.plugin} keeps {existing.plugin!r}'s without this warning",
+                    plugin=entry.plugin,
+                ),
                 stacklevel=2,
             )
             return
@@ -239,8 +251,17 @@ class ToolRegistrar(_Registrar):
         ``settings_key`` names the settings table the tool reads (``"files"`` reads
         ``tool_settings.files`` in Python and ``[agents.x.tool_settings.files]`` in config);
         tools sharing a key share their settings. ``options`` names the settings a
-        ``**settings`` factory takes (see :meth:`ProviderRegistrar.add`).
+        ``**settings`` factory takes (see :meth:`ProviderRegistrar.add`). A factory that is
+        not a function building the tool (a ready tool, a string) fails here, when the plugin
+        loads, naming the plugin.
         """
+        _check_factory(self.plugin, name, factory)
+        if settings_key is not None and (not isinstance(settings_key, str) or not settings_key.strip()):
+            raise PluginError(
+                f"plugin {self.plugin!r} registered tool factory {name!r} with settings_key={settings_key!r}; "
+                "it names the settings table the tool reads, such as \"files\"",
+                plugin=self.plugin,
+            )
         self._put("tool", name, factory, description, settings_key=settings_key, options=options)
 
     def add_set(self, name: str, tools: Iterable[str], *, description: str = "") -> None:
@@ -266,6 +287,19 @@ class ToolRegistrar(_Registrar):
         if ":" in prefix:
             raise PluginError(f"plugin {self.plugin!r}: a tool source prefix cannot contain ':'", plugin=self.plugin)
         self._put("tool_source", prefix, resolver, description, lister=lister)
+
+
+def _check_factory(plugin: str, name: str, factory: Any) -> None:
+    """A tool factory is a function of the settings that returns the tool (or tools)."""
+    from .tools import Tool
+
+    if isinstance(factory, Tool):
+        problem = "a ready Tool; register it with registry.add(tool) (a factory is a function that builds one)"
+    elif not callable(factory):
+        problem = f"a {type(factory).__name__}, which cannot be called; pass a function that returns the tool"
+    else:
+        return
+    raise PluginError(f"plugin {plugin!r} registered tool factory {name!r} as {problem}", plugin=plugin)
 
 
 @attrs.frozen

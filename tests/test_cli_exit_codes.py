@@ -44,6 +44,7 @@ TESTS: dict[int, tuple[str, ...]] = {
         "test_cli.py::test_plugin_error_exit_8",
     ),
     9: ("test_cli.py::test_max_turns_exit_9",),
+    10: ("test_batch_cli.py::test_retry_failed_from_the_command_line",),
     130: ("test_cli.py::test_ctrl_c_exits_130_and_keeps_complete_turns",),
     141: ("test_cli.py::test_closed_pipe_is_quiet",),
 }
@@ -59,7 +60,8 @@ def documented_codes() -> dict[int, str]:
 def test_every_documented_exit_code_has_a_test() -> None:
     documented = documented_codes()
     constants = {v for k, v in vars(_exit).items() if k.startswith("EXIT_") and isinstance(v, int)}
-    assert set(documented) == constants == set(TESTS)
+    assert set(documented) == set(TESTS)
+    assert constants <= set(documented)  # (agentkit batch's 10 is its own)
     for code, tests in TESTS.items():
         for test in tests:
             module, name = test.split("::")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import sysconfig
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,22 @@ def test_install_and_uninstall_a_plugin(tmp_path: Path) -> None:
     done = agentkit("install", str(tmp_path / "missing-0.1-py3-none-any.whl"))
     assert done.returncode == 8
     assert "agentkit: error: pip install failed (exit code 1)" in done.stderr
+
+
+@pytest.mark.parametrize("name", ["agentkit", "Agentkit", "agentkit[testing]", "agentkit==0.1.0"])
+def test_uninstall_refuses_agentkit_itself(name: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTKIT_")}
+    env["AGENTKIT_HOME"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "agentkit", "uninstall", "-y", "agentkit-weather", name],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert lines[0] == (
+        f"agentkit uninstall: error: {name!r} is agentkit itself, not a plugin: `agentkit uninstall` removes "
+        "plugins, and would leave this command without the program it runs"
+    )
+    assert lines[1].startswith("hint: to remove agentkit itself, ask the installer: ")
+    assert lines[1].endswith(" uninstall agentkit")
+    assert metadata.version("agentkit-weather")  # nothing was uninstalled

@@ -13,18 +13,53 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 __all__ = ["main", "run_script"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``agentkit`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    words = list(argv) if argv is not None else sys.argv[1:]
+    debug = "--debug" in words or os.environ.get("AGENTKIT_DEBUG", "") not in ("", "0")
+    previous = warnings.showwarning
+    warnings.showwarning = _plugin_warning_display(previous, debug=debug)
+    try:
+        return _main(words)
+    finally:
+        warnings.showwarning = previous
+
+
+def _plugin_warning_display(previous: Any, *, debug: bool) -> Any:
+    """How a PluginWarning reaches the terminal: one line (``agentkit: warning: ...``), with
+    the traceback of the error behind it under ``--debug``; other warnings as Python shows them."""
+
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        if getattr(category, "__name__", "") != "PluginWarning" or category.__module__ != "agentkit.registry":
+            previous(message, category, filename, lineno, file, line)
+            return
+        out = file if file is not None else sys.stderr
+        error = getattr(message, "error", None)
+        try:
+            if debug and error is not None:
+                import traceback
+
+                traceback.print_exception(error, file=out)
+            more = " (--debug shows the traceback)" if error is not None and not debug else ""
+            out.write(f"agentkit: warning: {' '.join(str(message).split())}{more}\n")
+            out.flush()
+        except (OSError, ValueError):
+            pass
+
+    return show
+
+
+def _main(words: list[str]) -> int:
     from ._exit import EXIT_INTERRUPTED, EXIT_OK, EXIT_PIPE, EXIT_USAGE, report
     from ._parser import COMMAND, PLUGIN_COMMAND, build_parser, builtin_commands, command_word
 
-    words = list(argv) if argv is not None else sys.argv[1:]
     parser = build_parser()
     word = command_word(words)
     if word is not None and word not in builtin_commands(parser):

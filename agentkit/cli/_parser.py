@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = command("run", "run_cmd", "Run an agent once on a prompt and stream the answer.",
                   epilog="PROMPT '-' or no PROMPT reads the prompt from standard input.")
     _agent_options(run)
+    _adjust_options(run)
     run.add_argument("-T", "--tool", dest="tools", action="append", default=[], metavar="TOOL",
                      help="add a tool: a registered tool or toolset name, or package.module:function "
                      "(repeatable)")
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                    epilog="In the chat: /new, /model [MODEL], /root [PATH], /tools, /session, /help, /exit. "
                    "Ctrl-C cancels the current answer; Ctrl-D or /exit leaves.")
     _agent_options(chat)
+    _adjust_options(chat)
     chat.add_argument("-T", "--tool", dest="tools", action="append", default=[], metavar="TOOL",
                       help="add a tool (repeatable)")
     chat.add_argument("--session", metavar="ID", help="store the chat as session ID (continues it if it exists)")
@@ -210,9 +212,12 @@ def add_plugin_commands(parser: argparse.ArgumentParser, commands: list[tuple[st
 
 
 def _agent_options(p: argparse.ArgumentParser) -> None:
-    """What ``run`` and ``chat`` take to choose and adjust the agent (docs/cli.md)."""
     p.add_argument("-a", "--agent", metavar="AGENT", help="a named agent from the config (default: default_agent)")
     p.add_argument("-m", "--model", metavar="MODEL", help="model as provider/name, such as openai/gpt-4o-mini")
+
+
+def _adjust_options(p: argparse.ArgumentParser) -> None:
+    """What ``run`` and ``chat`` take to adjust the agent (docs/cli.md)."""
     p.add_argument("-s", "--system", metavar="SYSTEM", help="system prompt (replaces the agent's)")
     p.add_argument("-p", "--param", dest="params", action="append", default=[], metavar="KEY=VALUE",
                    help="a generation parameter such as temperature=0.2 (JSON values; repeatable)")

@@ -88,8 +88,27 @@ def installer_command(
     return [*cmd, *packages]
 
 
+def refuse_removing_agentkit(packages: list[str]) -> None:
+    """``agentkit uninstall`` removes plugins; removing agentkit itself is not its job."""
+    import re
+
+    for package in packages:
+        name = re.split(r"[\s\[<>=!~;@]", package.strip(), maxsplit=1)[0]
+        if re.sub(r"[-_.]+", "-", name).lower() == "agentkit":
+            from ._exit import UsageFailure
+
+            installer = "uv pip" if detect_installer()[0] == "uv" else f"{sys.executable} -m pip"
+            raise UsageFailure(
+                f"{package!r} is agentkit itself, not a plugin: `agentkit uninstall` removes plugins, and "
+                "would leave this command without the program it runs",
+                hint=f"to remove agentkit itself, ask the installer: {installer} uninstall agentkit",
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     action = "install" if args.command == "install" else "uninstall"
+    if action == "uninstall":
+        refuse_removing_agentkit(list(args.packages))
     tool, _uv = detect_installer()
     cmd = installer_command(
         action,
