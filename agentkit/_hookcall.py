@@ -9,13 +9,19 @@ pluggy's rules hold: ``wrapper=True`` and old-style ``hookwrapper=True`` impleme
 - **inline**, on the event loop's thread, when no implementation is a coroutine function (the
   common case, and the fast one: a plain pluggy call). An awaitable a plain function returns
   is awaited after pluggy's call.
-- **driven from a helper thread**, when some implementation is a coroutine function: pluggy's
+- **driven from a helper thread**, when some implementation is a coroutine function (except
+  for ``on_event``, below): pluggy's
   call runs in a worker thread and each implementation step (a function, a wrapper's part
   before or after its ``yield``) is run on the event loop and awaited there, so pluggy sees
   awaited results. A ``firstresult`` hook then stops at the first implementation whose
   *awaited* result is not ``None``, and a wrapper's ``yield`` returns awaited results. All
   hook code still runs on the event loop's thread, one step at a time; only pluggy's own loop
   (and monitoring callbacks) run in the worker.
+
+``on_event`` is called for every streamed delta, and its results are ignored: its async
+implementations are started by pluggy's (inline) call and awaited right after it, in order,
+so an async observer costs no thread hand-off; a wrapper around ``on_event`` wraps their
+start, not their end.
 
 Per-agent hooks (``Agent(hooks=...)``) are pluggy ``HookImpl`` objects merged with the
 plugins' by :class:`AgentHookCaller` (a view like pluggy's ``subset_hook_caller``), ordered by
@@ -120,7 +126,27 @@ def _copy(impl: pluggy.HookImpl, function: Callable[..., Any]) -> pluggy.HookImp
     return copied
 
 
-# -- observers: isolated -------------------------------------------------------------------------
+# -- observers: isolated; on_event's async implementations deferred ----------------------------------
+
+_deferred = threading.local()  # coroutines of on_event's async implementations, during one call
+
+
+def _deferring(impl: pluggy.HookImpl, hook: str) -> pluggy.HookImpl:
+    """An async observer of a hot hook (``on_event``): pluggy's call starts it, and it is awaited
+    right after that call, in order, with no thread hand-off (its result is ignored anyway)."""
+    function = impl.function
+
+    def call(*args: Any, **kwargs: Any) -> None:
+        try:
+            coroutine = function(*args, **kwargs)
+        except Exception as exc:
+            _log_observer(hook, impl, exc)
+            return None
+        _deferred.pending.append(_guarded(coroutine, hook, impl))
+        return None
+
+    return _copy(impl, call)
+
 
 
 def _isolated_inline(impl: pluggy.HookImpl, hook: str) -> pluggy.HookImpl:
@@ -265,9 +291,12 @@ class PreparedHook:
     """One lifecycle hook of one agent: its caller and the implementation lists to call with,
     rebuilt when the plugins change."""
 
-    def __init__(self, caller: pluggy.HookCaller, pm: pluggy.PluginManager, plain: Any, *, observer: bool) -> None:
+    def __init__(
+        self, caller: pluggy.HookCaller, pm: pluggy.PluginManager, plain: Any, *, observer: bool, deferred: bool = False
+    ) -> None:
         self.caller = caller
         self.observer = observer
+        self.deferred = deferred  # an observer called so often that async ones are not driven
         self._pm = pm
         self._plain = plain  # the manager's hook execution without monitoring
         spec = caller.spec
@@ -289,12 +318,18 @@ class PreparedHook:
         if self._seen == current:
             return
         name = self.caller.name
-        if self.observer:
+        if self.deferred:
+            inline = [
+                i if (i.wrapper or i.hookwrapper) else _deferring(i, name) if is_async_impl(i) else _isolated_inline(i, name)
+                for i in current
+            ]
+        elif self.observer:
             inline = [i if (i.wrapper or i.hookwrapper) else _isolated_inline(i, name) for i in current]
         else:
             inline = list(current)
         self.inline = inline
-        self.driven = [_driven(i, name, self.observer) for i in current] if any(map(is_async_impl, current)) else None
+        asynchronous = not self.deferred and any(map(is_async_impl, current))
+        self.driven = [_driven(i, name, self.observer) for i in current] if asynchronous else None
         self._seen = list(current)
 
 
@@ -307,6 +342,16 @@ async def call_hook(hook: PreparedHook, kwargs: dict[str, Any]) -> Any:
         return None if hook.firstresult else []  # the common case, skipped cheaply
     hook.refresh()
     caller = hook.caller
+    if hook.deferred:
+        pending: list[Any] = []
+        _deferred.pending = pending
+        try:
+            caller._hookexec(caller.name, list(hook.inline), kwargs, False)
+        finally:
+            _deferred.pending = []
+        for coroutine in pending:
+            await coroutine
+        return None
     if hook.driven is None:
         result = caller._hookexec(caller.name, list(hook.inline), kwargs, hook.firstresult)
         if hook.firstresult or not isinstance(result, list):  # (a wrapper may return anything)

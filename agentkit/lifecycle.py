@@ -129,7 +129,11 @@ class Lifecycle:
             if own.get(name):
                 caller = AgentHookCaller(caller, own[name])
             self._hooks[name] = PreparedHook(
-                caller, host.pm, host.unmonitored_hookexec, observer=name in OBSERVER_HOOKS
+                caller,
+                host.pm,
+                host.unmonitored_hookexec,
+                observer=name in OBSERVER_HOOKS,
+                deferred=name == "on_event",
             )
 
     def has(self, name: str) -> bool:

@@ -404,6 +404,7 @@ def main() -> int:
         ("memory.py", "memory", ["--memories", "10000", "--queries", "50"] if q else []),
         ("batch.py", "batch", ["--items", "200", "--repeat", "1"] if q else []),
         ("mcp_calls.py", "mcp", ["--quick"] if q else []),
+        ("hooks.py", "hooks", ["--runs", "300", "--repeat", "1"] if q else []),
     ):
         if not (HERE / script).exists():
             continue

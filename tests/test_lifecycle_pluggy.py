@@ -83,7 +83,12 @@ def test_a_wrapper_runs_around_every_lifecycle_hook(plugin_host: Any, hook: str,
     plugin_host.register(plugin(hook, inner), name="inner")
     plugin_host.register(plugin(hook, wrapper), name="wrapper")
     run_meeting(plugin_host, hook)
-    assert seen[:3] == ["wrapper: before", "inner", ("wrapper: after", seen[2][1])]
+    if hook == "on_event" and inner_is_async:
+        # on_event's async observers are started by pluggy's call and awaited right after it
+        # (no thread hand-off for every delta): the wrapper wraps their start
+        assert seen[:3] == ["wrapper: before", ("wrapper: after", []), "inner"]
+    else:
+        assert seen[:3] == ["wrapper: before", "inner", ("wrapper: after", seen[2][1])]
     outcomes = [entry[1] for entry in seen if isinstance(entry, tuple)]
     # the wrapper sees awaited results: never a coroutine, also of an async implementation
     for outcome in outcomes:
@@ -419,3 +424,32 @@ def test_an_agent_s_own_on_run_error(plugin_host: Any) -> None:
     with pytest.raises(MaxTurnsError):
         agent.run("sum")
     assert seen and "max_turns=1" in seen[0]
+
+
+def test_async_on_event_observers_are_awaited_in_order_and_isolated(
+    plugin_host: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[str] = []
+
+    class First:
+        @hookimpl(tryfirst=True)
+        async def on_event(self, event: Any) -> None:
+            await asyncio.sleep(0)
+            seen.append(f"first:{event.type}")
+            if event.type == "tool_result":
+                raise RuntimeError("observer broke")
+
+    class Second:
+        @hookimpl
+        def on_event(self, event: Any) -> None:
+            seen.append(f"second:{event.type}")
+
+    plugin_host.register(First(), name="first")
+    plugin_host.register(Second(), name="second")
+    with caplog.at_level(logging.WARNING, logger="agentkit.lifecycle"):
+        assert agent_on(plugin_host, SCRIPT).run("sum").text == "three"
+    assert "on_event hook first" in caplog.text and "observer broke" in caplog.text
+    firsts = [s for s in seen if s.startswith("first:")]
+    assert firsts == ["first:turn_completed", "first:tool_result", "first:turn_completed", "first:run_completed"]
+    # each event's async observer is done before the next event is emitted
+    assert seen.index("first:tool_result") < seen.index("second:turn_completed", seen.index("second:tool_result"))
