@@ -18,6 +18,7 @@ at once instead.
 
 Guardrails and hooks wrap each call: guardrail ``check_tool_call``, then ``before_tool_call``
 hooks, then the tool; then ``after_tool_call`` hooks, then guardrail ``check_tool_result``.
+``around_tool_call`` hooks wrap all of it, in the call's own task.
 
 The loop guard: a call identical to one that already succeeded in this run (the same tool
 name, the same arguments once parsed and written canonically) is not run again, whatever the
@@ -91,6 +92,7 @@ class ToolRunner:
         retries: int,
         errors: str,
         result_limit: int,
+        wrapped: bool = False,
     ) -> None:
         self.tools = tools
         self.ctx = ctx
@@ -101,6 +103,7 @@ class ToolRunner:
         self.retries = retries
         self.raise_errors = errors == "raise"
         self.result_limit = result_limit
+        self.wrapped = wrapped  # around_tool_call hooks wrap each call
         self.failures: dict[str, int] = {}  # consecutive failures per tool name
         self.total_failures = 0
         self.succeeded: dict[tuple[str, str], ToolMessage] = {}  # the loop guard's memory, by call_key
@@ -152,27 +155,43 @@ class ToolRunner:
         return await self._one(index, call, record)
 
     async def _one(self, index: int, call: ToolCall, record: Callable[[int, ToolMessage], None] | None) -> ToolMessage:
-        key = call_key(call)
-        tool = self.tools.get(call.name)
-        earlier = None if tool is None or tool.repeatable else self.succeeded.get(key)
-        if earlier is not None:
-            self.repeats += 1
-            result = repeated_result(call, earlier)
+        around = await self.lifecycle.around_tool_call(self.ctx, call) if self.wrapped else None
+        if around is None:
+            result, _ = await self._answer(call)
         else:
-            result = await self._execute(call)
-            result = await self.lifecycle.after_tool_call(self.ctx, call, result)
-            if self.guardrails:
-                from .guardrails import apply_tool_result
-
-                result = await apply_tool_result(self.guardrails, call, result, self.ctx)
-            if not result.is_error:
-                self.succeeded[key] = result
+            try:
+                result, error = await self._answer(call)
+            except BaseException as exc:
+                await around.fail(exc)
+                raise
+            if error is not None and result.is_error:
+                await around.fail(error)  # the call failed; the model gets the error result
+            else:
+                await around.leave(result)
         if record is not None:
             record(index, result)
         await self.emit(ToolCallResult(call=call, result=result))
         return result
 
-    async def _execute(self, call: ToolCall) -> ToolMessage:
+    async def _answer(self, call: ToolCall) -> tuple[ToolMessage, ToolError | None]:
+        """The call's result, and the error that made it an error result (if one did)."""
+        key = call_key(call)
+        tool = self.tools.get(call.name)
+        earlier = None if tool is None or tool.repeatable else self.succeeded.get(key)
+        if earlier is not None:
+            self.repeats += 1
+            return repeated_result(call, earlier), None
+        result, error = await self._execute(call)
+        result = await self.lifecycle.after_tool_call(self.ctx, call, result)
+        if self.guardrails:
+            from .guardrails import apply_tool_result
+
+            result = await apply_tool_result(self.guardrails, call, result, self.ctx)
+        if not result.is_error:
+            self.succeeded[key] = result
+        return result, error
+
+    async def _execute(self, call: ToolCall) -> tuple[ToolMessage, ToolError | None]:
         tool = self.tools.get(call.name)
         if tool is None:
             available = tuple(sorted(self.tools))
@@ -180,26 +199,26 @@ class ToolRunner:
             error = UnknownToolError(
                 f"unknown tool {call.name!r}; the tools that exist: {listing}", tool=call.name, available=available
             )
-            return self._failed(call, error, f"Error: there is no tool named {call.name!r}. Available tools: {listing}.")
+            return self._failed(call, error, f"Error: there is no tool named {call.name!r}. Available tools: {listing}."), error
         try:
             arguments = tool.validate(call.arguments)
         except ToolArgumentsError as error:
-            return self._failed(call, error, _arguments_text(call.name, error))
+            return self._failed(call, error, _arguments_text(call.name, error)), error
         if self.guardrails:
             from .guardrails import apply_tool_call
 
             checked = await apply_tool_call(self.guardrails, call, self.ctx)
             if isinstance(checked, ToolMessage):
-                return checked
+                return checked, None
             if checked.arguments != call.arguments:
                 try:
                     arguments = tool.validate(checked.arguments)
                 except ToolArgumentsError as error:
-                    return self._failed(call, error, _arguments_text(call.name, error))
+                    return self._failed(call, error, _arguments_text(call.name, error)), error
             call = checked
         replaced = await self.lifecycle.before_tool_call(self.ctx, call)
         if replaced is not None:
-            return replaced
+            return replaced, None
         timeout = tool.timeout if tool.timeout is not None else self.timeout
         token = _CURRENT_CALL.set(call)
         try:
@@ -207,22 +226,22 @@ class ToolRunner:
         except ToolTimeoutError as error:
             if self.raise_errors:
                 raise
-            return self._failed(call, error, _timeout_text(call.name, error))
+            return self._failed(call, error, _timeout_text(call.name, error)), error
         except ToolArgumentsError as error:  # JSON that fits the schema but not the Python types
-            return self._failed(call, error, _arguments_text(call.name, error))
+            return self._failed(call, error, _arguments_text(call.name, error)), error
         except Exception as exc:
             if self.raise_errors:
                 raise ToolError(f"tool {call.name!r} failed: {type(exc).__name__}: {exc}", tool=call.name) from exc
             failure = ToolError(f"tool {call.name!r} failed: {type(exc).__name__}: {exc}", tool=call.name)
             failure.__cause__ = exc
-            return self._failed(call, failure, f"Error: {type(exc).__name__}: {exc}")
+            return self._failed(call, failure, f"Error: {type(exc).__name__}: {exc}"), failure
         finally:
             _CURRENT_CALL.reset(token)
         from .tools import result_parts
 
         self.failures[call.name] = 0
         text, images = result_parts(value, limit=self.result_limit)
-        return ToolMessage(tool_call_id=call.id, name=call.name, content=text, images=images)
+        return ToolMessage(tool_call_id=call.id, name=call.name, content=text, images=images), None
 
     def _failed(self, call: ToolCall, error: ToolError, text: str) -> ToolMessage:
         """Count a failure against the budgets (raising past them); the error result otherwise."""

@@ -290,7 +290,7 @@ def load_config(
     With no file anywhere, the config is empty: agents then come from arguments alone
     (``config.agent(model="openai/gpt-4o-mini")``). ``trust_config`` (default: the
     ``AGENTKIT_TRUST_CONFIG_BASE_URL`` variable) lets a project config's ``base_url`` receive
-    keys from the environment.
+    keys from the environment. Plugins' ``configure`` hooks then see the loaded config.
     """
     env = os.environ if environ is None else environ
     found, source = find_config(path, cwd=cwd, environ=env)
@@ -306,7 +306,9 @@ def load_config(
     raise_first(errors)
     if trust_config is None:
         trust_config = env.get(TRUST_ENV, "").strip().lower() in _TRUE
-    return _build_config(data, found, source, host, env, trust_config)
+    config = _build_config(data, found, source, host, env, trust_config)
+    host.pm.hook.configure(config=config)  # plugins set themselves up from their sections
+    return config
 
 
 def _build_config(

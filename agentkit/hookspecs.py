@@ -7,8 +7,10 @@ point in the ``agentkit`` group::
     [project.entry-points.agentkit]
     weather = "agentkit_weather.plugin"
 
-Families: ``register_*`` hooks receive a registrar and add things to it; ``before_*`` and
-``after_*`` hooks run around each run, model call and tool call and may intercept; ``on_*``
+Families: ``register_*`` hooks receive a registrar and add things to it; ``configure`` sees
+each configuration file loaded; ``before_*`` and ``after_*`` hooks run before and after each
+run, model call and tool call and may intercept; ``around_*`` hooks wrap them (a generator that
+yields once while the work is done, in the task doing it: what a tracing plugin needs); ``on_*``
 hooks observe (``on_event`` every event, ``on_run_error`` a run that failed).
 
 pluggy calls every hook, lifecycle hooks included, so its options hold: ``tryfirst`` and
@@ -26,9 +28,12 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from .config import Config
     from .events import ModelResponse, RunResult, StreamEvent
     from .messages import ToolCall, ToolMessage
-    from .providers import ModelRequest
+    from .providers import ModelRequest, Provider
     from .registry import (
         CommandRegistrar,
         ConfigSectionRegistrar,
@@ -43,15 +48,20 @@ if TYPE_CHECKING:
     from .run_context import RunContext
 
 __all__ = [
+    "AROUND_HOOKS",
     "LIFECYCLE_HOOKS",
     "OBSERVER_HOOKS",
     "add_hookspecs",
     "after_model_call",
     "after_run",
     "after_tool_call",
+    "around_model_call",
+    "around_run",
+    "around_tool_call",
     "before_model_call",
     "before_run",
     "before_tool_call",
+    "configure",
     "hookimpl",
     "hookspec",
     "on_event",
@@ -189,6 +199,23 @@ def register_executors(registry: ExecutorRegistrar) -> None:
     """
 
 
+@hookspec
+def configure(config: Config) -> None:
+    """Called each time a configuration file is loaded, once it was read and checked.
+
+    :param config: The loaded :class:`agentkit.config.Config`. A plugin finds its own table in
+        ``config.sections`` (``${VAR}`` references filled in), already checked against the
+        schema it registered with ``register_config_sections``.
+
+    Called by :func:`agentkit.config.load_config`, so by every ``agentkit`` command that reads
+    the configuration, and by :func:`agentkit.config.load_agent`. A plugin sets itself up here
+    from its section (keep it cheap: defer heavy work to first use). An error it raises makes
+    loading fail; raise a :class:`agentkit.ConfigError` naming the file and key.
+
+    The return value is ignored.
+    """
+
+
 @hookspec(historic=True)
 def add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
     """Add hook specifications of a plugin's own (for plugins that others extend).
@@ -204,6 +231,66 @@ def add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
 # names go in ``Agent(hooks=...)``. An interceptor that raises fails the run; use on_event and
 # on_run_error to observe without that risk.
 # -------------------------------------------------------------------------------------------
+
+
+@hookspec
+def around_run(ctx: RunContext) -> Generator[None, RunResult, None] | None:
+    """Wrap a whole run: return a generator that yields once, while the run goes on.
+
+    :param ctx: The run's context: agent, run id, model, session and user ids (its
+        ``messages`` are filled in just after).
+
+    The code before the ``yield`` runs when the run starts, before ``before_run``; the
+    ``yield`` returns the run's :class:`agentkit.RunResult` (after ``after_run``) or raises the
+    error the run ends with (the one ``on_run_error`` sees: a :class:`agentkit.RunAbortedError`
+    for an aborted run). The generator runs in the run's own task, so a context variable it
+    sets before its ``yield`` (a tracing span made current) holds for the whole run and is
+    inherited by the tasks the run starts; reset it after the ``yield``, in the same
+    generator. Return ``None`` (a plain function) to leave the run alone. An async generator
+    works too (``async with`` around its ``yield``).
+
+    An exception before the ``yield`` fails the run (the generators already entered see it);
+    what a generator does after its ``yield`` cannot change the outcome: an exception it
+    raises there is logged. The first implementation pluggy calls is the outermost.
+    """
+
+
+@hookspec
+def around_model_call(
+    ctx: RunContext, request: ModelRequest, provider: Provider
+) -> Generator[None, ModelResponse, None] | None:
+    """Wrap one model call: return a generator that yields once, while the call is made.
+
+    :param ctx: The run's context.
+    :param request: The request about to be sent (model name, messages, tools, ``params``).
+    :param provider: The provider the call goes to (the agent's, or its synthesizer's).
+
+    The call covers ``before_model_call``, the response cache, the provider's ``complete()``
+    or its whole stream (every delta is forwarded inside it), and ``after_model_call``. The
+    ``yield`` returns the :class:`agentkit.ModelResponse` the run goes on with (model, usage and
+    finish reason filled in; ``cached`` for a cache hit) or raises the call's error (a
+    ``ProviderError``, the ``asyncio.CancelledError`` of an aborted run). Runs in the run's
+    task: a context variable set before the ``yield`` holds for the provider's HTTP request
+    and the stream. Otherwise as :func:`around_run`.
+    """
+
+
+@hookspec
+def around_tool_call(ctx: RunContext, call: ToolCall) -> Generator[None, ToolMessage, None] | None:
+    """Wrap the answering of one tool call: return a generator that yields once meanwhile.
+
+    :param ctx: The run's context.
+    :param call: The model's tool call (name, id, raw JSON arguments).
+
+    Covers the call's whole handling: argument validation, tool guardrails,
+    ``before_tool_call``, the tool itself, ``after_tool_call``. The ``yield`` returns the
+    :class:`agentkit.ToolMessage` the model gets, or raises the error that made the call fail
+    (an ``UnknownToolError``, a ``ToolArgumentsError``, a ``ToolTimeoutError``, or a
+    ``ToolError`` whose ``__cause__`` is what the tool raised) even when the run goes on with
+    an error result for the model. Tool calls of one turn run in tasks of their own, each
+    wrapped in its task, so context variables set before the ``yield`` hold for that tool's
+    code only. Otherwise as :func:`around_run`.
+    """
 
 
 @hookspec
@@ -309,9 +396,12 @@ def on_run_error(ctx: RunContext, error: BaseException, partial: RunResult) -> N
 
 #: Names of the lifecycle hooks, in the order a run meets them.
 LIFECYCLE_HOOKS: tuple[str, ...] = (
+    "around_run",
     "before_run",
+    "around_model_call",
     "before_model_call",
     "after_model_call",
+    "around_tool_call",
     "before_tool_call",
     "after_tool_call",
     "on_event",
@@ -321,4 +411,7 @@ LIFECYCLE_HOOKS: tuple[str, ...] = (
 
 #: Lifecycle hooks that only observe: an exception they raise is logged, never raised.
 OBSERVER_HOOKS: frozenset[str] = frozenset({"on_event", "on_run_error"})
+
+#: Lifecycle hooks that wrap the work: their implementations return generators.
+AROUND_HOOKS: frozenset[str] = frozenset({"around_run", "around_model_call", "around_tool_call"})
 

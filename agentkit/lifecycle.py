@@ -10,6 +10,7 @@ coroutine functions, and may take any subset of the documented arguments, by nam
 
 Interceptors (``before_*``/``after_*``) stop at the first non-``None`` answer; one that
 raises fails the run, and one that returns the wrong type is an error naming the hook.
+Wrappers of the work (``around_*``) return generators, stepped by :mod:`agentkit._around`.
 Observers (``on_event``, ``on_run_error``) cannot break a run: their exceptions are logged and
 the run goes on.
 """
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from ._around import Around
 from ._hookcall import AgentHookCaller, PreparedHook, call_hook
 from .errors import ConfigError, PluginError
 from .events import ModelResponse, RunResult, StreamEvent
@@ -30,7 +32,7 @@ from .messages import ToolCall, ToolMessage
 
 if TYPE_CHECKING:
     from .plugins import PluginHost
-    from .providers import ModelRequest
+    from .providers import ModelRequest, Provider
     from .run_context import RunContext
 
 __all__ = ["AgentHooks", "Lifecycle", "agent_hooks"]
@@ -154,7 +156,26 @@ class Lifecycle:
             )
         return result
 
+    async def _around(self, name: str, **kwargs: Any) -> Around | None:
+        hook = self._hooks[name]
+        made = await call_hook(hook, kwargs)
+        if not isinstance(made, list):  # a wrapper's answer: one generator, or None
+            made = [made]
+        return await Around.enter(name, made)
+
     # -- the hooks, in the order a run meets them --------------------------------------------
+
+    async def around_run(self, ctx: RunContext) -> Around | None:
+        """The run's wrappers, entered (``None``: nothing wraps it)."""
+        return await self._around("around_run", ctx=ctx)
+
+    async def around_model_call(self, ctx: RunContext, request: ModelRequest, provider: Provider) -> Around | None:
+        """The model call's wrappers, entered (``None``: nothing wraps it)."""
+        return await self._around("around_model_call", ctx=ctx, request=request, provider=provider)
+
+    async def around_tool_call(self, ctx: RunContext, call: ToolCall) -> Around | None:
+        """The tool call's wrappers, entered (``None``: nothing wraps it)."""
+        return await self._around("around_tool_call", ctx=ctx, call=call)
 
     async def before_run(self, ctx: RunContext) -> None:
         await call_hook(self._hooks["before_run"], {"ctx": ctx})

@@ -8,7 +8,8 @@ ends. Around that core:
   before it is shown, stored or returned (while streaming, text deltas are held and released
   only once checked), tool guardrails around every call (:mod:`agentkit.guardrails`);
 - lifecycle hooks at each step (:mod:`agentkit.lifecycle`), which may replace a model call
-  or a tool call;
+  or a tool call, and ``around_*`` hooks wrapping the run, each model call and each tool call
+  in the task that does it;
 - the context window: before each call the messages are fitted to the model's window
   (:mod:`agentkit.context_budget`);
 - the response cache, usage and cost, structured output with re-asks, ``max_turns``,
@@ -114,6 +115,7 @@ class Run:
             deps=deps,
             session_id=session_id,
             user_id=user_id,
+            streaming=streaming,
         )
         self.new: list[Message] = []  # this run's messages, the input included
         self.prefix: list[Message] = []  # system prompt and recalled memory: sent, not stored
@@ -126,6 +128,8 @@ class Run:
         self._raw_text = ""  # the turn's text as the model streamed it, before the output check
         self._held_calls: set[int] = set()  # final_answer calls whose argument deltas wait for the check
         self._observed = resources.lifecycle.has("on_event")
+        self._wrapped_run = resources.lifecycle.has("around_run")
+        self._wrapped_model = resources.lifecycle.has("around_model_call")
         # tools report progress only to a run someone watches (a stream, on_event hooks)
         self.ctx._emit = self.emit if (sink is not None or self._observed) else None
         self._tools: ToolRunner | None = None
@@ -164,22 +168,36 @@ class Run:
     # -- the run --------------------------------------------------------------------------------
 
     async def execute(self) -> RunResult:
-        """Run to the end; a run that raises (or is cancelled) is shown to ``on_run_error`` hooks."""
+        """Run to the end, inside the ``around_run`` hooks; a run that raises (or is cancelled)
+        is shown to ``on_run_error`` hooks, then to the ``around_run`` ones."""
+        lifecycle = self.res.lifecycle
+        around = None
         try:
-            return await self._execute()
+            if self._wrapped_run:
+                around = await lifecycle.around_run(self.ctx)
+            result = await self._execute()
         except BaseException as error:
-            if self.res.lifecycle.has("on_run_error"):
-                await self._report_failure(error)
+            if around is not None or lifecycle.has("on_run_error"):
+                reported, partial = self._failure(error)
+                if lifecycle.has("on_run_error"):
+                    await lifecycle.on_run_error(self.ctx, reported, partial)
+                if around is not None:
+                    await around.fail(reported)
             raise
+        if around is not None:
+            await around.leave(result)
+        return result
 
-    async def _report_failure(self, error: BaseException) -> None:
+    def _failure(self, error: BaseException) -> tuple[BaseException, RunResult]:
+        """How a failed run is reported to hooks: the error (an abort as ``RunAbortedError``)
+        and the run so far."""
         reported: BaseException = error
         if isinstance(error, asyncio.CancelledError) and self.aborted:
             reported = RunAbortedError("the run was aborted", partial=self.partial())
         partial = getattr(reported, "partial", None)
         if not isinstance(partial, RunResult):
             partial = self.partial()
-        await self.res.lifecycle.on_run_error(self.ctx, reported, partial)
+        return reported, partial
 
     async def _execute(self) -> RunResult:
         s, res, ctx = self.settings, self.res, self.ctx
@@ -209,6 +227,7 @@ class Run:
             retries=s.tool_retries,
             errors=s.tool_errors,
             result_limit=self.result_limit,
+            wrapped=res.lifecycle.has("around_tool_call"),
         )
         output_failures = 0
         tool_results_in = False
@@ -449,8 +468,24 @@ class Run:
         return summarize
 
     async def _model_call(self, target: ModelTarget) -> ModelResponse:
-        lifecycle = self.res.lifecycle
         request = await self._request(target)
+        around = (
+            await self.res.lifecycle.around_model_call(self.ctx, request, target.provider)
+            if self._wrapped_model
+            else None
+        )
+        if around is None:
+            return await self._call_model(target, request)
+        try:
+            response = await self._call_model(target, request)
+        except BaseException as error:
+            await around.fail(error)
+            raise
+        await around.leave(response)
+        return response
+
+    async def _call_model(self, target: ModelTarget, request: ModelRequest) -> ModelResponse:
+        lifecycle = self.res.lifecycle
         self._streamed_text = self._raw_text = ""
         self._held_calls.clear()
         if self._output is not None:

@@ -54,6 +54,8 @@ class RunContext:
     session_id: str | None = None
     user_id: str | None = None
     metadata: dict[str, Any] = attrs.field(factory=dict)
+    #: Whether the run streams (``agent.stream()``): model calls then stream when the provider can.
+    streaming: bool = False
     _stop_requested: bool = attrs.field(default=False, alias="_stop_requested")
     # How the run emits events (set by the loop); None outside a run.
     _emit: Callable[[Any], Awaitable[None]] | None = attrs.field(default=None, alias="_emit", repr=False)

@@ -45,6 +45,24 @@ class Everything:
         self.seen: list[str] = []
 
     @hookimpl
+    def around_run(self, ctx: RunContext) -> Any:
+        self.seen.append("around_run:enter")
+        result = yield
+        self.seen.append(f"around_run:{result.text}")
+
+    @hookimpl
+    def around_model_call(self, ctx: RunContext, request: ModelRequest, provider: Any) -> Any:
+        self.seen.append(f"around_model_call:{ctx.turn}")
+        response = yield
+        self.seen.append(f"around_model_call:{response.finish_reason}")
+
+    @hookimpl
+    async def around_tool_call(self, ctx: RunContext, call: ToolCall) -> Any:
+        self.seen.append(f"around_tool_call:{call.name}")
+        result = yield
+        self.seen.append(f"around_tool_call:{result.content}")
+
+    @hookimpl
     def before_run(self, ctx: RunContext) -> None:
         self.seen.append(f"before_run:{ctx.messages[-1].text}")
 
@@ -79,18 +97,26 @@ def test_plugin_hooks_in_run_order(scripted_agent: Any, plugin_host: Any) -> Non
     agent = scripted_agent([tool_calls(("add", {"a": 1, "b": 2})), "three"], tools=[add])
     agent.run("sum")
     assert plugin.seen == [
+        "around_run:enter",
         "before_run:sum",
+        "around_model_call:1",
         "before_model_call:1",
         "after_model_call:1",
+        "around_model_call:tool_calls",
         "on_event:turn_completed",
+        "around_tool_call:add",
         "before_tool_call:add",
         "after_tool_call:3",
+        "around_tool_call:3",
         "on_event:tool_result",
+        "around_model_call:2",
         "before_model_call:2",
         "after_model_call:0",
+        "around_model_call:stop",
         "on_event:turn_completed",
         "after_run:three",
         "on_event:run_completed",
+        "around_run:three",
     ]
     assert set(LIFECYCLE_HOOKS) - {"on_run_error"} == {s.split(":")[0] for s in plugin.seen}
 

@@ -243,11 +243,13 @@ def test_monitoring_sees_every_lifecycle_call_and_its_awaited_outcome(plugin_hos
         undo()
     names = [name for name, _ in calls]
     assert names == [
-        "before_run", "before_model_call", "after_model_call", "outcome", "on_event", "after_run", "on_event"
+        "around_run", "before_run", "around_model_call", "before_model_call", "after_model_call", "outcome",
+        "on_event", "after_run", "on_event",
     ]
-    assert calls[0] == ("before_run", ["ctx"]) and calls[3] == ("outcome", "replaced")
+    assert calls[0] == ("around_run", ["ctx"]) and calls[1] == ("before_run", ["ctx"])
+    assert calls[2] == ("around_model_call", ["ctx", "provider", "request"]) and calls[5] == ("outcome", "replaced")
     agent_on(plugin_host, ["again"]).run("x")  # undone: nothing more is recorded
-    assert len(calls) == 7
+    assert len(calls) == 9
 
 
 def test_tracing_shows_lifecycle_calls(plugin_host: Any) -> None:
