@@ -347,23 +347,29 @@ def defaults(cls: type) -> dict[str, Any]:
     return out
 
 
-def signature(func: Callable[..., Any], cls: type) -> inspect.Signature:
+def signature(func: Callable[..., Any], cls: type, *, overrides: bool = False) -> inspect.Signature:
     """``func``'s signature with its ``**options`` spelled out as the options declared on
-    ``cls`` (type and default), for ``help()`` and IDEs."""
+    ``cls`` (type and default), for ``help()`` and IDEs. With ``overrides`` every option
+    defaults to ``None``: "keep the value from elsewhere" (a config file's), and ``**``
+    stays last, for the other keywords ``func`` passes on."""
     sig = inspect.signature(func)
     params = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    rest = [p for p in sig.parameters.values() if p.kind is inspect.Parameter.VAR_KEYWORD and overrides]
     taken = {p.name for p in params}
     values = defaults(cls)
     for field in attrs.fields(cls):
         if field.name in taken or OPTION not in field.metadata:
             continue
-        default = values[field.name]
+        default = None if overrides else values[field.name]
+        annotation = field.type if field.type is not None else inspect.Parameter.empty
+        if overrides and isinstance(annotation, str) and not annotation.endswith("None"):
+            annotation += " | None"
         params.append(
             inspect.Parameter(
                 field.name,
                 inspect.Parameter.KEYWORD_ONLY,
                 default=inspect.Parameter.empty if default is attrs.NOTHING else default,
-                annotation=field.type if field.type is not None else inspect.Parameter.empty,
+                annotation=annotation,
             )
         )
-    return sig.replace(parameters=params)
+    return sig.replace(parameters=params + rest)

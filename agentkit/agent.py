@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -41,7 +42,9 @@ from .providers import Provider
 from .registry import build_from
 
 if TYPE_CHECKING:
+    from .config import Config
     from .plugins import PluginHost
+    from .sessions import Session
     from .tools import ResolvedTools
 
 __all__ = ["Agent"]
@@ -131,6 +134,43 @@ class Agent:
 
     def __repr__(self) -> str:
         return f"Agent({self.model!r}, name={self.name!r})"
+
+    # -- from agentkit.toml -----------------------------------------------------------------------
+
+    @classmethod
+    def from_profile(
+        cls, profile: str, *, config: str | os.PathLike[str] | None = None, **overrides: Any
+    ) -> Agent:
+        """The agent ``[profiles.<profile>]`` of ``agentkit.toml`` describes, over
+        ``[profiles.default]``; keyword ``overrides`` (any ``Agent`` keyword) replace the
+        file's values (``tools`` are added; ``params`` and ``template_params`` merged).
+
+        The file is ``config`` if given, else found as :func:`agentkit.config.load_config`
+        finds it: ``$AGENTKIT_CONFIG``, ``./agentkit.toml``, ``$AGENTKIT_HOME/agentkit.toml``.
+        An unknown profile is a :class:`~agentkit.errors.ConfigError` naming the file and
+        listing the profiles and agents it defines.
+        """
+        from .config import load_config
+
+        return cls.from_config(load_config(config), profile=profile, **overrides)
+
+    @classmethod
+    def from_config(
+        cls, config: Config, name: str | None = None, *, profile: str | None = None, **overrides: Any
+    ) -> Agent:
+        """Agent ``name`` of a loaded :class:`agentkit.config.Config` (``None``: its default
+        agent), or with ``profile`` that profile's agent: ``config.agent(name, profile=...,
+        **overrides)``."""
+        from .config import Config, _build_agent
+
+        if not isinstance(config, Config):
+            raise ConfigError(
+                f"expected a Config (agentkit.load_config()), got {type(config).__name__}",
+                hint="Agent.from_profile(name) reads the file itself",
+            )
+        agent = _build_agent(config, config.agent_config(name, profile=profile), overrides, agent_class=cls)
+        assert agent is not None  # problems are raised, not collected
+        return agent
 
     # -- settings ---------------------------------------------------------------------------------
 
@@ -570,8 +610,13 @@ class Agent:
         for control in controls:
             control.abort()
 
-    def session(self, session_id: str, user_id: str | None = None) -> Any:
-        """A :class:`agentkit.sessions.Session`: runs that remember the conversation."""
+    def session(self, session_id: str | None = None, user_id: str | None = None) -> Session:
+        """A :class:`agentkit.sessions.Session`: runs that remember the conversation.
+
+        Without ``session_id`` the session is ephemeral: a generated id, and its conversation
+        kept in memory for the session's life, unless the agent has a store (``storage=``),
+        where it is then stored like any other. ``with agent.session() as ask: ask("...")``.
+        """
         from .sessions import Session
 
         return Session(self, session_id, user_id=user_id)
@@ -650,7 +695,12 @@ class Agent:
         self.close()
 
 
-# ``help(Agent)`` and IDEs show every option with its default, from the one declaration.
+# ``help(Agent)`` and IDEs show every option with its default, from the one declaration
+# (as overrides of a config file's values, ``None`` by default, for ``from_profile``/``from_config``).
 setattr(
     Agent.__init__, "__signature__", signature(Agent.__init__, RunSettings)
 )
+for _name in ("from_profile", "from_config"):
+    _method = vars(Agent)[_name].__func__  # the function under the classmethod
+    setattr(_method, "__signature__", signature(_method, RunSettings, overrides=True))
+del _name, _method

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from .plugins import PluginHost
 
 __all__ = [
+    "CONFIG_ENV",
     "CONFIG_NAME",
     "TRUST_ENV",
     "AgentConfig",
@@ -68,6 +69,8 @@ __all__ = [
 
 #: The file name looked for in the working directory and in ``$AGENTKIT_HOME``.
 CONFIG_NAME = "agentkit.toml"
+#: Names the config file to use when none is given (before ``./agentkit.toml`` is looked for).
+CONFIG_ENV = "AGENTKIT_CONFIG"
 #: Set to 1 to let a project config's ``base_url`` receive keys from the environment.
 TRUST_ENV = "AGENTKIT_TRUST_CONFIG_BASE_URL"
 
@@ -85,18 +88,23 @@ def find_config(
 ) -> tuple[Path | None, Source]:
     """Which file to read, and where it came from.
 
-    ``path`` (explicit) wins; then ``agentkit.toml`` in ``cwd``; then the user's
-    ``$AGENTKIT_HOME/agentkit.toml``. The first one found is used alone: files are not merged.
-    An explicit path that is the user's own file counts as the user's.
+    ``path`` (explicit) wins; then the file ``$AGENTKIT_CONFIG`` names (explicit too); then
+    ``agentkit.toml`` in ``cwd``; then the user's ``$AGENTKIT_HOME/agentkit.toml``. The first
+    one found is used alone: files are not merged. An explicit path that is the user's own
+    file counts as the user's.
     """
-    user = agentkit_home(environ) / CONFIG_NAME
+    env = os.environ if environ is None else environ
+    user = agentkit_home(env) / CONFIG_NAME
+    hint = "check the path given with -c/--config"
+    if path is None and env.get(CONFIG_ENV, "").strip():
+        path, hint = env[CONFIG_ENV].strip(), f"check ${CONFIG_ENV}, or unset it"
     if path is not None:
         explicit = Path(path).expanduser()
         if not explicit.is_file():
             raise ConfigError(
                 "no such config file" if not explicit.exists() else "not a file",
                 file=str(explicit),
-                hint="check the path given with -c/--config",
+                hint=hint,
             )
         same = user.is_file() and explicit.resolve() == user.resolve()
         return explicit, "user" if same else "explicit"
@@ -243,17 +251,22 @@ class Config:
             return self.default_agent
         return "default" if "default" in self.agents else None
 
-    def agent_config(self, name: str | None = None) -> AgentConfig:
-        """The merged settings of agent ``name`` (``None``: the default agent or profile)."""
-        return _agent_config(self, name)
+    def agent_config(self, name: str | None = None, *, profile: str | None = None) -> AgentConfig:
+        """The merged settings of agent ``name`` (``None``: the default agent or profile).
 
-    def agent(self, name: str | None = None, **overrides: Any) -> Agent:
-        """Build agent ``name`` (``None``: the default one); ``overrides`` are Agent keywords.
+        With ``profile``: ``[profiles.<profile>]`` over ``[profiles.default]`` when ``name`` is
+        ``None``, else agent ``name`` with that profile in place of its own.
+        """
+        return _agent_config(self, name, profile)
+
+    def agent(self, name: str | None = None, *, profile: str | None = None, **overrides: Any) -> Agent:
+        """Build agent ``name`` (``None``: the default one), or a profile's agent (see
+        :meth:`agent_config`); ``overrides`` are Agent keywords.
 
         ``tools`` in ``overrides`` are added to the configured ones; ``params`` and
         ``template_params`` are merged over them.
         """
-        agent = _build_agent(self, self.agent_config(name), overrides)
+        agent = _build_agent(self, self.agent_config(name, profile=profile), overrides)
         assert agent is not None  # problems are raised, not collected
         return agent
 
@@ -442,7 +455,9 @@ def _merge_agent(name: str, table: Mapping[str, Any], profiles: Mapping[str, Any
     return AgentConfig(name=name, options=options, profile=profile, origins=origins)
 
 
-def _agent_config(config: Config, name: str | None) -> AgentConfig:
+def _agent_config(config: Config, name: str | None, profile: str | None = None) -> AgentConfig:
+    if profile is not None:
+        return _profile_config(config, name, profile)
     if name is None:
         name = config.default_agent_name()
         if name is None:  # no agents table: the default profile alone
@@ -463,15 +478,47 @@ def _agent_config(config: Config, name: str | None) -> AgentConfig:
     return config.agents[name]
 
 
+def _profile_config(config: Config, name: str | None, profile: str) -> AgentConfig:
+    """Agent ``name`` with ``profile`` in place of its own, or (``name`` ``None``) the profile
+    alone over ``[profiles.default]``; the agent is named after the profile then."""
+    if profile not in config.profiles:
+        agents = f"; agents: {', '.join(sorted(config.agents))}" if config.agents else ""
+        if config.path is None:
+            raise ConfigError(
+                f"no profile named {profile!r}: no config file was found",
+                hint=f"create ./{CONFIG_NAME} or {agentkit_home(config.environ) / CONFIG_NAME}, "
+                f"or set ${CONFIG_ENV} to a file's path",
+            )
+        raise ConfigError(
+            unknown_name("profile", profile, config.profiles) + agents, file=config.file, key_path="profiles"
+        )
+    if name is not None:
+        _agent_config(config, name)  # an unknown agent: the usual error
+        table = (config.data.get("agents") or {})[name]
+        return _merge_agent(name, {**table, "profile": profile}, config.profiles)
+    layers: list[tuple[KeyPath, Mapping[str, Any]]] = []
+    if profile != "default" and "default" in config.profiles:
+        layers.append((("profiles", "default"), config.profiles["default"]))
+    layers.append((("profiles", profile), config.profiles[profile]))
+    options, origins = merge_layers(layers)
+    return AgentConfig(name=profile, options=options, profile=profile, origins=origins)
+
+
 def _origin(ac: AgentConfig, key: str) -> KeyPath:
     return (*ac.origins.get(key, ("agents", ac.name)), key)
 
 
 def _build_agent(
-    config: Config, ac: AgentConfig, overrides: Mapping[str, Any], problems: _Problems | None = None
+    config: Config,
+    ac: AgentConfig,
+    overrides: Mapping[str, Any],
+    problems: _Problems | None = None,
+    *,
+    agent_class: type[Agent] | None = None,
 ) -> Agent | None:
-    """Build agent ``ac``. With ``problems`` collecting, every problem is added there and
-    ``None`` is returned when there was any."""
+    """Build agent ``ac`` (an ``agent_class``, by default :class:`agentkit.Agent`). With
+    ``problems`` collecting, every problem is added there and ``None`` is returned when
+    there was any."""
     problems = problems or _Problems(collect=False)
     env = os.environ if config.environ is None else config.environ
     host = config.get_host()
@@ -550,7 +597,7 @@ def _build_agent(
             _raise_option_problems(config, ac, kwargs, overrides)
         return None
     with problems.step():
-        agent = _agent_from(config, ac, model, kwargs, overrides)
+        agent = _agent_from(config, ac, model, kwargs, overrides, agent_class)
         if problems.collect:  # config check: build the provider too (its options are checked then)
             _build_agent_provider(config, agent)
         return agent
@@ -591,11 +638,18 @@ def _raise_option_problems(config: Config, ac: AgentConfig, kwargs: Mapping[str,
     raise_first(found)
 
 
-def _agent_from(config: Config, ac: AgentConfig, model: str, kwargs: dict[str, Any], overrides: Mapping[str, Any]) -> Agent:
+def _agent_from(
+    config: Config,
+    ac: AgentConfig,
+    model: str,
+    kwargs: dict[str, Any],
+    overrides: Mapping[str, Any],
+    agent_class: type[Agent] | None = None,
+) -> Agent:
     from .agent import Agent
 
     try:
-        return Agent(model, **kwargs)
+        return (agent_class or Agent)(model, **kwargs)
     except ConfigError as exc:
         raise _as_config_error(config, ac, exc, overrides) from exc
     except (AgentkitError, TypeError, ValueError) as exc:

@@ -120,6 +120,10 @@ def _to_messages(value: Iterable[Message]) -> tuple[Message, ...]:
     return tuple(value)
 
 
+def _to_prior(value: Iterable[Message] | None) -> tuple[Message, ...] | None:
+    return None if value is None else (tuple(value) or None)
+
+
 @attrs.frozen
 class RunResult:
     """What a run produced.
@@ -127,7 +131,9 @@ class RunResult:
     ``messages`` are this run's new messages (the user's input included); ``usage`` is
     summed over every model call; ``output`` is the typed structured output, or the text.
     ``finish_reason`` is the last model call's (``"stop"``; ``"length"`` when the answer was cut
-    by the output token limit).
+    by the output token limit). ``prior_messages`` is the history the run was given (``None``
+    when it had none); :attr:`history` is that history followed by ``messages``: the whole
+    conversation, ready for the next run's ``history=``.
     """
 
     text: str
@@ -138,6 +144,13 @@ class RunResult:
     stopped: bool = False
     run_id: str | None = None
     finish_reason: str | None = None
+    prior_messages: tuple[Message, ...] | None = attrs.field(default=None, converter=_to_prior, repr=False)
+
+    @property
+    def history(self) -> tuple[Message, ...]:
+        """Every message of the conversation: the history the run was given, then the run's
+        own. ``agent.run("Now do X", history=result.history)`` continues it."""
+        return self.messages if self.prior_messages is None else (*self.prior_messages, *self.messages)
 
 
 @attrs.frozen

@@ -155,6 +155,7 @@ class Run:
             stopped=True,
             run_id=self.ctx.run_id,
             finish_reason=self.finish_reason,
+            prior_messages=self.history,
         )
 
     # -- events ---------------------------------------------------------------------------------
@@ -305,6 +306,7 @@ class Run:
             stopped=stopped,
             run_id=ctx.run_id,
             finish_reason=self.finish_reason,
+            prior_messages=self.history,
         )
         result = await res.lifecycle.after_run(ctx, result)
         await self.emit(RunCompleted(result=result))

@@ -14,19 +14,28 @@ nothing (a session that did not exist yet is not created: it is created with its
 turn); one that hits ``max_turns`` stores what it completed (its unanswered tool calls
 answered as interrupted) and then raises. Every method has an async twin prefixed with
 ``a``; the sync ones also work inside a running event loop.
+
+A session without an id is *ephemeral*: it gets a generated id and, unless the agent has a
+store configured (``storage=``), lives in a store of its own in memory, dropped when its
+``with`` block ends. A session is callable, ``ask(prompt)`` being ``ask.run(prompt)``::
+
+    with agent.session() as ask:        # or: async with ... and await ask.arun(...)
+        ask("My name is Alice")
+        ask("What's my name?")          # the model sees the first exchange
 """
 
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping
 from typing import Any
 
 from ._sync import iterate_sync, run_sync
-from .errors import MaxTurnsError, MemoryStoreError
+from .errors import MaxTurnsError, MemoryStoreError, StorageError
 from .events import RunCompleted, RunResult, StreamEvent
 from .messages import Message, UserMessage
-from .stores import SessionInfo, Store, check_owner, check_session_id, shared_store
+from .stores import SessionInfo, Store, check_owner, check_session_id, open_store, shared_store
 
 __all__ = ["TITLE_LENGTH", "Session"]
 
@@ -42,24 +51,71 @@ class Session:
     :param agent: the :class:`~agentkit.Agent`; its ``storage`` (a Store, a registered name,
         ``"name:path"``, a mapping, or ``None`` for the default SQLite store) says where the
         session lives.
-    :param session_id: any non-empty text (up to 512 characters).
+    :param session_id: any non-empty text (up to 512 characters); ``None`` for an ephemeral
+        session: a generated id, and a store of its own in memory unless the agent has a
+        store configured.
     :param user_id: who the session belongs to; defaults to the stored owner, or to the
         session id for a new session. A session of another user is refused.
     :param store: a store to use instead of the agent's.
+
+    ``with session:`` (or ``async with``) gives the session; leaving the block closes the
+    in-memory store of an ephemeral session, and nothing else: turns stored in the agent's
+    store stay there, and the shared store stays open for other sessions.
     """
 
     def __init__(
-        self, agent: Any, session_id: str, user_id: str | None = None, *, store: Store | None = None
+        self,
+        agent: Any,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        *,
+        store: Store | None = None,
     ) -> None:
         self.agent = agent
-        self.id = check_session_id(session_id)
+        # an ephemeral session without a configured store keeps its conversation in memory
+        self._owns_store = session_id is None and store is None and getattr(agent, "storage", None) is None
+        self.id = uuid.uuid4().hex if session_id is None else check_session_id(session_id)
         self._user_id = user_id
         self._store = store
+        self._ended = False
         self._info: SessionInfo | None = None
         self._memory: Any = None
 
     def __repr__(self) -> str:
         return f"Session({self.id!r}, user_id={self.user_id!r})"
+
+    def __call__(self, prompt: Any, **options: Any) -> RunResult:
+        """``ask(prompt)`` is ``ask.run(prompt)``."""
+        return self.run(prompt, **options)
+
+    # -- with / async with -------------------------------------------------------------------
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Session:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """End an ephemeral session kept in memory: its store is closed and its conversation
+        dropped. A session in the agent's store is left as it is (its turns are stored)."""
+        if self._owns_store:
+            store, self._store, self._ended = self._store, None, True
+            if store is not None:
+                await store.aclose()
+
+    def close(self) -> None:
+        """:meth:`aclose` from synchronous code (``with session:`` calls it at the end)."""
+        if self._owns_store:
+            store, self._store, self._ended = self._store, None, True
+            if store is not None:
+                store.close()
 
     @property
     def user_id(self) -> str:
@@ -69,11 +125,21 @@ class Session:
 
     @property
     def store(self) -> Store:
-        """The store this session lives in (the agent's, opened once per process)."""
-        if self._store is None:
-            self._store = shared_store(
-                getattr(self.agent, "storage", None), host=getattr(self.agent, "host", None)
+        """The store this session lives in: the agent's, opened once per process, or for an
+        ephemeral session without one, an in-memory store of its own."""
+        if self._ended:
+            raise StorageError(
+                f"session {self.id!r} has ended: it was kept in memory until its with block ended",
+                store="memory",
+                session_id=self.id,
+                hint="start another agent.session(), or give the agent a store (storage='sqlite') to keep conversations",
             )
+        if self._store is None:
+            host = getattr(self.agent, "host", None)
+            if self._owns_store:
+                self._store = open_store("memory", host=host)
+            else:
+                self._store = shared_store(getattr(self.agent, "storage", None), host=host)
         return self._store
 
     # -- running -----------------------------------------------------------------------------

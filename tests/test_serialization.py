@@ -117,6 +117,7 @@ run_result = st.builds(
     turns=small_int,
     stopped=st.booleans(),
     run_id=opt_text,
+    prior_messages=st.none() | st.lists(message, max_size=3).map(tuple),
 )
 stream_event = st.one_of(
     st.builds(TextDelta, text=text),

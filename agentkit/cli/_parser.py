@@ -29,7 +29,7 @@ def _common(debug_default: object = argparse.SUPPRESS) -> argparse.ArgumentParse
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("global options")
     group.add_argument("-c", "--config", metavar="FILE", default=debug_default, help="config file (default: "
-                       "./agentkit.toml, else $AGENTKIT_HOME/agentkit.toml)")
+                       "$AGENTKIT_CONFIG, else ./agentkit.toml, else $AGENTKIT_HOME/agentkit.toml)")
     group.add_argument("--trust-config", action="store_true", default=debug_default,
                        help="let a project config's base_url receive API keys from the environment")
     group.add_argument("--debug", action="store_true", default=debug_default,

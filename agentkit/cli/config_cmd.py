@@ -30,7 +30,7 @@ def _path(args: argparse.Namespace) -> int:
 
     path, source = find_config(args.config)
     if path is None:
-        say("no config file: looked for ./agentkit.toml and $AGENTKIT_HOME/agentkit.toml")
+        say("no config file: looked for ./agentkit.toml and $AGENTKIT_HOME/agentkit.toml ($AGENTKIT_CONFIG is unset)")
         return 0
     sys.stdout.write(f"{path}\n")
     say(f"({source} config)")
