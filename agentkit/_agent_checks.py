@@ -89,6 +89,14 @@ def _check_provider(agent: Agent, model: str, key: str) -> None:
             key_path=key,
             hint="install the plugin that provides it (`agentkit install ...`), or fix the name",
         )
+    if key == "model" and agent._provider_settings:
+        # settings the factory does not take, when its signature or registration names them
+        # (a **settings factory is checked when the provider is built, at the first run)
+        from .registry import check_options
+
+        check_options(
+            registry.get(prefix), agent._provider_settings, key_path="provider_settings", skip=("base_url", "api_key")
+        )
 
 
 def _check_named(agent: Agent, spec: Any, kind: str, key: str) -> None:

@@ -651,6 +651,8 @@ def _agent_from(
     try:
         return (agent_class or Agent)(model, **kwargs)
     except ConfigError as exc:
+        if exc.key_path and exc.key_path.startswith("provider_settings."):  # from [providers.<name>]
+            raise _provider_error(config, model.partition("/")[0], exc) from exc
         raise _as_config_error(config, ac, exc, overrides) from exc
     except (AgentkitError, TypeError, ValueError) as exc:
         raise reraise_at(exc, file=config.file, key_path=("agents", ac.name)) from exc
@@ -663,23 +665,24 @@ def _build_agent_provider(config: Config, agent: Agent) -> None:
     try:
         agent.provider  # noqa: B018 (built for its checks)
     except ConfigError as exc:
-        where = exc.key_path or ""
-        message = str(exc)
-        if where and message.startswith(f"{where}: "):
-            message = message[len(where) + 2 :]
-        parts: list[str | int] = ["providers", name]
-        option = where.partition(".")[2]
-        if option:
-            parts += [option] if option in SETTING_KEYS else ["options", option]
-        has_table = name in config.providers
-        raise ConfigError(
-            message,
-            file=config.file if has_table else None,
-            key_path=format_key_path(tuple(parts)) if has_table else format_key_path(("agents", agent.name, "model")),
-            hint=exc.hint,
-        ) from exc
+        raise _provider_error(config, name, exc, agent=agent.name) from exc
     except AgentkitError as exc:
         raise reraise_at(exc, file=config.file, key_path=("providers", name)) from exc
+
+
+def _provider_error(config: Config, name: str, exc: ConfigError, *, agent: str | None = None) -> ConfigError:
+    """A provider's settings error (key path ``provider_settings.x``) at ``[providers.<name>]``."""
+    where = exc.key_path or ""
+    message = str(exc)
+    if where and message.startswith(f"{where}: "):
+        message = message[len(where) + 2 :]
+    parts: list[str | int] = ["providers", name]
+    option = where.partition(".")[2]
+    if option:
+        parts += [option] if option in SETTING_KEYS else ["options", option]
+    if name in config.providers or agent is None:
+        return ConfigError(message, file=config.file, key_path=format_key_path(tuple(parts)), hint=exc.hint)
+    return ConfigError(message, file=config.file, key_path=format_key_path(("agents", agent, "model")), hint=exc.hint)
 
 
 def _provider_kwargs(

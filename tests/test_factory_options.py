@@ -96,6 +96,15 @@ def test_options_declared_at_registration_serve_an_opaque_factory(host: PluginHo
         resolve_guardrails([{"name": "opaque", "treshold": 1}], host=host)
 
 
+def test_provider_settings_named_by_the_factory_are_checked_when_the_agent_is_built(plugin_host: PluginHost) -> None:
+    import agentkit_llamacpp.plugin
+
+    plugin_host.register(agentkit_llamacpp.plugin, name="agentkit-llamacpp")
+    with pytest.raises(ConfigError, match=r"provider_settings\.n_thread: provider 'llamacpp' has no option 'n_thread' "
+                                          r"\(did you mean 'n_threads'\?\)"):
+        Agent("llamacpp/smollm2", provider_settings={"n_thread": 4}, plugin_host=plugin_host)
+
+
 def test_provider_settings_get_a_did_you_mean_too(host: PluginHost) -> None:
     agent = Agent("tuned/m", provider_settings={"temperature_flor": 0.1}, plugin_host=host)
     with pytest.raises(ConfigError, match=r"provider_settings\.temperature_flor: provider 'tuned' has no option "
