@@ -161,6 +161,8 @@ class Lifecycle:
         made = await call_hook(hook, kwargs)
         if not isinstance(made, list):  # a wrapper's answer: one generator, or None
             made = [made]
+        if all(m is None for m in made):  # nothing wraps this piece of work (the common case)
+            return None
         return await Around.enter(name, made)
 
     # -- the hooks, in the order a run meets them --------------------------------------------

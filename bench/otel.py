@@ -1,0 +1,195 @@
+"""What agentkit-otel adds to a run: bench/run.py's sequential run with tracing on (an SDK
+exporting every span to a no-op exporter) against tracing off, in one process.
+
+    python bench/otel.py                    # 1,000 runs per case, interleaved
+    python bench/otel.py --quick            # a smoke run
+    python bench/otel.py --json out.json
+
+One run is bench/run.py's: ``Agent("openai/bench-model", tools=[add]).arun("What is 2 + 3?")``
+against the fake OpenAI server (bench/fake_server.py, its own process): a model call that asks
+for the tool, the tool, a second model call, the answer. That is four spans (``invoke_agent``,
+two ``chat``, one ``execute_tool``) and four histogram records per run when traced. The cases,
+run in turn on every iteration so that drift of the machine hits all alike:
+
+- ``not loaded``: agentkit-otel left out of the plugin host (``AGENTKIT_DISABLE_PLUGINS=otel``);
+- ``off``: installed and off (the default): its hooks are called and return at once;
+- ``on, SDK``: ``AGENTKIT_OTEL=1`` with the OpenTelemetry SDK set up as an application would:
+  a global ``TracerProvider`` with a ``BatchSpanProcessor`` over an exporter that drops what it
+  is given, and a ``MeterProvider`` whose reader aggregates every measurement;
+- ``raw httpx``: bench/run.py's baseline, the same two requests with httpx alone.
+
+A second process measures ``on, no SDK`` (the API's no-op provider) against ``off``. Figures:
+median milliseconds per run with the interquartile range, and the client process's CPU time per
+run (its threads included: the span processor's export thread too). Target: tracing on with an SDK adds at
+most 10% to a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+__all__ = ["TARGET", "main"]
+
+#: The most tracing with an SDK may add to a run.
+TARGET = 0.10
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    q = statistics.quantiles(values, n=4)
+    return {"median": statistics.median(values), "q1": q[0], "q3": q[2]}
+
+
+def _sdk() -> Any:
+    """A global SDK as an application sets one up, exporting to nowhere; returns the exporter."""
+    from opentelemetry import metrics, trace
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    class Dropping(SpanExporter):
+        """A no-op exporter that counts what it was given."""
+
+        def __init__(self) -> None:
+            self.spans = 0
+
+        def export(self, spans: Sequence[Any]) -> SpanExportResult:
+            self.spans += len(spans)
+            return SpanExportResult.SUCCESS
+
+    exporter = Dropping()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(tracer_provider)
+    metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
+    return tracer_provider, exporter
+
+
+async def worker(base_url: str, runs: int, with_sdk: bool) -> dict[str, Any]:
+    sys.path.insert(0, str(HERE))
+    from run import MODEL, PROMPT, RawClient, add, capture_bodies, make_agent  # bench/run.py
+
+    from agentkit import Agent, tool
+    from agentkit.plugins import PluginHost
+
+    sdk = _sdk() if with_sdk else None
+    bodies = capture_bodies(base_url)
+    loaded = make_agent(base_url)  # the process's host: agentkit-otel loaded from its entry point
+    assert "otel" in dict(loaded.host.pm.list_name_plugin()), "install agentkit-otel (requirements-dev.txt)"
+    without = PluginHost(environ={**os.environ, "AGENTKIT_DISABLE_PLUGINS": "otel"})
+    bare = Agent(f"openai/{MODEL}", base_url=base_url, api_key="sk-bench", tools=[tool(add)], plugin_host=without)
+    raw = RawClient(base_url, bodies)
+
+    async def off() -> None:
+        os.environ.pop("AGENTKIT_OTEL", None)
+        await loaded.arun(PROMPT)
+
+    async def on() -> None:
+        os.environ["AGENTKIT_OTEL"] = "1"
+        try:
+            await loaded.arun(PROMPT)
+        finally:
+            os.environ.pop("AGENTKIT_OTEL", None)
+
+    async def not_loaded() -> None:
+        await bare.arun(PROMPT)
+
+    async def raw_run() -> None:
+        assert await raw.run() == "2 + 3 = 5."
+
+    cases = {"off": off, "on": on}
+    if with_sdk:
+        cases.update({"not loaded": not_loaded, "raw httpx": raw_run})
+    for _ in range(20):
+        for case in cases.values():
+            await case()
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    cpu: dict[str, float] = dict.fromkeys(cases, 0.0)
+    for _ in range(runs):
+        for name, case in cases.items():
+            start, used = time.perf_counter(), time.process_time()
+            await case()
+            times[name].append((time.perf_counter() - start) * 1000)
+            cpu[name] += time.process_time() - used
+    out: dict[str, Any] = {name: {**_spread(values), "cpu_ms": cpu[name] / runs * 1000} for name, values in times.items()}
+    if sdk is not None:
+        provider, exporter = sdk
+        provider.force_flush()
+        out["spans_exported"] = exporter.spans
+        out["traced_runs"] = runs + 20
+    return out
+
+
+def _worker_process(base_url: str, runs: int, with_sdk: bool) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTKIT_OTEL"))}
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", base_url, str(runs), "sdk" if with_sdk else "api"],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise SystemExit(f"worker failed:\n{out.stderr[-3000:]}")
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        base_url, runs, mode = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+        print(json.dumps(asyncio.run(worker(base_url, runs, mode == "sdk"))))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=1000, help="runs per case")
+    parser.add_argument("--quick", action="store_true", help="50 runs per case: a smoke run")
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    args = parser.parse_args()
+    runs = 50 if args.quick else args.runs
+    server = subprocess.Popen([sys.executable, str(HERE / "fake_server.py")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        base_url = f"http://127.0.0.1:{int(server.stdout.readline())}/v1"
+        with_sdk = _worker_process(base_url, runs, True)
+        api_only = _worker_process(base_url, runs, False)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    added = with_sdk["on"]["median"] / with_sdk["off"]["median"] - 1
+    result = {
+        "runs": runs,
+        "target": TARGET,
+        "sdk": with_sdk,
+        "api_only": api_only,
+        "added_with_sdk": added,
+        "added_when_off": with_sdk["off"]["median"] / with_sdk["not loaded"]["median"] - 1,
+        "added_without_sdk": api_only["on"]["median"] / api_only["off"]["median"] - 1,
+        "cpu_added_with_sdk_ms": with_sdk["on"]["cpu_ms"] - with_sdk["off"]["cpu_ms"],
+        "cpu_added_when_off_ms": with_sdk["off"]["cpu_ms"] - with_sdk["not loaded"]["cpu_ms"],
+        "met": added <= TARGET,
+    }
+    assert with_sdk["spans_exported"] == 4 * with_sdk["traced_runs"], with_sdk  # every traced run: 4 spans
+    for label, case in (("not loaded", "not loaded"), ("installed, off", "off"), ("on, SDK", "on"), ("raw httpx", "raw httpx")):
+        s = with_sdk[case]
+        print(f"{label:15} {s['median']:.3f} ms (IQR {s['q1']:.3f}-{s['q3']:.3f}), client CPU {s['cpu_ms']:.3f} ms")
+    print(f"on, no SDK      {api_only['on']['median']:.3f} ms (off in that process: {api_only['off']['median']:.3f} ms)")
+    print(
+        f"tracing on with an SDK adds {added * 100:+.1f}% (target <= {TARGET * 100:.0f}%: "
+        f"{'met' if result['met'] else 'not met'}); installed and off: {result['added_when_off'] * 100:+.1f}%; "
+        f"on without an SDK: {result['added_without_sdk'] * 100:+.1f}%"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
