@@ -89,7 +89,9 @@ async def worker(base_url: str, runs: int, with_sdk: bool) -> dict[str, Any]:
     loaded = make_agent(base_url)  # the process's host: agentkit-otel loaded from its entry point
     assert "otel" in dict(loaded.host.pm.list_name_plugin()), "install agentkit-otel (requirements-dev.txt)"
     without = PluginHost(environ={**os.environ, "AGENTKIT_DISABLE_PLUGINS": "otel"})
-    bare = Agent(f"openai/{MODEL}", base_url=base_url, api_key="sk-bench", tools=[tool(add)], plugin_host=without)
+    bare = Agent(
+        f"openai/{MODEL}", base_url=base_url, api_key="sk-bench", tools=[tool(add)], plugin_host=without
+    )
     raw = RawClient(base_url, bodies)
 
     async def off() -> None:
@@ -123,7 +125,9 @@ async def worker(base_url: str, runs: int, with_sdk: bool) -> dict[str, Any]:
             await case()
             times[name].append((time.perf_counter() - start) * 1000)
             cpu[name] += time.process_time() - used
-    out: dict[str, Any] = {name: {**_spread(values), "cpu_ms": cpu[name] / runs * 1000} for name, values in times.items()}
+    out: dict[str, Any] = {
+        name: {**_spread(values), "cpu_ms": cpu[name] / runs * 1000} for name, values in times.items()
+    }
     if sdk is not None:
         provider, exporter = sdk
         provider.force_flush()
@@ -148,13 +152,17 @@ def main() -> int:
         base_url, runs, mode = sys.argv[2], int(sys.argv[3]), sys.argv[4]
         print(json.dumps(asyncio.run(worker(base_url, runs, mode == "sdk"))))
         return 0
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=1000, help="runs per case")
     parser.add_argument("--quick", action="store_true", help="50 runs per case: a smoke run")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     runs = 50 if args.quick else args.runs
-    server = subprocess.Popen([sys.executable, str(HERE / "fake_server.py")], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, str(HERE / "fake_server.py")], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert server.stdout is not None
         base_url = f"http://127.0.0.1:{int(server.stdout.readline())}/v1"
@@ -177,10 +185,19 @@ def main() -> int:
         "met": added <= TARGET,
     }
     assert with_sdk["spans_exported"] == 4 * with_sdk["traced_runs"], with_sdk  # every traced run: 4 spans
-    for label, case in (("not loaded", "not loaded"), ("installed, off", "off"), ("on, SDK", "on"), ("raw httpx", "raw httpx")):
+    for label, case in (
+        ("not loaded", "not loaded"),
+        ("installed, off", "off"),
+        ("on, SDK", "on"),
+        ("raw httpx", "raw httpx"),
+    ):
         s = with_sdk[case]
-        print(f"{label:15} {s['median']:.3f} ms (IQR {s['q1']:.3f}-{s['q3']:.3f}), client CPU {s['cpu_ms']:.3f} ms")
-    print(f"on, no SDK      {api_only['on']['median']:.3f} ms (off in that process: {api_only['off']['median']:.3f} ms)")
+        print(
+            f"{label:15} {s['median']:.3f} ms (IQR {s['q1']:.3f}-{s['q3']:.3f}), client CPU {s['cpu_ms']:.3f} ms"
+        )
+    print(
+        f"on, no SDK      {api_only['on']['median']:.3f} ms (off in that process: {api_only['off']['median']:.3f} ms)"
+    )
     print(
         f"tracing on with an SDK adds {added * 100:+.1f}% (target <= {TARGET * 100:.0f}%: "
         f"{'met' if result['met'] else 'not met'}); installed and off: {result['added_when_off'] * 100:+.1f}%; "

@@ -127,6 +127,9 @@ def render_performance(r: dict[str, Any]) -> str:
     hooks = r.get("hooks")
     if hooks:
         out += ["", "## Lifecycle hooks (`bench/hooks.py`)", "", *_hooks_rows(hooks)]
+    otel = r.get("otel")
+    if otel:
+        out += ["", *otel_section(otel)]
     if r.get("quick"):
         out += ["", "_These figures come from a quick run (`--quick`): small counts, more noise._"]
     return "\n".join(out) + "\n"
@@ -156,6 +159,42 @@ def mcp_section(mcp: Any) -> list[str]:
         "",
         f"Target: agentkit adds ≤ {target:g}% to the SDK's round trip; this run: {added:+.1f}% "
         f"({'met' if mcp['met'] else 'not met'}).",
+    ]
+    return out
+
+
+def otel_section(o: Any) -> list[str]:
+    """The OpenTelemetry section (``bench/otel.py``)."""
+    sdk, api = o["sdk"], o["api_only"]
+    labels = (
+        ("not loaded", "agentkit-otel not loaded (`AGENTKIT_DISABLE_PLUGINS=otel`)"),
+        ("off", "installed, off (the default)"),
+        ("on", "on, an SDK exporting every span to a no-op exporter"),
+        ("raw httpx", "raw httpx (the same two requests)"),
+    )
+    out = [
+        "## OpenTelemetry (`bench/otel.py`)",
+        "",
+        f"bench/run.py's sequential run (a tool call, the tool, the answer) against the fake server, {o['runs']:,} "
+        "runs per case, the cases interleaved in one process. \"On\": `AGENTKIT_OTEL=1` with the SDK set up as "
+        "an application would (a global `TracerProvider` with a `BatchSpanProcessor` over an exporter that "
+        "drops the spans, a `MeterProvider` aggregating every measurement): four spans and six histogram "
+        "records per run. Wall time per run (median, IQR) and the client process's CPU time per run.",
+        "",
+        "| case | per run | IQR | client CPU |",
+        "|---|---|---|---|",
+    ]
+    for key, label in labels:
+        c = sdk[key]
+        out.append(f"| {label} | {c['median']:.2f} ms | {c['q1']:.2f}–{c['q3']:.2f} ms | {c['cpu_ms']:.2f} ms |")
+    out += [
+        "",
+        f"Tracing on adds {o['added_with_sdk'] * 100:+.1f}% to a run (target ≤ {o['target'] * 100:g}%: "
+        f"{'met' if o['met'] else 'not met'}; {o['cpu_added_with_sdk_ms'] * 1000:+.0f} µs of client CPU). "
+        f"Installed and off: {o['added_when_off'] * 100:+.1f}% ({o['cpu_added_when_off_ms'] * 1000:+.0f} µs of "
+        f"CPU). On with no SDK in the process (a second process): {api['on']['median']:.2f} ms against "
+        f"{api['off']['median']:.2f} ms off ({o['added_without_sdk'] * 100:+.1f}%): no span is made when nothing "
+        "would receive it.",
     ]
     return out
 

@@ -405,6 +405,7 @@ def main() -> int:
         ("batch.py", "batch", ["--items", "200", "--repeat", "1"] if q else []),
         ("mcp_calls.py", "mcp", ["--quick"] if q else []),
         ("hooks.py", "hooks", ["--runs", "300", "--repeat", "1"] if q else []),
+        ("otel.py", "otel", ["--quick"] if q else []),
     ):
         if not (HERE / script).exists():
             continue
@@ -452,6 +453,12 @@ def report(r: dict[str, Any]) -> str:
         lines.append(
             f"memory recall, {label}, {row['memories']:,} memories: {row['median_ms']:.2f} ms "
             f"(p95 {row['p95_ms']:.2f} ms)"
+        )
+    otel = r.get("otel")
+    if otel:
+        lines.append(
+            f"agentkit-otel: tracing on adds {otel['added_with_sdk'] * 100:+.1f}% to a sequential run "
+            f"(target <= {otel['target'] * 100:g}%), installed and off {otel['added_when_off'] * 100:+.1f}%"
         )
     return "\n".join(lines)
 

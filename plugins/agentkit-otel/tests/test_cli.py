@@ -151,8 +151,9 @@ def test_a_missing_exporter_package_is_a_clear_error(tmp_path: Path, server: Any
     assert "Traceback" not in done.stderr
 
 
-def test_opentelemetry_instrument_s_sdk_is_used_when_agentkit_otel_is_on(tmp_path: Path, server: Any,
-                                                                         otlp_receiver: Any) -> None:
+def test_opentelemetry_instrument_s_sdk_is_used_when_agentkit_otel_is_on(
+    tmp_path: Path, server: Any, otlp_receiver: Any
+) -> None:
     """Zero-code set-up: ``opentelemetry-instrument`` (opentelemetry-distro) configures the SDK from
     OTEL_* variables and sets it as the global provider; agentkit-otel only has to be on."""
     project = write_project(tmp_path, server, "")
