@@ -460,7 +460,29 @@ def report(r: dict[str, Any]) -> str:
             f"agentkit-otel: tracing on adds {otel['added_with_sdk'] * 100:+.1f}% to a sequential run "
             f"(target <= {otel['target'] * 100:g}%), installed and off {otel['added_when_off'] * 100:+.1f}%"
         )
+    batch = r.get("batch")
+    if batch:
+        rate = batch["items_per_s"]
+        lines.append(
+            f"batch of {batch['items']} items, {batch['concurrency']} at once: agentkit "
+            f"{rate['agentkit']['median']:.0f} items/s, raw {rate['raw']['median']:.0f} items/s "
+            f"({batch['ratio']:.2f}x; target >= {batch['target']}x)"
+        )
+    for row in (r.get("mcp") or {}).get("results", []):
+        lines.append(f"MCP tool call, {row['label']}: {row['per_call_us']:,.0f} us")
+    hooks = (r.get("hooks") or {}).get("us_per_run")
+    if hooks:
+        lines.append("a run with hooks: " + ", ".join(f"{k} {v:.0f} us" for k, v in hooks.items()))
+    for key in sorted(set(r) - _REPORTED):  # a part added later still says it ran
+        lines.append(f"{key}: measured, see results.json")
     return "\n".join(lines)
+
+
+#: The parts of a run's results that report() describes (and what is not a part).
+_REPORTED = frozenset({
+    "machine", "quick", "counts", "server_capacity", "sequential", "concurrent", "first_delta",
+    "tool_dispatch", "import_time", "cli_startup", "storage", "memory", "batch", "mcp", "hooks", "otel",
+})
 
 
 def memory_line(c: dict[str, Any]) -> str:

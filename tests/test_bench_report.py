@@ -45,6 +45,15 @@ def results(agent_kb: float, raw_kb: float) -> dict[str, Any]:
         "cli_startup": {"budget_ms": 150, "results": [{"label": "agentkit --help", "median_ms": 120.0, "over_bare_ms": 95.0}]},
         "storage": {"results": [{"store": "sqlite", "append_turns_per_s": spread(8000.0), "load_ms": spread(34.0)}]},
         "memory": {"one user": {"memories": 10000, "median_ms": 0.8, "p95_ms": 2.0, "p5_ms": 0.5}},
+        "batch": {"items": 200, "concurrency": 16, "repeat": 1, "ratio": 2.4, "target": 0.8, "met": True,
+                  "items_per_s": {"agentkit": {"median": 325.0}, "raw": {"median": 134.6}}},
+        "mcp": {"calls": 50, "rounds": 2, "target": 0.1, "met": True, "results": [
+            {"label": "sdk", "per_call_us": 2499.4, "best_us": 2215.6, "client_cpu_us": 532.3, "over_sdk": 0.0,
+             "best_over_sdk": 0.0, "cpu_over_sdk_us": 0.0},
+            {"label": "agentkit", "per_call_us": 2619.7, "best_us": 2172.2, "client_cpu_us": 525.7,
+             "over_sdk": 0.0481, "best_over_sdk": -0.0196, "cpu_over_sdk_us": -6.6},
+        ]},
+        "hooks": {"runs": 300, "repeat": 1, "us_per_run": {"none": 185.0, "plain": 212.4, "async": 427.3}},
     }  # fmt: skip
 
 
@@ -58,7 +67,8 @@ def test_the_quick_report_has_every_part_and_no_negative_figure(agent_kb: float,
     assert not NEGATIVE.search(text), text
     for part in ("server capacity", "sequential run", "100 concurrent", "memory per in-flight run",
                  "first text delta", "tool dispatch", "import agentkit", "agentkit --help",
-                 "sessions, sqlite", "memory recall, one user"):  # fmt: skip
+                 "sessions, sqlite", "memory recall, one user", "batch of 200 items", "MCP tool call, agentkit",
+                 "a run with hooks"):  # fmt: skip
         assert part in text, part
     memory = next(line for line in text.splitlines() if line.startswith("memory per in-flight run"))
     if agent_kb > raw_kb:
@@ -67,11 +77,23 @@ def test_the_quick_report_has_every_part_and_no_negative_figure(agent_kb: float,
         assert "no more than raw" in memory
 
 
+def test_every_part_the_runner_measures_has_a_line() -> None:
+    """Each sub-benchmark run.py runs is stored under its key; report() has a line for each."""
+    run = load("run")
+    source = (BENCH / "run.py").read_text()
+    keys = set(re.findall(r'results\["(\w+)"\] =', source)) | set(re.findall(r'\("\w+\.py", "(\w+)"', source))
+    assert {"storage", "memory", "import_time", "cli_startup"} <= keys
+    assert keys <= run._REPORTED, keys - run._REPORTED
+    extra = {**results(12.0, 4.0), "someday": {"x": 1}}
+    assert "someday: measured, see results.json" in run.report(extra)
+
+
 def test_the_performance_page_shows_no_negative_memory_cost() -> None:
     sys.path.insert(0, str(BENCH))
     try:
         render = load("render")
-        page = render.render_performance(results(1.8, 55.6))
+        parts = {k: v for k, v in results(1.8, 55.6).items() if k not in ("batch", "mcp", "hooks")}
+        page = render.render_performance(parts)
     finally:
         sys.path.remove(str(BENCH))
     row = next(line for line in page.splitlines() if line.startswith("| peak memory per in-flight run"))
