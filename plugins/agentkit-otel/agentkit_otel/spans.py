@@ -107,33 +107,36 @@ def _run_span(tel: Telemetry, ctx: RunContext) -> Generator[None, RunResult, Non
         if span.is_recording():
             _fail(span, error, capture=run.capture)
             if isinstance(error, RunAbortedError):
-                _usage(span, error.partial.usage if error.partial is not None else None)
+                span.set_attributes(_usage({}, error.partial.usage if error.partial is not None else None))
         raise
     else:
         if span.is_recording():
-            _usage(span, result.usage)
+            ended = _usage({}, result.usage)
             if result.finish_reason:
-                span.set_attribute(sc.FINISH_REASONS, [result.finish_reason])
+                ended[sc.FINISH_REASONS] = [result.finish_reason]
             if run.capture:
                 last = next((m for m in reversed(result.messages) if m.role == "assistant"), None)
                 if last is not None:
-                    span.set_attribute(sc.OUTPUT_MESSAGES, sc.output_messages(last, result.finish_reason))  # type: ignore[arg-type]
+                    ended[sc.OUTPUT_MESSAGES] = sc.output_messages(last, result.finish_reason)  # type: ignore[arg-type]
+            span.set_attributes(ended)
     finally:
         CURRENT_RUN.reset(run_token)
         otel_context.detach(token)
         span.end()
 
 
-def _usage(span: trace.Span, usage: Any) -> None:
+def _usage(out: dict[str, Any], usage: Any) -> dict[str, Any]:
+    """``out`` with the ``gen_ai.usage.*`` attributes of ``usage`` (those it reports)."""
     if usage is None:
-        return
+        return out
     if usage.input_tokens or usage.output_tokens:
-        span.set_attribute(sc.INPUT_TOKENS, usage.input_tokens)
-        span.set_attribute(sc.OUTPUT_TOKENS, usage.output_tokens)
+        out[sc.INPUT_TOKENS] = usage.input_tokens
+        out[sc.OUTPUT_TOKENS] = usage.output_tokens
     if usage.cached_tokens:
-        span.set_attribute(sc.CACHE_READ_TOKENS, usage.cached_tokens)
+        out[sc.CACHE_READ_TOKENS] = usage.cached_tokens
     if usage.reasoning_tokens:
-        span.set_attribute(sc.REASONING_TOKENS, usage.reasoning_tokens)
+        out[sc.REASONING_TOKENS] = usage.reasoning_tokens
+    return out
 
 
 def chat_span(
@@ -174,17 +177,17 @@ def chat_span(
         if response.model:
             metric_attributes[sc.RESPONSE_MODEL] = response.model
         if span.is_recording():
+            ended: dict[str, Any] = {}
             if response.model:
-                span.set_attribute(sc.RESPONSE_MODEL, response.model)
+                ended[sc.RESPONSE_MODEL] = response.model
             if response.finish_reason:
-                span.set_attribute(sc.FINISH_REASONS, [response.finish_reason])
-            _usage(span, usage)
+                ended[sc.FINISH_REASONS] = [response.finish_reason]
+            _usage(ended, usage)
             if response.cached:
-                span.set_attribute(sc.CACHED, True)
+                ended[sc.CACHED] = True
             if run.capture:
-                span.set_attribute(
-                    sc.OUTPUT_MESSAGES, sc.output_messages(response.message, response.finish_reason)
-                )
+                ended[sc.OUTPUT_MESSAGES] = sc.output_messages(response.message, response.finish_reason)
+            span.set_attributes(ended)
         if not response.cached:  # an answer from agentkit's cache is no call to the model
             tel.duration.record(elapsed, metric_attributes)
             if usage.input_tokens or usage.output_tokens:
