@@ -18,7 +18,8 @@ run in turn on every iteration so that drift of the machine hits all alike:
   is given, and a ``MeterProvider`` whose reader aggregates every measurement;
 - ``raw httpx``: bench/run.py's baseline, the same two requests with httpx alone.
 
-A second process measures ``on, no SDK`` (the API's no-op provider) against ``off``. Figures:
+A second process measures ``on, no SDK`` (the API's no-op provider) against ``off``, and a third
+tracing's own cost without HTTP (the same run on the scripted provider, on against off). Figures:
 median milliseconds per run with the interquartile range, and the client process's CPU time per
 run (its threads included: the span processor's export thread too). Target: tracing on with an SDK adds at
 most 10% to a run.
@@ -136,10 +137,35 @@ async def worker(base_url: str, runs: int, with_sdk: bool) -> dict[str, Any]:
     return out
 
 
-def _worker_process(base_url: str, runs: int, with_sdk: bool) -> dict[str, Any]:
+async def scripted_worker(runs: int) -> dict[str, Any]:
+    """Tracing's own cost, without HTTP: the same run on the scripted provider, on and off."""
+    sys.path.insert(0, str(HERE))
+    from run import PROMPT, add  # bench/run.py
+
+    from agentkit import Agent, tool
+    from agentkit.testing import ScriptedProvider, tool_calls
+
+    _sdk()
+    script = [tool_calls(("add", {"a": 2, "b": 3})), "2 + 3 = 5."] * (2 * runs + 100)
+    agent = Agent("scripted/bench-model", provider=ScriptedProvider(script), tools=[tool(add)])
+    times: dict[str, list[float]] = {"off": [], "on": []}
+    for i in range(runs + 50):
+        for name in ("off", "on"):
+            if name == "on":
+                os.environ["AGENTKIT_OTEL"] = "1"
+            start = time.perf_counter()
+            await agent.arun(PROMPT)
+            if i >= 50:
+                times[name].append((time.perf_counter() - start) * 1e6)
+            os.environ.pop("AGENTKIT_OTEL", None)
+    off, on = statistics.median(times["off"]), statistics.median(times["on"])
+    return {"off_us": off, "on_us": on, "added_us": on - off}
+
+
+def _worker_process(base_url: str, runs: int, mode: str) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTKIT_OTEL"))}
     out = subprocess.run(
-        [sys.executable, __file__, "--worker", base_url, str(runs), "sdk" if with_sdk else "api"],
+        [sys.executable, __file__, "--worker", base_url, str(runs), mode],
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     if out.returncode != 0:
@@ -150,7 +176,10 @@ def _worker_process(base_url: str, runs: int, with_sdk: bool) -> dict[str, Any]:
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         base_url, runs, mode = sys.argv[2], int(sys.argv[3]), sys.argv[4]
-        print(json.dumps(asyncio.run(worker(base_url, runs, mode == "sdk"))))
+        if mode == "scripted":
+            print(json.dumps(asyncio.run(scripted_worker(runs))))
+        else:
+            print(json.dumps(asyncio.run(worker(base_url, runs, mode == "sdk"))))
         return 0
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -166,8 +195,9 @@ def main() -> int:
     try:
         assert server.stdout is not None
         base_url = f"http://127.0.0.1:{int(server.stdout.readline())}/v1"
-        with_sdk = _worker_process(base_url, runs, True)
-        api_only = _worker_process(base_url, runs, False)
+        with_sdk = _worker_process(base_url, runs, "sdk")
+        api_only = _worker_process(base_url, runs, "api")
+        scripted = _worker_process(base_url, max(runs, 500), "scripted")
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -177,6 +207,7 @@ def main() -> int:
         "target": TARGET,
         "sdk": with_sdk,
         "api_only": api_only,
+        "scripted": scripted,
         "added_with_sdk": added,
         "added_when_off": with_sdk["off"]["median"] / with_sdk["not loaded"]["median"] - 1,
         "added_without_sdk": api_only["on"]["median"] / api_only["off"]["median"] - 1,
@@ -197,6 +228,10 @@ def main() -> int:
         )
     print(
         f"on, no SDK      {api_only['on']['median']:.3f} ms (off in that process: {api_only['off']['median']:.3f} ms)"
+    )
+    print(
+        f"without HTTP (scripted provider): {scripted['off_us']:.0f} us per run off, {scripted['on_us']:.0f} us on "
+        f"({scripted['added_us']:+.0f} us)"
     )
     print(
         f"tracing on with an SDK adds {added * 100:+.1f}% (target <= {TARGET * 100:.0f}%: "

@@ -196,6 +196,15 @@ def otel_section(o: Any) -> list[str]:
         f"{api['off']['median']:.2f} ms off ({o['added_without_sdk'] * 100:+.1f}%): no span is made when nothing "
         "would receive it.",
     ]
+    scripted = o.get("scripted")
+    if scripted:
+        out += [
+            "",
+            f"Tracing's own cost, without HTTP (the same run on the scripted provider, on against off): "
+            f"{scripted['added_us']:+.0f} µs per run ({scripted['off_us']:.0f} µs off, {scripted['on_us']:.0f} µs on), "
+            "nearly all of it in the SDK (span creation, the batch processor, six histogram records with "
+            "exemplars): a run's share depends on how long its model calls take.",
+        ]
     return out
 
 
