@@ -322,14 +322,19 @@ class StoreRegistrar(_Registrar):
         *,
         description: str = "",
         options: Iterable[str] | None = None,
+        settings_section: str | None = None,
     ) -> None:
         """Register session store ``name``; ``factory(**settings)`` returns a Store.
 
         ``options`` names the options a ``**options`` factory takes (or is the import path
         ``"module:Class"`` of what it builds), so a misspelt one gets a "did you mean" before
-        anything is built (a factory with named parameters needs none).
+        anything is built (a factory with named parameters needs none). ``settings_section``
+        names a top-level table of agentkit.toml (one the plugin adds with
+        ``register_config_sections``) whose keys are the store's default settings when a
+        config names it (``storage = "postgres"`` with ``[postgres] dsn = "${DATABASE_URL}"``);
+        the factory gets those of its options, under any given with the name.
         """
-        self._put("store", name, factory, description, options=options)
+        self._put("store", name, factory, description, options=options, settings_section=settings_section)
 
     def add_cache(
         self,
@@ -353,14 +358,16 @@ class MemoryRegistrar(_Registrar):
         *,
         description: str = "",
         options: Iterable[str] | None = None,
+        settings_section: str | None = None,
     ) -> None:
         """Register memory backend ``name``; ``factory(**settings)`` returns a Memory.
 
         ``options`` names the options a ``**options`` factory takes (or is the import path
         ``"module:Class"`` of what it builds), so a misspelt one gets a "did you mean" before
-        anything is built (a factory with named parameters needs none).
+        anything is built (a factory with named parameters needs none). ``settings_section``:
+        as for stores (:meth:`StoreRegistrar.add`).
         """
-        self._put("memory", name, factory, description, options=options)
+        self._put("memory", name, factory, description, options=options, settings_section=settings_section)
 
 
 class GuardrailRegistrar(_Registrar):

@@ -1,0 +1,378 @@
+"""One schema of one PostgreSQL database, as the store and the memory backend use it.
+
+:class:`Database` owns a psycopg connection pool (on the plugin's own event loop, see
+:mod:`agentkit_postgres._runtime`), creates the schema on first use, and runs each unit of
+work in one transaction:
+
+- a connection lost before the commit (the server restarted, the network broke) means
+  nothing was written: the work runs again on a fresh connection, once the server answers;
+- a connection lost *during* the commit leaves it unknown whether the write got in: the
+  work's ``verify`` asks the database on a fresh connection (a turn's rows carry the random
+  id of their write), and the work runs again only if it did not;
+- a server that does not answer is an error at once, naming host and database and why
+  (never the password), not a wait on the pool.
+
+So a turn is stored whole or not at all, a committed turn is never lost or stored twice, and
+the call after a restart reconnects by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import attrs
+import psycopg
+import psycopg_pool
+from psycopg import AsyncConnection, errors
+
+from . import _runtime
+from ._dsn import Dsn, conninfo_with
+from .schema import ensure_schema
+
+__all__ = ["Database", "Settings", "check_settings"]
+
+T = TypeVar("T")
+Work = Callable[[AsyncConnection[Any]], Awaitable[T]]
+Verify = Callable[[AsyncConnection[Any]], Awaitable[bool]]
+#: ``fail(message, hint, session_id)``: the error the store or the memory backend raises.
+Fail = Callable[[str, "str | None", "str | None"], Exception]
+
+#: How often one unit of work is tried when connections drop or transactions conflict.
+ATTEMPTS = 4
+_SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}\Z")
+
+
+@attrs.frozen
+class Settings:
+    """What the store and the memory backend share: where, and within which limits."""
+
+    dsn: Dsn
+    schema: str = "agentkit"
+    pool_size: int = 10
+    connect_timeout: float = 10.0
+    statement_timeout: float = 30.0
+    pool_timeout: float = 30.0
+
+
+def check_settings(
+    dsn: str | None,
+    *,
+    schema: str,
+    pool_size: int,
+    connect_timeout: float,
+    statement_timeout: float,
+    pool_timeout: float,
+) -> Settings:
+    """The settings checked; a ValueError (that never quotes the password) names a bad one."""
+    if not isinstance(schema, str) or not _SCHEMA_NAME.match(schema):
+        raise ValueError(
+            f"schema must be a PostgreSQL name (letters, digits and '_', not starting with a digit, "
+            f"at most 63 characters), not {schema!r}"
+        )
+    if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
+        raise ValueError(f"pool_size must be a whole number >= 1, not {pool_size!r}")
+    for name, value, least in (
+        ("connect_timeout", connect_timeout, 1e-9),
+        ("statement_timeout", statement_timeout, 0.0),
+        ("pool_timeout", pool_timeout, 1e-9),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < least or math.isnan(value):
+            bound = "> 0" if least else ">= 0 (0: no limit)"
+            raise ValueError(f"{name} must be a number of seconds {bound}, not {value!r}")
+    return Settings(Dsn.parse(dsn), schema, pool_size, float(connect_timeout), float(statement_timeout), float(pool_timeout))
+
+
+class Database:
+    """A pool of connections to ``settings.schema``, made on first use (see the module docstring).
+
+    :param component: ``"sessions"`` or ``"memory"``: whose tables to create.
+    :param fail: builds the error to raise (a StorageError or a MemoryStoreError).
+    :param newer: builds the error for a schema written by a newer release.
+    :param prepare: run once on the first connection, after the schema is there.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        component: str,
+        fail: Fail,
+        newer: Callable[[int, int], Exception],
+        prepare: Callable[[AsyncConnection[Any]], Awaitable[None]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.component = component
+        self._fail = fail
+        self._newer = newer
+        self._prepare = prepare
+        self._pool: psycopg_pool.AsyncConnectionPool[Any] | None = None
+        self._pid = 0
+        self._lock: asyncio.Lock | None = None
+        self._closed = False
+        ct = settings.connect_timeout
+        self._conninfo = conninfo_with(
+            settings.dsn,
+            connect_timeout=str(max(2, math.ceil(ct))),  # libpq: whole seconds, 2 at least
+            application_name=None if "application_name" in settings.dsn.params else "agentkit-postgres",
+        )
+
+    @property
+    def where(self) -> str:
+        return f'schema "{self.settings.schema}" of {self.settings.dsn.where()}'
+
+    # -- calling in ----------------------------------------------------------------------------
+
+    async def call(
+        self,
+        work: Work[T],
+        *,
+        what: str,
+        write: bool = False,
+        verify: Verify | None = None,
+        session_id: str | None = None,
+    ) -> T:
+        """Run ``work(conn)`` in one transaction on the plugin's loop; its result.
+
+        A ``write`` finishes even if the caller is cancelled. ``verify(conn)`` says whether the
+        write is in the database, after a connection lost while committing (without it, the
+        work must be safe to run twice).
+        """
+        if self._closed:
+            raise self._fail(f"the PostgreSQL {self.component} backend ({self.where}) is closed", None, session_id)
+        return await _runtime.call(
+            lambda: self._run(work, what=what, write=write, verify=verify, session_id=session_id), shield=write
+        )
+
+    async def aclose(self) -> None:
+        """Close the pool (on the plugin's loop)."""
+        self._closed = True
+        if self._pool is not None and self._pid == os.getpid():
+            await _runtime.call(self._close)
+
+    def close(self) -> None:
+        """Synchronous :meth:`aclose`."""
+        self._closed = True
+        if self._pool is None or self._pid != os.getpid():
+            return
+        if _runtime.on_runtime():  # pragma: no cover - nothing of ours closes from there
+            asyncio.get_running_loop().create_task(self._close())
+            return
+        _runtime.call_sync(self._close, timeout=_runtime.EXIT_TIMEOUT)
+
+    async def _close(self) -> None:
+        pool, self._pool = self._pool, None
+        _runtime.untrack(self)
+        if pool is not None:
+            await pool.close()
+
+    # -- on the plugin's loop --------------------------------------------------------------------
+
+    async def _ready(self) -> psycopg_pool.AsyncConnectionPool[Any]:
+        pool = self._pool
+        if pool is not None and self._pid == os.getpid():
+            return pool
+        if self._lock is None or self._pid != os.getpid():
+            self._lock, self._pool, self._pid = asyncio.Lock(), None, os.getpid()  # (a parent's pool is left alone)
+        async with self._lock:
+            if self._pool is not None:
+                return self._pool
+            conn = await self.connect()
+            try:
+                await ensure_schema(conn, self.settings.schema, self.component, newer=self._newer)
+                if self._prepare is not None:
+                    await self._prepare(conn)
+            except psycopg.Error as exc:
+                raise self._translate(exc, "creating its tables", None) from None
+            finally:
+                await conn.close()
+            pool = psycopg_pool.AsyncConnectionPool(
+                self._conninfo,
+                min_size=1,
+                max_size=self.settings.pool_size,
+                open=False,
+                kwargs={"autocommit": True},
+                configure=self._configure,
+                timeout=self.settings.pool_timeout,
+                name=f"agentkit-postgres:{self.settings.schema}:{self.component}",
+            )
+            await pool.open(wait=False)
+            self._pool = pool
+            _runtime.track(self)
+            return pool
+
+    async def _configure(self, conn: AsyncConnection[Any]) -> None:
+        timeout = self.settings.statement_timeout
+        await conn.execute(
+            "SELECT set_config('statement_timeout', %s, false), set_config('TimeZone', 'UTC', false)",
+            (f"{round(timeout * 1000)}ms",),
+        )
+
+    async def connect(self) -> AsyncConnection[Any]:
+        """A new connection outside the pool (configured like the pool's); a clear error if none."""
+        try:
+            conn = await AsyncConnection.connect(self._conninfo, autocommit=True)
+        except psycopg.Error as exc:
+            raise self._connect_error(exc) from None
+        try:
+            await self._configure(conn)
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
+
+    async def _run(
+        self, work: Work[T], *, what: str, write: bool, verify: Verify | None, session_id: str | None
+    ) -> T:
+        pool = await self._ready()
+        for attempt in range(1, ATTEMPTS + 1):
+            conn = await self._getconn(pool, what, session_id)
+            committing = False
+            try:
+                if not write:  # a read is one statement: one snapshot, no transaction needed
+                    return await work(conn)
+                async with conn.pipeline(), conn.transaction():  # BEGIN goes with the first statement
+                    result = await work(conn)
+                    committing = True  # COMMIT (and what is queued) is sent when the block ends
+                return result
+            except psycopg.Error as exc:
+                lost = conn.broken or _connection_error(exc)
+                if not lost and not isinstance(exc, errors.SerializationFailure | errors.DeadlockDetected):
+                    raise self._translate(exc, what, session_id) from None
+                if attempt == ATTEMPTS:
+                    raise self._translate(exc, what, session_id) from None
+                if not lost:
+                    continue  # a conflict rolled back: nothing was written
+                if await self._after_lost(pool, committing and write, verify, what, session_id):
+                    return result  # the commit got in before the connection dropped
+            finally:
+                await pool.putconn(conn)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _after_lost(
+        self,
+        pool: psycopg_pool.AsyncConnectionPool[Any],
+        ambiguous: bool,
+        verify: Verify | None,
+        what: str,
+        session_id: str | None,
+    ) -> bool:
+        """A connection dropped: reconnect (or say why not) and drop the pool's dead
+        connections; after a commit cut short, whether it got in."""
+        verified = False
+        try:
+            probe = await self.connect()
+        except Exception as exc:
+            outcome = (
+                "it is not known whether it was stored: the connection dropped while committing"
+                if ambiguous
+                else "nothing was stored"
+            )
+            raise self._fail(
+                f"lost the connection to PostgreSQL ({self.where}) while {what}, and cannot reconnect "
+                f"({exc}); {outcome}",
+                getattr(exc, "hint", None),
+                session_id,
+            ) from None
+        try:
+            if ambiguous and verify is not None:
+                verified = await verify(probe)
+        finally:
+            await probe.close()
+        await pool.check()  # every idle connection of a restarted server is dead too
+        return verified
+
+    async def _getconn(
+        self, pool: psycopg_pool.AsyncConnectionPool[Any], what: str, session_id: str | None
+    ) -> AsyncConnection[Any]:
+        try:
+            return await pool.getconn()
+        except psycopg_pool.PoolTimeout:
+            probe = await self.connect()  # a server that does not answer: its own error, with why
+            await probe.close()
+            raise self._fail(
+                f"no free connection to PostgreSQL ({self.where}) for {what} within pool_timeout "
+                f"({self.settings.pool_timeout:g} s): all {self.settings.pool_size} were busy",
+                "raise pool_size (the server's max_connections permitting) or pool_timeout",
+                session_id,
+            ) from None
+
+    # -- errors ----------------------------------------------------------------------------------
+
+    def _translate(self, exc: psycopg.Error, what: str, session_id: str | None) -> Exception:
+        dsn = self.settings.dsn
+        detail = dsn.scrub(_first_line(str(exc)))
+        if isinstance(exc, errors.QueryCanceled):
+            return self._fail(
+                f"PostgreSQL ({self.where}) cancelled {what}: it ran longer than statement_timeout "
+                f"({self.settings.statement_timeout:g} s)",
+                "raise statement_timeout, or look for a session holding locks on these tables",
+                session_id,
+            )
+        if _connection_error(exc):
+            return self._fail(
+                f"lost the connection to PostgreSQL ({self.where}) while {what}: {detail}",
+                "the server went away; the next call reconnects",
+                session_id,
+            )
+        state = f" [{exc.sqlstate}]" if exc.sqlstate else ""
+        hint = None
+        if isinstance(exc, errors.InsufficientPrivilege):
+            hint = f'grant the user the rights it needs on schema "{self.settings.schema}" (CREATE, USAGE)'
+        return self._fail(f"PostgreSQL error while {what} ({self.where}){state}: {detail}", hint, session_id)
+
+    def _connect_error(self, exc: BaseException) -> Exception:
+        dsn = self.settings.dsn
+        reason = _connect_reason(dsn.scrub(str(exc)))
+        low = reason.lower()
+        if "password" in low or "authentication" in low:
+            hint = "check the user name and password of the DSN"
+        elif "does not exist" in low and "database" in low:
+            hint = f"create the database (createdb {dsn.database}) or fix the database name in the DSN"
+        elif "does not exist" in low and "role" in low:
+            hint = "create the user (createuser), or fix the user name in the DSN"
+        elif "timeout" in low or "timed out" in low:
+            hint = (
+                f"nothing answered within connect_timeout ({self.settings.connect_timeout:g} s): "
+                "check the host and port, or raise connect_timeout"
+            )
+        elif "invalid" in low or "option" in low:
+            hint = "fix the DSN: postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+        else:
+            hint = "is PostgreSQL running there? check the host and port of the DSN"
+        return self._fail(f"cannot connect to PostgreSQL {dsn.where()}: {reason}", hint, None)
+
+
+_CONNECTION_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def _connection_error(exc: BaseException) -> bool:
+    """Whether ``exc`` says the connection is gone (not that the statement failed)."""
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        state = getattr(exc, "sqlstate", None)
+        return state is None or state.startswith(_CONNECTION_STATES)
+    return False
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "(no message)"
+
+
+_PREFIXES = re.compile(
+    r"^(?:connection failed:\s*)?(?:connection to server (?:at|on socket) [^\n]*? failed:\s*)?(?:FATAL:\s*)?",
+    re.I,
+)
+
+
+def _connect_reason(text: str) -> str:
+    """libpq's reason, without its "connection to server at ... failed" prefixes and tips."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    failures = [ln for ln in lines if "failed:" in ln or "FATAL" in ln] or lines or ["no reason given"]
+    reason = _PREFIXES.sub("", failures[-1].lstrip("- "))
+    reason = re.sub(r"^host: .*?: ", "", reason)  # "- host: 'x', port: ...: connection failed: ..."
+    reason = _PREFIXES.sub("", reason)
+    return re.sub(r"\s+", " ", reason).strip() or "no reason given"
