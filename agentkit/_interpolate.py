@@ -21,6 +21,7 @@ __all__ = [
     "interpolate",
     "key_in_name_message",
     "looks_like_key",
+    "mask_credentials",
     "looks_secret",
     "mask_secrets",
     "resolved_view",
@@ -179,6 +180,22 @@ def interpolate(
     return value
 
 
+# scheme://user:PASSWORD@host (up to the last '@' before the host), and password=VALUE
+_URL_PASSWORD = re.compile(
+    r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)(?P<secret>\S*?)(?=@[^@\s/?#\"']*(?:[/?#\s\"']|$))", re.I
+)
+_PASSWORD_PAIR = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'?|[^\s'&]+)", re.I)
+
+
+def mask_credentials(text: str) -> str:
+    """``text`` with the passwords of URLs (``postgresql://user:PASSWORD@host/db``) and of
+    ``password=...`` pairs (a libpq connection string, a URL query) replaced by :data:`MASK`."""
+    if "://" not in text and "=" not in text:
+        return text
+    text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+    return _PASSWORD_PAIR.sub(lambda m: m.group("head") + MASK, text)
+
+
 def mask_secrets(
     value: Any,
     *,
@@ -186,11 +203,14 @@ def mask_secrets(
     secret_paths: set[tuple[str | int, ...]] | frozenset[tuple[str | int, ...]] = frozenset(),
 ) -> Any:
     """``value`` with secrets replaced by :data:`MASK`: values under keys that look secret,
-    and the strings at ``secret_paths`` (those filled from a secret-looking variable)."""
+    and the strings at ``secret_paths`` (those filled from a secret-looking variable); the
+    password in a string holding credentials (a database URL) is masked wherever it is."""
     if path in secret_paths and isinstance(value, str):
         return MASK
     if path and isinstance(path[-1], str) and looks_secret(path[-1]) and isinstance(value, str | int | float):
         return MASK if value != "" else value
+    if isinstance(value, str):
+        return mask_credentials(value)
     if isinstance(value, Mapping):
         return {k: mask_secrets(v, path=(*path, k), secret_paths=secret_paths) for k, v in value.items()}
     if isinstance(value, list):

@@ -47,6 +47,7 @@ from ._config_schema import (
 )
 from ._interpolate import format_key_path, interpolate, key_in_name_message, looks_like_key, resolved_view
 from .errors import AgentkitError, ConfigError, PluginError, UnknownToolError
+from .registry import option_names
 from .stores import agentkit_home
 
 if TYPE_CHECKING:
@@ -277,6 +278,14 @@ class Config:
     def check(self) -> list[ConfigError]:
         """Build every agent and provider setting once; return every problem found."""
         return _check(self)
+
+    def with_section_settings(self, kind: str, spec: Any) -> Any:
+        """``spec`` (a ``"store"`` or ``"memory"`` name, ``"name:path"`` or table) with the
+        default settings its plugin reads from a section of this file: ``storage = "postgres"``
+        with ``[postgres] dsn = "${DATABASE_URL}"`` is ``{"name": "postgres", "dsn": ...}``
+        (see ``settings_section`` in :meth:`agentkit.registry.StoreRegistrar.add`). Settings
+        given with the name win; other specs are returned as they are."""
+        return _with_section_settings(self, kind, spec)
 
     def resolved(self, *, mask: bool = True) -> dict[str, Any]:
         """The whole config as used: profiles merged into agents, ``${VAR}`` filled in.
@@ -573,7 +582,7 @@ def _build_agent(
     for key, kind in (("storage", "store"), ("memory", "memory")):
         if opts.get(key) is not None:
             with problems.step():
-                kwargs[key] = _check_named(config, ac, key, kind, opts[key], host)
+                kwargs[key] = _with_section_settings(config, kind, _check_named(config, ac, key, kind, opts[key], host))
     cache = opts.get("cache")
     if isinstance(cache, str) and cache not in host.registry("cache"):
         cache_dir = Path(cache).expanduser()
@@ -818,6 +827,27 @@ def _check_named(config: Config, ac: AgentConfig, key: str, kind: str, spec: Any
         except ConfigError as exc:
             raise _as_config_error(config, ac, exc, {}) from exc
     return dict(spec) if isinstance(spec, Mapping) else spec
+
+
+def _with_section_settings(config: Config, kind: str, spec: Any) -> Any:
+    if isinstance(spec, Mapping):
+        name, options = spec.get("name"), {k: v for k, v in spec.items() if k != "name"}
+    elif isinstance(spec, str):
+        name, sep, location = spec.partition(":") if kind == "store" else (spec, "", "")
+        name, options = name.strip(), ({"path": location} if sep else {})
+    else:
+        return spec
+    registry = config.get_host().registry(kind)
+    if not isinstance(name, str) or name not in registry:
+        return spec
+    entry = registry.get(name)
+    section = entry.extra.get("settings_section")
+    values = config.sections.get(section) if section else None
+    if not isinstance(values, Mapping) or not values:
+        return spec
+    known, open_ended = option_names(entry)
+    defaults = {k: v for k, v in values.items() if open_ended or k in known}
+    return {"name": name, **defaults, **options}
 
 
 def _build_provider(config: Config, name: str) -> Any:

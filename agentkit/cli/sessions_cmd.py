@@ -20,9 +20,10 @@ __all__ = ["run", "store_spec"]
 
 
 def store_spec(args: argparse.Namespace) -> Any:
-    """Which store the options name (see the module docstring)."""
+    """Which store the options name (see the module docstring), with the settings its plugin
+    reads from the config file (``[postgres] dsn = ...``)."""
     if args.store:
-        return args.store
+        return _with_section_settings(args, args.store)
     config = load_config(args)
     ac = config.agent_config(args.agent)
     storage = ac.options.get("storage")
@@ -30,7 +31,20 @@ def store_spec(args: argparse.Namespace) -> Any:
         return None
     from .._interpolate import interpolate
 
-    return interpolate(storage, config.environ or {}, file=config.file, path=("agents", ac.name, "storage"))
+    spec = interpolate(storage, config.environ or {}, file=config.file, path=("agents", ac.name, "storage"))
+    return config.with_section_settings("store", spec)
+
+
+def _with_section_settings(args: argparse.Namespace, spec: str) -> Any:
+    """``spec`` from the command line; the config file is read only for a store that takes
+    settings from it (so a broken file does not stop ``--store sqlite:x``)."""
+    from ..plugins import get_host
+
+    registry = get_host().registry("store")
+    name = spec.partition(":")[0].strip()
+    if name not in registry or not registry.get(name).extra.get("settings_section"):
+        return spec
+    return load_config(args).with_section_settings("store", spec)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -157,8 +171,10 @@ async def _delete(store: Any, args: argparse.Namespace) -> int:
 
 
 async def _migrate(store: Any, args: argparse.Namespace) -> int:
+    from .._interpolate import mask_credentials
     from ..stores import migrate
 
-    copied = await migrate(store, args.target, args.session_ids or None, on_conflict=args.on_conflict)
-    say(f"copied {len(copied)} session(s) from the {store.name} store to {args.target}")
+    target = _with_section_settings(args, args.target)
+    copied = await migrate(store, target, args.session_ids or None, on_conflict=args.on_conflict)
+    say(f"copied {len(copied)} session(s) from the {store.name} store to {mask_credentials(args.target)}")
     return 0

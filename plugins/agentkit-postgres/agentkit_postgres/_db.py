@@ -22,6 +22,7 @@ import asyncio
 import math
 import os
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -114,6 +115,8 @@ class Database:
         self._pid = 0
         self._lock: asyncio.Lock | None = None
         self._closed = False
+        self._closing: set[asyncio.Task[None]] = set()  # pools being closed in the background
+        self._schema_ready = False
         ct = settings.connect_timeout
         self._conninfo = conninfo_with(
             settings.dsn,
@@ -151,13 +154,13 @@ class Database:
     async def aclose(self) -> None:
         """Close the pool (on the plugin's loop)."""
         self._closed = True
-        if self._pool is not None and self._pid == os.getpid():
+        if (self._pool is not None or self._closing) and self._pid == os.getpid():
             await _runtime.call(self._close)
 
     def close(self) -> None:
         """Synchronous :meth:`aclose`."""
         self._closed = True
-        if self._pool is None or self._pid != os.getpid():
+        if (self._pool is None and not self._closing) or self._pid != os.getpid():
             return
         if _runtime.on_runtime():  # pragma: no cover - nothing of ours closes from there
             asyncio.get_running_loop().create_task(self._close())
@@ -169,6 +172,8 @@ class Database:
         _runtime.untrack(self)
         if pool is not None:
             await pool.close()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
 
     # -- on the plugin's loop --------------------------------------------------------------------
 
@@ -181,11 +186,15 @@ class Database:
         async with self._lock:
             if self._pool is not None:
                 return self._pool
-            conn = await self.connect()
+            if self._closed:
+                raise psycopg_pool.PoolClosed("closed")
+            conn = await self.connect()  # a server that is not there: a clear error now, not a wait
             try:
-                await ensure_schema(conn, self.settings.schema, self.component, newer=self._newer)
-                if self._prepare is not None:
-                    await self._prepare(conn)
+                if not self._schema_ready:
+                    await ensure_schema(conn, self.settings.schema, self.component, newer=self._newer)
+                    if self._prepare is not None:
+                        await self._prepare(conn)
+                    self._schema_ready = True
             except psycopg.Error as exc:
                 raise self._translate(exc, "creating its tables", None) from None
             finally:
@@ -215,9 +224,12 @@ class Database:
     async def connect(self) -> AsyncConnection[Any]:
         """A new connection outside the pool (configured like the pool's); a clear error if none."""
         try:
-            conn = await AsyncConnection.connect(self._conninfo, autocommit=True)
+            return await self._connect_raw()
         except psycopg.Error as exc:
             raise self._connect_error(exc) from None
+
+    async def _connect_raw(self) -> AsyncConnection[Any]:
+        conn = await AsyncConnection.connect(self._conninfo, autocommit=True)
         try:
             await self._configure(conn)
         except BaseException:
@@ -228,9 +240,8 @@ class Database:
     async def _run(
         self, work: Work[T], *, what: str, write: bool, verify: Verify | None, session_id: str | None
     ) -> T:
-        pool = await self._ready()
         for attempt in range(1, ATTEMPTS + 1):
-            conn = await self._getconn(pool, what, session_id)
+            pool, conn = await self._checkout(what, session_id)
             committing = False
             try:
                 if not write:  # a read is one statement: one snapshot, no transaction needed
@@ -243,63 +254,83 @@ class Database:
                 lost = conn.broken or _connection_error(exc)
                 if not lost and not isinstance(exc, errors.SerializationFailure | errors.DeadlockDetected):
                     raise self._translate(exc, what, session_id) from None
+                if lost:
+                    self._discard(pool)  # a server that restarted left every connection dead
+                    if await self._after_lost(committing and write, verify, what, session_id):
+                        return result  # the commit got in before the connection dropped
                 if attempt == ATTEMPTS:
                     raise self._translate(exc, what, session_id) from None
-                if not lost:
-                    continue  # a conflict rolled back: nothing was written
-                if await self._after_lost(pool, committing and write, verify, what, session_id):
-                    return result  # the commit got in before the connection dropped
             finally:
                 await pool.putconn(conn)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _after_lost(
-        self,
-        pool: psycopg_pool.AsyncConnectionPool[Any],
-        ambiguous: bool,
-        verify: Verify | None,
-        what: str,
-        session_id: str | None,
-    ) -> bool:
-        """A connection dropped: reconnect (or say why not) and drop the pool's dead
-        connections; after a commit cut short, whether it got in."""
-        verified = False
+    async def _after_lost(self, ambiguous: bool, verify: Verify | None, what: str, session_id: str | None) -> bool:
+        """After a connection dropped: whether the write got in (``False``: try it again).
+
+        Nothing written: one attempt to reconnect, so a server that is down is an error at
+        once. A commit cut short: the server has ``connect_timeout`` seconds to come back and
+        say whether the write got in, since a caller told "unknown" may well store it twice.
+        """
+        deadline = time.monotonic() + (self.settings.connect_timeout if ambiguous else 0.0)
+        while True:
+            try:
+                probe = await self._connect_raw()
+                break
+            except psycopg.Error as exc:
+                if time.monotonic() < deadline:
+                    await asyncio.sleep(0.2)
+                    continue
+                outcome = (
+                    "it is not known whether it was stored: the connection dropped while committing"
+                    if ambiguous
+                    else "nothing was stored"
+                )
+                reason = _connect_reason(self.settings.dsn.scrub(str(exc)))
+                raise self._fail(
+                    f"lost the connection to PostgreSQL ({self.where}) while {what}, and cannot reconnect: "
+                    f"{reason}; {outcome}",
+                    "the server went away; the next call reconnects when it is back",
+                    session_id,
+                ) from None
         try:
-            probe = await self.connect()
-        except Exception as exc:
-            outcome = (
-                "it is not known whether it was stored: the connection dropped while committing"
-                if ambiguous
-                else "nothing was stored"
-            )
-            raise self._fail(
-                f"lost the connection to PostgreSQL ({self.where}) while {what}, and cannot reconnect "
-                f"({exc}); {outcome}",
-                getattr(exc, "hint", None),
-                session_id,
-            ) from None
-        try:
-            if ambiguous and verify is not None:
-                verified = await verify(probe)
+            return ambiguous and verify is not None and await verify(probe)
         finally:
             await probe.close()
-        await pool.check()  # every idle connection of a restarted server is dead too
-        return verified
 
-    async def _getconn(
-        self, pool: psycopg_pool.AsyncConnectionPool[Any], what: str, session_id: str | None
-    ) -> AsyncConnection[Any]:
-        try:
-            return await pool.getconn()
-        except psycopg_pool.PoolTimeout:
-            probe = await self.connect()  # a server that does not answer: its own error, with why
-            await probe.close()
-            raise self._fail(
-                f"no free connection to PostgreSQL ({self.where}) for {what} within pool_timeout "
-                f"({self.settings.pool_timeout:g} s): all {self.settings.pool_size} were busy",
-                "raise pool_size (the server's max_connections permitting) or pool_timeout",
-                session_id,
-            ) from None
+    async def _checkout(
+        self, what: str, session_id: str | None
+    ) -> tuple[psycopg_pool.AsyncConnectionPool[Any], AsyncConnection[Any]]:
+        """A connection from the pool (made again after a failure); a clear error if none."""
+        while True:
+            pool = await self._ready()
+            try:
+                return pool, await pool.getconn()
+            except psycopg_pool.PoolClosed:
+                if self._closed:
+                    raise self._fail(f"the PostgreSQL {self.component} backend ({self.where}) is closed", None, session_id) from None
+                continue  # replaced meanwhile by a fresh pool
+            except psycopg_pool.PoolTimeout:
+                try:
+                    probe = await self.connect()  # a server that does not answer: its own error, with why
+                except Exception:
+                    self._discard(pool)
+                    raise
+                await probe.close()
+                raise self._fail(
+                    f"no free connection to PostgreSQL ({self.where}) for {what} within pool_timeout "
+                    f"({self.settings.pool_timeout:g} s): all {self.settings.pool_size} were busy",
+                    "raise pool_size (the server's max_connections permitting) or pool_timeout",
+                    session_id,
+                ) from None
+
+    def _discard(self, pool: psycopg_pool.AsyncConnectionPool[Any]) -> None:
+        """Replace ``pool`` on next use: a pool whose server went away keeps dead connections
+        and retries with growing pauses, while a fresh one connects when the server is back."""
+        if self._pool is pool:
+            self._pool = None
+            task = asyncio.get_running_loop().create_task(pool.close(timeout=5.0))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     # -- errors ----------------------------------------------------------------------------------
 
@@ -340,6 +371,8 @@ class Database:
                 f"nothing answered within connect_timeout ({self.settings.connect_timeout:g} s): "
                 "check the host and port, or raise connect_timeout"
             )
+        elif "resolve host" in low or "translate host name" in low:
+            hint = "check the host name of the DSN"
         elif "invalid" in low or "option" in low:
             hint = "fix the DSN: postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
         else:
@@ -363,7 +396,7 @@ def _first_line(text: str) -> str:
 
 
 _PREFIXES = re.compile(
-    r"^(?:connection failed:\s*)?(?:connection to server (?:at|on socket) [^\n]*? failed:\s*)?(?:FATAL:\s*)?",
+    r"^(?:connection (?:failed|is bad):\s*)?(?:connection to server (?:at|on socket) [^\n]*? failed:\s*)?(?:FATAL:\s*)?",
     re.I,
 )
 

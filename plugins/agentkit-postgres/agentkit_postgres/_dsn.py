@@ -28,7 +28,7 @@ _URL_PASSWORD = re.compile(
     r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)(?P<password>\S*?)(?=@[^@\s/?#\"']*(?:[/?#\s\"']|$))", re.I
 )
 # password=value in key=value form: quoted ('...' with \' escapes) or up to whitespace
-_KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<password>'(?:[^'\\]|\\.)*'?|[^\s']+)", re.I)
+_KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<password>'(?:[^'\\]|\\.)*'?|[^\s'&]+)", re.I)
 
 
 def redact(text: str) -> str:

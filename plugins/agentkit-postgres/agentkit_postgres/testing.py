@@ -153,6 +153,11 @@ class PostgresServer:
         deadline = time.monotonic() + 60
         while any(_alive(v) for v in victims) and time.monotonic() < deadline:
             time.sleep(0.02)
+        # A killed postmaster no one reaps (a container's init may not) stays a zombie, which
+        # the next start would take for a running server: its lock files go with it.
+        for stale in (self.data / "postmaster.pid", self.root / f".s.PGSQL.{self.port}.lock"):
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
 
     def cleanup(self) -> None:
         """Stop the server and remove its directory."""

@@ -1,0 +1,114 @@
+"""PostgreSQL memory: the conformance suite, full-text ranking, hybrid ranking with embeddings, errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from agentkit.errors import MemoryStoreError, SchemaVersionError
+from agentkit.testing.conformance.memory import MemoryConformance
+from agentkit_postgres import PostgresMemory
+from agentkit_postgres.testing import PostgresServer
+
+
+class TestPostgresMemory(MemoryConformance):
+    @pytest.fixture
+    async def memory(self, dsn: str, schema: str) -> AsyncIterator[PostgresMemory]:
+        memory = PostgresMemory(dsn, schema=schema)
+        yield memory
+        await memory.aclose()
+
+    def reopen(self, memory: PostgresMemory) -> PostgresMemory:  # type: ignore[override]
+        return PostgresMemory(memory.settings.dsn.conninfo, schema=memory.settings.schema)
+
+
+# A tiny "embedding": each word maps to a concept axis, so related words share a direction
+# although they share no keyword.
+CONCEPTS = {
+    "flight": 0, "plane": 0, "airline": 0, "seat": 0, "window": 0, "aisle": 0, "fly": 0,
+    "vegetarian": 1, "meat": 1, "food": 1, "dinner": 1, "eat": 1, "restaurant": 1,
+    "dog": 2, "pet": 2, "cat": 2,
+}  # fmt: skip
+
+
+async def fake_embed(texts: list[str]) -> list[list[float]]:
+    vectors = []
+    for text in texts:
+        v = [0.0, 0.0, 0.0, 0.01]
+        for word in text.lower().replace("?", " ").replace(".", " ").split():
+            axis = CONCEPTS.get(word.rstrip("s"))
+            if axis is not None:
+                v[axis] += 1.0
+        vectors.append(v)
+    return vectors
+
+
+async def test_recall_ranks_by_full_text_rank(dsn: str, schema: str) -> None:
+    memory = PostgresMemory(dsn, schema=schema)
+    try:
+        await memory.add("Prefers window seats on long flights", user_id="u1")
+        await memory.add("Booked flights to Lisbon", user_id="u1")
+        await memory.add("Has a dog named Rex", user_id="u1")
+        hits = await memory.search("window seats on flights", user_id="u1", k=5)
+        assert [h.record.text for h in hits] == ["Prefers window seats on long flights", "Booked flights to Lisbon"]
+        assert hits[0].score > hits[1].score > 0
+        assert await memory.search("cats", user_id="u1") == []  # whole words
+    finally:
+        await memory.aclose()
+
+
+async def test_hybrid_ranking_finds_related_memories_without_shared_words(dsn: str, schema: str) -> None:
+    memory = PostgresMemory(dsn, schema=schema, embeddings=fake_embed)
+    keyword_only = PostgresMemory(dsn, schema=schema)
+    try:
+        await memory.add("Prefers aisle seats", user_id="u1")
+        await memory.add("Is vegetarian", user_id="u1")
+        await memory.add("Has a dog named Rex", user_id="u1")
+        hits = await memory.search("what should we eat for dinner", user_id="u1", k=1)
+        assert [h.record.text for h in hits] == ["Is vegetarian"]
+        assert memory.vector_search == "python"  # this server has no pgvector
+        assert await keyword_only.search("what should we eat for dinner", user_id="u1") == []
+        assert await memory.search("dinner food", user_id="bob") == []  # scope holds for vectors too
+    finally:
+        await memory.aclose()
+        await keyword_only.aclose()
+
+
+async def test_failing_embedder_stores_nothing(dsn: str, schema: str) -> None:
+    async def broken(texts: list[str]) -> list[list[float]]:
+        raise MemoryStoreError("embedding service down")
+
+    memory = PostgresMemory(dsn, schema=schema, embeddings=broken)
+    plain = PostgresMemory(dsn, schema=schema)
+    try:
+        with pytest.raises(MemoryStoreError, match="down"):
+            await memory.add("fact", user_id="u1")
+        assert await plain.list() == []
+    finally:
+        await memory.aclose()
+        await plain.aclose()
+
+
+async def test_newer_schema_is_refused(pg_server: PostgresServer, dsn: str, schema: str) -> None:
+    memory = PostgresMemory(dsn, schema=schema)
+    await memory.add("x", user_id="u1")
+    await memory.aclose()
+    pg_server.execute(f"INSERT INTO {schema}.schema_migrations (component, version) VALUES ('memory', 99)")
+    newer = PostgresMemory(dsn, schema=schema)
+    try:
+        with pytest.raises(SchemaVersionError, match="newer") as caught:
+            await newer.list()
+        assert (caught.value.found, caught.value.supported) == (99, 1)
+        assert schema in str(caught.value) and "postgres" in str(caught.value)
+    finally:
+        await newer.aclose()
+
+
+def test_bad_settings_are_clear_errors(dsn: str) -> None:
+    with pytest.raises(MemoryStoreError, match="keyword_weight"):
+        PostgresMemory(dsn, keyword_weight=2)
+    with pytest.raises(MemoryStoreError, match="vectors"):
+        PostgresMemory(dsn, vectors="faiss")
+    with pytest.raises(MemoryStoreError, match="schema"):
+        PostgresMemory(dsn, schema="no-dashes")
