@@ -582,7 +582,8 @@ def _build_agent(
     for key, kind in (("storage", "store"), ("memory", "memory")):
         if opts.get(key) is not None:
             with problems.step():
-                kwargs[key] = _with_section_settings(config, kind, _check_named(config, ac, key, kind, opts[key], host))
+                spec = _check_named(config, ac, key, kind, opts[key], host)
+                kwargs[key] = _with_section_settings(config, kind, spec)
     cache = opts.get("cache")
     if isinstance(cache, str) and cache not in host.registry("cache"):
         cache_dir = Path(cache).expanduser()

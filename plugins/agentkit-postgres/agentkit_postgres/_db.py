@@ -82,10 +82,22 @@ def check_settings(
         ("statement_timeout", statement_timeout, 0.0),
         ("pool_timeout", pool_timeout, 1e-9),
     ):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < least or math.isnan(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or value < least
+            or math.isnan(value)
+        ):
             bound = "> 0" if least else ">= 0 (0: no limit)"
             raise ValueError(f"{name} must be a number of seconds {bound}, not {value!r}")
-    return Settings(Dsn.parse(dsn), schema, pool_size, float(connect_timeout), float(statement_timeout), float(pool_timeout))
+    return Settings(
+        Dsn.parse(dsn),
+        schema,
+        pool_size,
+        float(connect_timeout),
+        float(statement_timeout),
+        float(pool_timeout),
+    )
 
 
 class Database:
@@ -146,9 +158,12 @@ class Database:
         work must be safe to run twice).
         """
         if self._closed:
-            raise self._fail(f"the PostgreSQL {self.component} backend ({self.where}) is closed", None, session_id)
+            raise self._fail(
+                f"the PostgreSQL {self.component} backend ({self.where}) is closed", None, session_id
+            )
         return await _runtime.call(
-            lambda: self._run(work, what=what, write=write, verify=verify, session_id=session_id), shield=write
+            lambda: self._run(work, what=what, write=write, verify=verify, session_id=session_id),
+            shield=write,
         )
 
     async def aclose(self) -> None:
@@ -182,7 +197,11 @@ class Database:
         if pool is not None and self._pid == os.getpid():
             return pool
         if self._lock is None or self._pid != os.getpid():
-            self._lock, self._pool, self._pid = asyncio.Lock(), None, os.getpid()  # (a parent's pool is left alone)
+            self._lock, self._pool, self._pid = (
+                asyncio.Lock(),
+                None,
+                os.getpid(),
+            )  # (a parent's pool is left alone)
         async with self._lock:
             if self._pool is not None:
                 return self._pool
@@ -264,7 +283,9 @@ class Database:
                 await pool.putconn(conn)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _after_lost(self, ambiguous: bool, verify: Verify | None, what: str, session_id: str | None) -> bool:
+    async def _after_lost(
+        self, ambiguous: bool, verify: Verify | None, what: str, session_id: str | None
+    ) -> bool:
         """After a connection dropped: whether the write got in (``False``: try it again).
 
         Nothing written: one attempt to reconnect, so a server that is down is an error at
@@ -307,7 +328,9 @@ class Database:
                 return pool, await pool.getconn()
             except psycopg_pool.PoolClosed:
                 if self._closed:
-                    raise self._fail(f"the PostgreSQL {self.component} backend ({self.where}) is closed", None, session_id) from None
+                    raise self._fail(
+                        f"the PostgreSQL {self.component} backend ({self.where}) is closed", None, session_id
+                    ) from None
                 continue  # replaced meanwhile by a fresh pool
             except psycopg_pool.PoolTimeout:
                 try:

@@ -72,7 +72,9 @@ class Dsn:
     @property
     def host(self) -> str:
         """The host (or socket directory) libpq will use, as it would pick it."""
-        return self.params.get("host") or self.params.get("hostaddr") or os.environ.get("PGHOST") or "localhost"
+        return (
+            self.params.get("host") or self.params.get("hostaddr") or os.environ.get("PGHOST") or "localhost"
+        )
 
     @property
     def port(self) -> str:
@@ -96,7 +98,9 @@ class Dsn:
         secret = f":{_MASK}" if self.password else ""
         host = self.host
         if host.startswith("/"):  # a socket directory goes in the query
-            location = f"/{urllib.parse.quote(self.database, safe='')}?host={urllib.parse.quote(host, safe='/')}"
+            location = (
+                f"/{urllib.parse.quote(self.database, safe='')}?host={urllib.parse.quote(host, safe='/')}"
+            )
             return f"postgresql://{user}{secret}@{location}"
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"

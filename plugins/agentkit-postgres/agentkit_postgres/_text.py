@@ -49,9 +49,8 @@ def _unescape(match: re.Match[str]) -> str:
 
 def encode(value: str) -> str:
     """``value`` as a PostgreSQL text value (see the module docstring)."""
-    if value.isascii():
-        if "\x00" not in value and "\x01" not in value:
-            return value
+    if value.isascii() and "\x00" not in value and "\x01" not in value:
+        return value
     return _SPECIAL.sub(_escape, value)
 
 

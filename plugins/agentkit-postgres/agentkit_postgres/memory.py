@@ -45,9 +45,7 @@ __all__ = ["PostgresMemory"]
 Embedder = Callable[[list[str]], Awaitable[list[list[float]]]]
 Conn = AsyncConnection[Any]
 
-_COLUMNS = (
-    "m.id, m.text, m.scope, m.user_id, m.agent, m.session_id, m.metadata, m.created_at, m.updated_at, m.expires_at"
-)
+_COLUMNS = "m.id, m.text, m.scope, m.user_id, m.agent, m.session_id, m.metadata, m.created_at, m.updated_at, m.expires_at"
 _VISIBLE = (
     "((m.scope = 'user' AND m.user_id = %(user_id)s)"
     " OR (m.scope = 'session' AND m.user_id = %(user_id)s AND m.session_id = %(session_id)s)"
@@ -101,24 +99,38 @@ class PostgresMemory(Memory):
             )
         except ValueError as exc:
             raise MemoryStoreError(str(exc), backend=self.name) from None
-        if isinstance(keyword_weight, bool) or not isinstance(keyword_weight, int | float) or not 0 <= keyword_weight <= 1:
-            raise MemoryStoreError(f"keyword_weight must be between 0 and 1, got {keyword_weight!r}", backend=self.name)
+        if (
+            isinstance(keyword_weight, bool)
+            or not isinstance(keyword_weight, int | float)
+            or not 0 <= keyword_weight <= 1
+        ):
+            raise MemoryStoreError(
+                f"keyword_weight must be between 0 and 1, got {keyword_weight!r}", backend=self.name
+            )
         if isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 1:
-            raise MemoryStoreError(f"candidates must be a whole number >= 1, got {candidates!r}", backend=self.name)
+            raise MemoryStoreError(
+                f"candidates must be a whole number >= 1, got {candidates!r}", backend=self.name
+            )
         if vectors not in VECTORS:
-            raise MemoryStoreError(f"vectors must be one of {', '.join(VECTORS)}, not {vectors!r}", backend=self.name)
+            raise MemoryStoreError(
+                f"vectors must be one of {', '.join(VECTORS)}, not {vectors!r}", backend=self.name
+            )
         self.keyword_weight = float(keyword_weight)
         self.candidates = candidates
         self.vectors = vectors
         self._embeddings_spec = embeddings
         self._embedding_settings = dict(embedding_settings or {})
         self._embedder: Embedder | None = embeddings if callable(embeddings) else None
-        self.embedding_model = embeddings if isinstance(embeddings, str) else ("custom" if embeddings else None)
+        self.embedding_model = (
+            embeddings if isinstance(embeddings, str) else ("custom" if embeddings else None)
+        )
         self._provider: Any = None
         #: ``"pgvector"`` or ``"python"`` once connected with embeddings; ``None`` before.
         self.vector_search: str | None = None
         self._vector_type = ""  # "schema".vector, when pgvector is used
-        self.db = Database(self.settings, component="memory", fail=self._error, newer=self._newer, prepare=self._prepare)
+        self.db = Database(
+            self.settings, component="memory", fail=self._error, newer=self._newer, prepare=self._prepare
+        )
         self._sql = f'"{self.settings.schema}".memories'
 
     def __repr__(self) -> str:
@@ -216,7 +228,9 @@ class PostgresMemory(Memory):
             raise MemoryStoreError("the embedder returned a different number of vectors", backend=self.name)
         for vector in vectors:
             if not vector or not all(math.isfinite(x) for x in vector):
-                raise MemoryStoreError("the embedder returned an empty or non-finite vector", backend=self.name)
+                raise MemoryStoreError(
+                    "the embedder returned an empty or non-finite vector", backend=self.name
+                )
         return vectors
 
     # -- the Memory API --------------------------------------------------------------------------
@@ -322,7 +336,9 @@ class PostgresMemory(Memory):
             return [MemoryHit(_record(row), float(row[10])) for row in keyword_rows[:k]]
         return self._hybrid(keyword_rows, vector_rows, vectors[0], k)
 
-    async def _nearest(self, conn: Conn, vector: list[float], where: str, params: dict[str, Any]) -> list[Any]:
+    async def _nearest(
+        self, conn: Conn, vector: list[float], where: str, params: dict[str, Any]
+    ) -> list[Any]:
         """Rows with their cosine similarity to ``vector``: the nearest ``candidates`` (pgvector),
         or every visible one (compared here)."""
         params["vec"], params["dims"] = vector, len(vector)
@@ -448,7 +464,9 @@ class PostgresMemory(Memory):
 
     async def delete(self, memory_id: str) -> bool:
         async def work(conn: Conn) -> bool:
-            cursor = await conn.execute(f"DELETE FROM {self._sql} WHERE id = %s RETURNING 1", (encode(memory_id),))
+            cursor = await conn.execute(
+                f"DELETE FROM {self._sql} WHERE id = %s RETURNING 1", (encode(memory_id),)
+            )
             return await cursor.fetchone() is not None
 
         return await self.db.call(work, what="deleting a memory", write=True)

@@ -153,9 +153,7 @@ async def ensure_schema(
     quoted = sql.Identifier(schema)
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(schema),))
-        cursor = await conn.execute(
-            "SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)
-        )
+        cursor = await conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
         if await cursor.fetchone() is None:
             await conn.execute(sql.SQL("CREATE SCHEMA {}").format(quoted))
         await conn.execute(sql.SQL(_HISTORY).format(schema=quoted))
@@ -166,7 +164,9 @@ async def ensure_schema(
             for statement in steps[version]:
                 await conn.execute(sql.SQL(statement).format(schema=quoted))
             await conn.execute(
-                sql.SQL("INSERT INTO {}.schema_migrations (component, version) VALUES (%s, %s)").format(quoted),
+                sql.SQL("INSERT INTO {}.schema_migrations (component, version) VALUES (%s, %s)").format(
+                    quoted
+                ),
                 (component, version),
             )
         return max(found, target)

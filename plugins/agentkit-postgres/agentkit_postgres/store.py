@@ -23,7 +23,13 @@ from psycopg import AsyncConnection
 
 from agentkit.errors import CorruptSessionError, SchemaVersionError, StorageError
 from agentkit.messages import Message, Usage
-from agentkit.serialization import from_dict, messages_from_dicts, messages_from_json_texts, messages_to_dicts, to_dict
+from agentkit.serialization import (
+    from_dict,
+    messages_from_dicts,
+    messages_from_json_texts,
+    messages_to_dicts,
+    to_dict,
+)
 from agentkit.stores import (
     InfoChange,
     SearchHit,
@@ -181,7 +187,9 @@ class PostgresStore(Store):
 
         async def verify(conn: Conn) -> bool:
             if messages and start:  # its first row is there, or another writer's is
-                row = await (await conn.execute(self._sql.write_at, (encode(session_id), start[0]))).fetchone()
+                row = await (
+                    await conn.execute(self._sql.write_at, (encode(session_id), start[0]))
+                ).fetchone()
                 return row is not None and row[0] == write_id
             return await self._has_version(conn, session_id, write_id)
 
@@ -201,7 +209,9 @@ class PostgresStore(Store):
             await conn.execute(self._sql.update, self._update_params(info, version))
             return info
 
-        return await self.db.call(work, what="replacing a session's messages", write=True, session_id=session_id)
+        return await self.db.call(
+            work, what="replacing a session's messages", write=True, session_id=session_id
+        )
 
     async def delete_session(self, session_id: str) -> bool:
         async def work(conn: Conn) -> bool:
@@ -238,7 +248,9 @@ class PostgresStore(Store):
         async def verify(conn: Conn) -> bool:
             return await self._has_version(conn, new_id, version)
 
-        return await self.db.call(work, what="forking a session", write=True, verify=verify, session_id=source_id)
+        return await self.db.call(
+            work, what="forking a session", write=True, verify=verify, session_id=source_id
+        )
 
     async def search(
         self,
@@ -279,7 +291,9 @@ class PostgresStore(Store):
         row = await (await conn.execute(self._sql.version, (encode(session_id),))).fetchone()
         return row is not None and row[0] == version
 
-    async def _insert(self, conn: Conn, key: str, start: int, write_id: int, messages: Sequence[Message]) -> None:
+    async def _insert(
+        self, conn: Conn, key: str, start: int, write_id: int, messages: Sequence[Message]
+    ) -> None:
         if not messages:
             return
         texts = [m.text for m in messages]
@@ -380,9 +394,7 @@ class _Statements:
         self.find_shared = self.find + " FOR SHARE"
         self.version = f"SELECT version FROM {s}.sessions WHERE id = %s"
         self.list_all = f"SELECT {_COLUMNS} FROM {s}.sessions ORDER BY updated_at DESC, id LIMIT %s OFFSET %s"
-        self.list_user = (
-            f"SELECT {_COLUMNS} FROM {s}.sessions WHERE user_id = %s ORDER BY updated_at DESC, id LIMIT %s OFFSET %s"
-        )
+        self.list_user = f"SELECT {_COLUMNS} FROM {s}.sessions WHERE user_id = %s ORDER BY updated_at DESC, id LIMIT %s OFFSET %s"
         self.read = (
             f"SELECT s.message_count, m.data FROM {s}.sessions AS s"
             f" LEFT JOIN {s}.messages AS m ON m.session_id = s.id WHERE s.id = %s ORDER BY m.seq"

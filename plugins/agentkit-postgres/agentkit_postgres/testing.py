@@ -112,7 +112,9 @@ class PostgresServer:
         command = [str(self.bin / args[0]), *args[1:]]
         if self._user is not None:
             command = ["runuser", "-u", self._user, "--", *command]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        )
         if check and done.returncode != 0:
             log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
             raise RuntimeError(f"{args[0]} failed ({done.returncode}): {done.stderr.strip()}\n{log}")
@@ -123,7 +125,9 @@ class PostgresServer:
     def start(self) -> PostgresServer:
         """Create the data directory (first time), then start the server and wait until it answers."""
         if not self._initialised:
-            self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
+            self._run(
+                "initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"
+            )
             with open(self.data / "pg_hba.conf", "w", encoding="utf-8") as hba:
                 hba.write("local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n")
             self._initialised = True
@@ -131,7 +135,19 @@ class PostgresServer:
         options.append("-c listen_addresses=127.0.0.1" if self.tcp else "-c listen_addresses=''")
         for key, value in self.settings.items():
             options.append(f"-c {key}={value}")
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "120", "-o", " ".join(options), "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-w",
+            "-t",
+            "120",
+            "-o",
+            " ".join(options),
+            "start",
+        )
         if self.tcp:
             self.execute(f"ALTER ROLE postgres PASSWORD '{PASSWORD}'")
         return self
@@ -189,7 +205,9 @@ class PostgresServer:
             return f"postgresql://{urllib.parse.quote(user)}:{secret}@127.0.0.1:{self.port}/{database}"
         return f"postgresql://{urllib.parse.quote(user)}@/{database}?host={self.root}&port={self.port}"
 
-    def execute(self, statement: str, params: Any = None, *, database: str = "postgres") -> list[tuple[Any, ...]]:
+    def execute(
+        self, statement: str, params: Any = None, *, database: str = "postgres"
+    ) -> list[tuple[Any, ...]]:
         """Run one statement as the superuser (autocommit); its rows, if any."""
         import psycopg
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 
@@ -56,3 +56,30 @@ def dsn(pg_server: PostgresServer) -> str:
 def schema() -> str:
     """A schema name no other test uses."""
     return f"t_{uuid.uuid4().hex[:16]}"
+
+
+# A tiny "embedding": each word maps to a concept axis, so related words share a direction
+# although they share no keyword.
+CONCEPTS = {
+    "flight": 0, "plane": 0, "airline": 0, "seat": 0, "window": 0, "aisle": 0, "fly": 0,
+    "vegetarian": 1, "meat": 1, "food": 1, "dinner": 1, "eat": 1, "restaurant": 1,
+    "dog": 2, "pet": 2, "cat": 2,
+}  # fmt: skip
+
+
+async def _fake_embed(texts: list[str]) -> list[list[float]]:
+    vectors = []
+    for text in texts:
+        v = [0.0, 0.0, 0.0, 0.01]
+        for word in text.lower().replace("?", " ").replace(".", " ").split():
+            axis = CONCEPTS.get(word.rstrip("s"))
+            if axis is not None:
+                v[axis] += 1.0
+        vectors.append(v)
+    return vectors
+
+
+@pytest.fixture
+def fake_embed() -> Callable[[list[str]], Awaitable[list[list[float]]]]:
+    """An embedder whose vectors point along concepts: related words, no shared keyword."""
+    return _fake_embed

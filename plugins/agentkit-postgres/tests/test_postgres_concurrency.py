@@ -105,7 +105,10 @@ class Lines:
     def wait_for(self, count: int, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while len(self.committed()) < count:
-            assert self._process.poll() is None, (self.lines[-5:], self._process.stderr and self._process.stderr.read())
+            assert self._process.poll() is None, (
+                self.lines[-5:],
+                self._process.stderr and self._process.stderr.read(),
+            )
             assert time.monotonic() < deadline, self.lines[-5:]
             time.sleep(0.01)
 
@@ -136,7 +139,9 @@ async def test_four_processes_append_1000_turns_each_to_one_session(pg_server: P
         await store.aclose()
 
 
-async def test_processes_writing_one_shared_and_their_own_sessions_lose_nothing(pg_server: PostgresServer) -> None:
+async def test_processes_writing_one_shared_and_their_own_sessions_lose_nothing(
+    pg_server: PostgresServer,
+) -> None:
     dsn = pg_server.create_database("mixed_writers")
     go = Path(pg_server.root) / "go-mixed"
     names = [f"w{n}" for n in range(6)]
@@ -234,7 +239,12 @@ async def test_processes_starting_at_once_on_an_empty_database_create_the_schema
         """
     )
     starters = [
-        subprocess.Popen([sys.executable, "-c", script, dsn, str(go)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", script, dsn, str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(8)
     ]
     with reaped(*starters):

@@ -25,9 +25,7 @@ SECRET = "S3cret-Pass_word!"  # a password that must never be seen
 
 def everything_shown(exc: BaseException) -> str:
     """What a user or a log could ever see of an error: message, hint, repr, traceback, causes."""
-    return "\n".join(
-        [str(exc), repr(exc), str(getattr(exc, "hint", "")), *traceback.format_exception(exc)]
-    )
+    return "\n".join([str(exc), repr(exc), str(getattr(exc, "hint", "")), *traceback.format_exception(exc)])
 
 
 def assert_never_shown(exc: BaseException, *secrets: str) -> None:
@@ -285,14 +283,18 @@ async def test_statement_timeout_cancels_a_stuck_write_and_stores_nothing(
         await store.aclose()
 
 
-async def test_a_pool_all_busy_past_pool_timeout_says_so(pg_server: PostgresServer, dsn: str, schema: str) -> None:
+async def test_a_pool_all_busy_past_pool_timeout_says_so(
+    pg_server: PostgresServer, dsn: str, schema: str
+) -> None:
     store = PostgresStore(dsn, schema=schema, pool_size=1, pool_timeout=0.5)
     try:
         await store.create_session("one")
         release = asyncio.Event()
         holder = asyncio.create_task(_hold_lock(pg_server, schema, "one", release))
         await asyncio.sleep(0.3)
-        waiting = asyncio.create_task(store.append_turn("one", [UserMessage("q")]))  # holds the one connection
+        waiting = asyncio.create_task(
+            store.append_turn("one", [UserMessage("q")])
+        )  # holds the one connection
         await asyncio.sleep(0.3)
         with pytest.raises(StorageError, match="all 1 were busy") as caught:
             await store.list_sessions()

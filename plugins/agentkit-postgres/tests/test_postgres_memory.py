@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -10,6 +10,8 @@ from agentkit.errors import MemoryStoreError, SchemaVersionError
 from agentkit.testing.conformance.memory import MemoryConformance
 from agentkit_postgres import PostgresMemory
 from agentkit_postgres.testing import PostgresServer
+
+Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
 
 
 class TestPostgresMemory(MemoryConformance):
@@ -23,27 +25,6 @@ class TestPostgresMemory(MemoryConformance):
         return PostgresMemory(memory.settings.dsn.conninfo, schema=memory.settings.schema)
 
 
-# A tiny "embedding": each word maps to a concept axis, so related words share a direction
-# although they share no keyword.
-CONCEPTS = {
-    "flight": 0, "plane": 0, "airline": 0, "seat": 0, "window": 0, "aisle": 0, "fly": 0,
-    "vegetarian": 1, "meat": 1, "food": 1, "dinner": 1, "eat": 1, "restaurant": 1,
-    "dog": 2, "pet": 2, "cat": 2,
-}  # fmt: skip
-
-
-async def fake_embed(texts: list[str]) -> list[list[float]]:
-    vectors = []
-    for text in texts:
-        v = [0.0, 0.0, 0.0, 0.01]
-        for word in text.lower().replace("?", " ").replace(".", " ").split():
-            axis = CONCEPTS.get(word.rstrip("s"))
-            if axis is not None:
-                v[axis] += 1.0
-        vectors.append(v)
-    return vectors
-
-
 async def test_recall_ranks_by_full_text_rank(dsn: str, schema: str) -> None:
     memory = PostgresMemory(dsn, schema=schema)
     try:
@@ -51,14 +32,19 @@ async def test_recall_ranks_by_full_text_rank(dsn: str, schema: str) -> None:
         await memory.add("Booked flights to Lisbon", user_id="u1")
         await memory.add("Has a dog named Rex", user_id="u1")
         hits = await memory.search("window seats on flights", user_id="u1", k=5)
-        assert [h.record.text for h in hits] == ["Prefers window seats on long flights", "Booked flights to Lisbon"]
+        assert [h.record.text for h in hits] == [
+            "Prefers window seats on long flights",
+            "Booked flights to Lisbon",
+        ]
         assert hits[0].score > hits[1].score > 0
         assert await memory.search("cats", user_id="u1") == []  # whole words
     finally:
         await memory.aclose()
 
 
-async def test_hybrid_ranking_finds_related_memories_without_shared_words(dsn: str, schema: str) -> None:
+async def test_hybrid_ranking_finds_related_memories_without_shared_words(
+    dsn: str, schema: str, fake_embed: Embed
+) -> None:
     memory = PostgresMemory(dsn, schema=schema, embeddings=fake_embed)
     keyword_only = PostgresMemory(dsn, schema=schema)
     try:
