@@ -19,7 +19,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 # when already there.
 #
 #   apt_need COMMAND PACKAGE     a Debian package, installed when COMMAND is not on the PATH
-#                                (apt_need psql postgresql, apt_need chromium chromium, ...)
+#                                (apt_need chromium chromium, ...)
+#   apt_need_file GLOB PACKAGE   the same, when no file matches GLOB (programs off the PATH)
 #   npm_need PACKAGE[@VERSION]   an npm package, installed under .tox/npm; tests find it through
 #                                AGENTKIT_TEST_NODE_MODULES (=.tox/npm/node_modules)
 #
@@ -28,7 +29,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 # (tox.ini: the py env's MCP conformance server). Services (PostgreSQL, ...) are started by the
 # tests themselves (docs/testing.md). Tests that need something absent fail when CI is set.
 test_prerequisites() {
-  :  # nothing beyond requirements-dev.txt and tox.ini yet
+  # agentkit-postgres's tests start real servers from Debian's PostgreSQL (as the unprivileged
+  # postgres user the package creates); its server binaries are not on the PATH, psql is
+  apt_need_file '/usr/lib/postgresql/*/bin/pg_ctl' postgresql
 }
 # -----------------------------------------------------------------------------------------------
 
@@ -38,6 +41,7 @@ die() { printf 'dev.sh: error: %s\n' "$*" >&2; exit 1; }
 APT_MISSING=()
 NPM_MISSING=()
 apt_need() { command -v "$1" >/dev/null 2>&1 || APT_MISSING+=("$2"); }
+apt_need_file() { compgen -G "$1" >/dev/null || APT_MISSING+=("$2"); }
 npm_need() {
   local name rest=${1:1}
   if [[ $1 == @* ]]; then name="@${rest%%@*}"; else name=${1%%@*}; fi  # @scope/pkg@1.2 -> @scope/pkg

@@ -139,11 +139,15 @@ def test_test_prerequisites_are_listed_in_one_place() -> None:
     text = (ROOT / "dev.sh").read_text()
     body = text.split("test_prerequisites() {", 1)[1].split("\n}", 1)[0]
     needs = [line.split("#")[0].split() for line in body.splitlines() if line.split("#")[0].strip()]
-    assert all(need[0] in ("apt_need", "npm_need", ":") for need in needs), needs
+    assert all(need[0] in ("apt_need", "apt_need_file", "npm_need", ":") for need in needs), needs
     lines = text.splitlines()
     assert lines.count("test_prerequisites() {") == 1 and lines.count("  test_prerequisites") == 1  # one place
     # what is missing is collected, then installed at once (apt needs one update)
     missing = source_and_run('apt_need sh sh-pkg; apt_need no-such-cmd-xyz pkg-xyz; echo "${APT_MISSING[*]}"')
     assert missing.strip() == "pkg-xyz"
+    by_file = source_and_run(
+        "apt_need_file '/bin/s*' sh-pkg; apt_need_file '/no/such/*/file' pkg-file; echo \"${APT_MISSING[*]}\""
+    )
+    assert by_file.strip() == "pkg-file"
     npm = source_and_run('npm_need @scope/pkg@1.2; npm_need left-pad; echo "${NPM_MISSING[*]}"')
     assert npm.strip() == "@scope/pkg@1.2 left-pad"

@@ -148,12 +148,14 @@ class Database:
         *,
         what: str,
         write: bool = False,
+        single: bool = False,
         verify: Verify | None = None,
         session_id: str | None = None,
     ) -> T:
         """Run ``work(conn)`` in one transaction on the plugin's loop; its result.
 
-        A ``write`` finishes even if the caller is cancelled. ``verify(conn)`` says whether the
+        A ``write`` finishes even if the caller is cancelled. A ``single`` write is one
+        statement, its own transaction (one round trip). ``verify(conn)`` says whether the
         write is in the database, after a connection lost while committing (without it, the
         work must be safe to run twice).
         """
@@ -162,7 +164,9 @@ class Database:
                 f"the PostgreSQL {self.component} backend ({self.where}) is closed", None, session_id
             )
         return await _runtime.call(
-            lambda: self._run(work, what=what, write=write, verify=verify, session_id=session_id),
+            lambda: self._run(
+                work, what=what, write=write, single=single, verify=verify, session_id=session_id
+            ),
             shield=write,
         )
 
@@ -257,13 +261,20 @@ class Database:
         return conn
 
     async def _run(
-        self, work: Work[T], *, what: str, write: bool, verify: Verify | None, session_id: str | None
+        self,
+        work: Work[T],
+        *,
+        what: str,
+        write: bool,
+        single: bool,
+        verify: Verify | None,
+        session_id: str | None,
     ) -> T:
         for attempt in range(1, ATTEMPTS + 1):
             pool, conn = await self._checkout(what, session_id)
-            committing = False
+            committing = single  # one statement commits as it runs
             try:
-                if not write:  # a read is one statement: one snapshot, no transaction needed
+                if not write or single:  # one statement: one snapshot, its own transaction
                     return await work(conn)
                 async with conn.pipeline(), conn.transaction():  # BEGIN goes with the first statement
                     result = await work(conn)

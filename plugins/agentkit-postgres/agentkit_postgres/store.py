@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -46,7 +47,10 @@ from ._text import decode, decode_opt, encode, encode_opt, json_text, tsvector_l
 __all__ = ["PostgresStore"]
 
 _COLUMNS = "id, user_id, title, model, created_at, updated_at, message_count, usage, metadata"
+_READ = _COLUMNS + ", version"
 Conn = AsyncConnection[Any]
+#: Session infos a store remembers (with their row's version) for one-round-trip appends.
+CACHED_INFOS = 1024
 
 
 def _new_id() -> int:
@@ -94,6 +98,9 @@ class PostgresStore(Store):
         self.db = Database(self.settings, component="sessions", fail=self._error, newer=self._newer)
         s = f'"{self.settings.schema}"'  # a checked name: letters, digits and '_'
         self._sql = _Statements(s)
+        # What this store last read or wrote of recent sessions, with the row's version. Only
+        # appends use it, and only as a guess: their write is conditional on the version.
+        self._infos: OrderedDict[str, tuple[int, SessionInfo]] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.settings.dsn.display()!r}, schema={self.settings.schema!r})"
@@ -124,7 +131,10 @@ class PostgresStore(Store):
     async def find_session(self, session_id: str) -> SessionInfo | None:
         async def work(conn: Conn) -> SessionInfo | None:
             row = await (await conn.execute(self._sql.find, (encode(session_id),))).fetchone()
-            return None if row is None else self._info(row, session_id)
+            if row is None:
+                self._forget(session_id)
+                return None
+            return self._remember(session_id, row[9], self._info(row, session_id))
 
         return await self.db.call(work, what="reading a session", session_id=session_id)
 
@@ -165,9 +175,12 @@ class PostgresStore(Store):
                 if await cursor.fetchone() is None:
                     raise self.exists(info.id)
             await self._insert(conn, params[0], 0, version, messages)
+            self._remember(info.id, version, info)
 
         async def verify(conn: Conn) -> bool:
             return await self._has_version(conn, info.id, version)
+
+        self._forget(info.id)
 
         await self.db.call(work, what="writing a session", write=True, verify=verify, session_id=info.id)
 
@@ -176,6 +189,12 @@ class PostgresStore(Store):
     ) -> SessionInfo:
         write_id = _new_id()
         start: list[int] = []  # where this write's rows begin (known once the row is locked)
+        what = "storing a turn" if messages else "updating a session"
+        seen = self._infos.get(session_id)
+        if seen is not None:  # one round trip, if the session is still as this store saw it
+            done = await self._extend_seen(session_id, messages, change, write_id, seen, what)
+            if done is not None:
+                return done
 
         async def work(conn: Conn) -> SessionInfo:
             old = await self._locked(conn, session_id)
@@ -183,7 +202,7 @@ class PostgresStore(Store):
             start[:] = [old.message_count]
             await self._insert(conn, encode(session_id), old.message_count, write_id, messages)
             await conn.execute(self._sql.update, self._update_params(info, write_id))
-            return info
+            return self._remember(session_id, write_id, info)
 
         async def verify(conn: Conn) -> bool:
             if messages and start:  # its first row is there, or another writer's is
@@ -193,8 +212,47 @@ class PostgresStore(Store):
                 return row is not None and row[0] == write_id
             return await self._has_version(conn, session_id, write_id)
 
-        what = "storing a turn" if messages else "updating a session"
         return await self.db.call(work, what=what, write=True, verify=verify, session_id=session_id)
+
+    async def _extend_seen(
+        self,
+        session_id: str,
+        messages: list[Message],
+        change: InfoChange,
+        write_id: int,
+        seen: tuple[int, SessionInfo],
+        what: str,
+    ) -> SessionInfo | None:
+        """Append to the session as this store last saw it, in one statement that writes only
+        if the row still has that version; ``None`` when it has not (another writer was first)."""
+        version, old = seen
+        info = change(old)  # a change that raises does so before anything is written
+        key = encode(session_id)
+        update = (*self._update_params(info, write_id), version)
+
+        async def work(conn: Conn) -> bool:
+            if not messages:
+                cursor = await conn.execute(self._sql.update_seen, update)
+            else:
+                rows = self._rows(messages)
+                cursor = await conn.execute(
+                    self._sql.append_seen, (*update, old.message_count, write_id, *rows)
+                )
+            return cursor.rowcount > 0
+
+        async def verify(conn: Conn) -> bool:
+            if messages:
+                row = await (await conn.execute(self._sql.write_at, (key, old.message_count))).fetchone()
+                return row is not None and row[0] == write_id
+            return await self._has_version(conn, session_id, write_id)
+
+        written = await self.db.call(
+            work, what=what, write=True, single=True, verify=verify, session_id=session_id
+        )
+        if not written:
+            self._forget(session_id)
+            return None
+        return self._remember(session_id, write_id, info)
 
     async def rewrite_session(
         self, session_id: str, messages: list[Message], change: InfoChange
@@ -207,7 +265,7 @@ class PostgresStore(Store):
             await conn.execute(self._sql.delete_messages, (key,))
             await self._insert(conn, key, 0, version, messages)
             await conn.execute(self._sql.update, self._update_params(info, version))
-            return info
+            return self._remember(session_id, version, info)
 
         return await self.db.call(
             work, what="replacing a session's messages", write=True, session_id=session_id
@@ -216,6 +274,7 @@ class PostgresStore(Store):
     async def delete_session(self, session_id: str) -> bool:
         async def work(conn: Conn) -> bool:
             cursor = await conn.execute(self._sql.delete, (encode(session_id),))
+            self._forget(session_id)
             return (await cursor.fetchone()) is not None
 
         return await self.db.call(work, what="deleting a session", write=True, session_id=session_id)
@@ -243,7 +302,7 @@ class PostgresStore(Store):
             if await (await conn.execute(self._sql.insert, params)).fetchone() is None:
                 raise self.exists(new_id)
             await conn.execute(self._sql.copy_messages, (params[0], version, encode(source_id), count))
-            return info
+            return self._remember(new_id, version, info)
 
         async def verify(conn: Conn) -> bool:
             return await self._has_version(conn, new_id, version)
@@ -294,21 +353,29 @@ class PostgresStore(Store):
     async def _insert(
         self, conn: Conn, key: str, start: int, write_id: int, messages: Sequence[Message]
     ) -> None:
-        if not messages:
-            return
+        if messages:
+            await conn.execute(self._sql.insert_messages, (key, start, write_id, *self._rows(messages)))
+
+    @staticmethod
+    def _rows(messages: Sequence[Message]) -> tuple[list[str], list[str], list[str], list[str]]:
+        """The messages' columns (role, text, terms, data) as arrays, for one ``unnest``."""
         texts = [m.text for m in messages]
-        await conn.execute(
-            self._sql.insert_messages,
-            (
-                key,
-                start,
-                write_id,
-                [m.role for m in messages],
-                [encode(t) for t in texts],
-                [tsvector_literal(search_terms(t)) for t in texts],
-                [json_text(d) for d in messages_to_dicts(messages)],
-            ),
+        return (
+            [m.role for m in messages],
+            [encode(t) for t in texts],
+            [tsvector_literal(search_terms(t)) for t in texts],
+            [json_text(d) for d in messages_to_dicts(messages)],
         )
+
+    def _remember(self, session_id: str, version: int, info: SessionInfo) -> SessionInfo:
+        self._infos[session_id] = (version, info)
+        self._infos.move_to_end(session_id)
+        if len(self._infos) > CACHED_INFOS:
+            self._infos.popitem(last=False)
+        return info
+
+    def _forget(self, session_id: str) -> None:
+        self._infos.pop(session_id, None)
 
     @staticmethod
     def _info_params(info: SessionInfo, version: int) -> tuple[Any, ...]:
@@ -389,7 +456,7 @@ class _Statements:
     """The store's SQL, with the schema's quoted name filled in once."""
 
     def __init__(self, s: str) -> None:
-        self.find = f"SELECT {_COLUMNS} FROM {s}.sessions WHERE id = %s"
+        self.find = f"SELECT {_READ} FROM {s}.sessions WHERE id = %s"
         self.find_locked = self.find + " FOR UPDATE"
         self.find_shared = self.find + " FOR SHARE"
         self.version = f"SELECT version FROM {s}.sessions WHERE id = %s"
@@ -421,6 +488,13 @@ class _Statements:
             f"INSERT INTO {s}.messages (session_id, seq, write_id, role, text, terms, data)"
             " SELECT %s, %s + u.n - 1, %s, u.role, u.text, u.terms::tsvector, u.data"
             " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS u(role, text, terms, data, n)"
+        )
+        self.update_seen = self.update + " AND version = %s"
+        self.append_seen = (
+            f"WITH seen AS ({self.update_seen} RETURNING id)"
+            f" INSERT INTO {s}.messages (session_id, seq, write_id, role, text, terms, data)"
+            " SELECT seen.id, %s + u.n - 1, %s, u.role, u.text, u.terms::tsvector, u.data FROM seen,"
+            " unnest(%s::text[], %s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS u(role, text, terms, data, n)"
         )
         self.write_at = f"SELECT write_id FROM {s}.messages WHERE session_id = %s AND seq = %s"
         self.copy_messages = (
