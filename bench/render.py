@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["render_performance"]
+__all__ = ["postgres_rows", "render_performance"]
 
 
 def _ms(s: dict[str, float]) -> str:
@@ -121,6 +121,9 @@ def render_performance(r: dict[str, Any]) -> str:
                 f"| {label} | {row['memories']:,} | {row['median_ms']:.2f} ms | {row['p95_ms']:.2f} ms | "
                 f"top 5 in ≤ 10 ms ({_verdict(row['median_ms'] <= 10)}) |"
             )
+    postgres = r.get("postgres")
+    if postgres and postgres.get("results"):
+        out += ["", "## PostgreSQL (`bench/postgres.py`)", "", *postgres_rows(postgres)]
     batch = r.get("batch")
     if batch:
         out += ["", "## Batch runs (`bench/batch.py`)", "", *_batch_rows(batch)]
@@ -290,6 +293,49 @@ def _storage_table(storage: Any) -> str:
             f"≥ {append_target:,.0f}/s, ≤ {load_target:.0f} ms ({_verdict(ok)}) |"
         )
     return "\n".join(rows)
+
+
+def postgres_rows(pg: Any) -> list[str]:
+    """The PostgreSQL store and memory beside SQLite's (``bench/postgres.py``)."""
+    t, n = pg["targets"], pg["counts"]
+
+    def rate(x: Any) -> str:
+        return f"{x['median']:,.0f} ({x['min']:,.0f}–{x['max']:,.0f})"
+
+    out = [
+        f"PostgreSQL {pg['postgres'].split()[0]} started for the run (default settings: every commit waits for "
+        "its WAL flush) and reached over loopback TCP, beside SQLite (a file, `synchronous=normal`: no "
+        f"flush per commit) in the same run. Turns of two messages, {n['turns']:,} per run appended one at a "
+        f"time by 1 writer, {n['turns'] // 2:,} each by 8 writer processes at once (each to a session of "
+        f"its own, then all to one session); medians and min–max of {n['repeat']} runs. Load: a "
+        f"{n['messages']:,}-message session read by a fresh store, and again after one more turn. Recall: "
+        f"top 5 over {n['memories']:,} memories, no embeddings (load average during the run: "
+        f"{pg['load_average']:.1f} on {pg['cpus']} CPUs).",
+        "",
+        "| store | 1 writer, turns/s | 8 writers, own sessions | 8 writers, one session "
+        f"| load {n['messages']:,} messages "
+        "| reload after one turn |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in pg["results"]:
+        out.append(
+            f"| {r['store']} | {rate(r['append_1_turns_per_s'])} | {rate(r['append_8_own_turns_per_s'])} | "
+            f"{rate(r['append_8_shared_turns_per_s'])} | {r['load_ms']['median']:.1f} ms "
+            f"({r['load_ms']['min']:.1f}–{r['load_ms']['max']:.1f}) | {r['reload_ms']['median']:.1f} ms |"
+        )
+    out += ["", "| recall, top 5 | layout | median | p95 |", "|---|---|---|---|"]
+    for r in pg["results"]:
+        for layout, row in r["recall"].items():
+            out.append(f"| {r['store']} | {layout} | {row['median_ms']:.2f} ms | {row['p95_ms']:.2f} ms |")
+    pr = pg["results"][0]
+    checks = [
+        (f"≥ {t['writers8_turns_per_s']:,.0f} turns/s from 8 writers", pr["append_8_own_turns_per_s"]["median"]
+         >= t["writers8_turns_per_s"]),
+        (f"a 10,000-message session loaded in ≤ {t['load_ms']:.0f} ms", pr["load_ms"]["median"] <= t["load_ms"]),
+        (f"recall top 5 in ≤ {t['recall_ms']:.0f} ms", all(x["median_ms"] <= t["recall_ms"] for x in pr["recall"].values())),
+    ]  # fmt: skip
+    out += ["", "Targets (PostgreSQL): " + "; ".join(f"{what} ({_verdict(ok)})" for what, ok in checks) + "."]
+    return out
 
 
 if __name__ == "__main__":

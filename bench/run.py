@@ -402,6 +402,7 @@ def main() -> int:
     for script, key, extra in (
         ("storage.py", "storage", ["--turns", "500", "--messages", "2000", "--repeat", "1"] if q else []),
         ("memory.py", "memory", ["--memories", "10000", "--queries", "50"] if q else []),
+        ("postgres.py", "postgres", ["--quick"] if q else []),
         ("batch.py", "batch", ["--items", "200", "--repeat", "1"] if q else []),
         ("mcp_calls.py", "mcp", ["--quick"] if q else []),
         ("hooks.py", "hooks", ["--runs", "300", "--repeat", "1"] if q else []),
@@ -473,6 +474,13 @@ def report(r: dict[str, Any]) -> str:
     hooks = (r.get("hooks") or {}).get("us_per_run")
     if hooks:
         lines.append("a run with hooks: " + ", ".join(f"{k} {v:.0f} us" for k, v in hooks.items()))
+    for row in (r.get("postgres") or {}).get("results", []):
+        recall = ", ".join(f"{k} {v['median_ms']:.2f} ms" for k, v in row["recall"].items())
+        lines.append(
+            f"{row['store']} (bench/postgres.py): {row['append_1_turns_per_s']['median']:,.0f} turns/s from 1 writer, "
+            f"{row['append_8_own_turns_per_s']['median']:,.0f} from 8, load {row['load_ms']['median']:.1f} ms, "
+            f"recall {recall}"
+        )
     for key in sorted(set(r) - _REPORTED):  # a part added later still says it ran
         lines.append(f"{key}: measured, see results.json")
     return "\n".join(lines)
@@ -481,7 +489,7 @@ def report(r: dict[str, Any]) -> str:
 #: The parts of a run's results that report() describes (and what is not a part).
 _REPORTED = frozenset({
     "machine", "quick", "counts", "server_capacity", "sequential", "concurrent", "first_delta",
-    "tool_dispatch", "import_time", "cli_startup", "storage", "memory", "batch", "mcp", "hooks", "otel",
+    "tool_dispatch", "import_time", "cli_startup", "storage", "memory", "batch", "mcp", "hooks", "otel", "postgres",
 })
 
 

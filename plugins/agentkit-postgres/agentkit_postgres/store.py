@@ -51,6 +51,8 @@ _READ = _COLUMNS + ", version"
 Conn = AsyncConnection[Any]
 #: Session infos a store remembers (with their row's version) for one-round-trip appends.
 CACHED_INFOS = 1024
+#: Sessions whose decoded messages a store keeps, so that a reload decodes only new rows.
+CACHED_MESSAGES = 8
 
 
 def _new_id() -> int:
@@ -101,6 +103,10 @@ class PostgresStore(Store):
         # What this store last read or wrote of recent sessions, with the row's version. Only
         # appends use it, and only as a guess: their write is conditional on the version.
         self._infos: OrderedDict[str, tuple[int, SessionInfo]] = OrderedDict()
+        # The messages this store last decoded of a few sessions, with the write id of the last
+        # row: rows are never changed, only added or deleted, so while the row at that position
+        # has that id the prefix is the same, and a read decodes only the rows after it.
+        self._messages: OrderedDict[str, tuple[int, list[Message]]] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.settings.dsn.display()!r}, schema={self.settings.schema!r})"
@@ -151,14 +157,34 @@ class PostgresStore(Store):
         return await self.db.call(work, what="listing sessions")
 
     async def read_messages(self, session_id: str) -> list[Message]:
-        async def work(conn: Conn) -> list[str]:
-            rows = await (await conn.execute(self._sql.read, (encode(session_id),))).fetchall()
-            if not rows:
-                raise self.not_found(session_id)
-            return [] if rows[0][1] is None else [r[1] for r in rows]
+        key = encode(session_id)
+        cached = self._messages.get(session_id)
 
-        texts = await self.db.call(work, what="reading a session's messages", session_id=session_id)
-        return self._decode(texts, session_id)
+        async def work(conn: Conn) -> tuple[list[Message], list[Any]] | None:
+            if cached is not None:  # the rows after those this store decoded, if those are unchanged
+                last_id, known = cached
+                rows = await (await conn.execute(self._sql.read_after, (key, len(known) - 1))).fetchall()
+                if rows and rows[0][0] == len(known) - 1 and rows[0][1] == last_id:
+                    return known, rows[1:]
+            rows = await (await conn.execute(self._sql.read, (key,))).fetchall()
+            if not rows:
+                return None
+            return [], [] if rows[0][2] is None else rows
+
+        found = await self.db.call(work, what="reading a session's messages", session_id=session_id)
+        if found is None:
+            self._messages.pop(session_id, None)
+            raise self.not_found(session_id)
+        known, rows = found
+        messages = known + self._decode([r[2] for r in rows], session_id, len(known)) if rows else known
+        if messages:
+            self._messages[session_id] = (rows[-1][1] if rows else cached[0], messages)  # type: ignore[index]
+            self._messages.move_to_end(session_id)
+            if len(self._messages) > CACHED_MESSAGES:
+                self._messages.popitem(last=False)
+        else:
+            self._messages.pop(session_id, None)
+        return list(messages)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -426,14 +452,14 @@ class PostgresStore(Store):
                 session_id=sid,
             ) from None
 
-    def _decode(self, texts: list[str], session_id: str) -> list[Message]:
+    def _decode(self, texts: list[str], session_id: str, first: int = 0) -> list[Message]:
         if not texts:
             return []
         try:  # batches of rows parsed as JSON arrays: much faster than one parse per row
             return messages_from_json_texts(texts)
         except ValueError:
             pass
-        for seq, text in enumerate(texts):
+        for seq, text in enumerate(texts, start=first):
             try:
                 messages_from_dicts([json.loads(text)])
             except ValueError as exc:
@@ -463,8 +489,11 @@ class _Statements:
         self.list_all = f"SELECT {_COLUMNS} FROM {s}.sessions ORDER BY updated_at DESC, id LIMIT %s OFFSET %s"
         self.list_user = f"SELECT {_COLUMNS} FROM {s}.sessions WHERE user_id = %s ORDER BY updated_at DESC, id LIMIT %s OFFSET %s"
         self.read = (
-            f"SELECT s.message_count, m.data FROM {s}.sessions AS s"
+            f"SELECT m.seq, m.write_id, m.data FROM {s}.sessions AS s"
             f" LEFT JOIN {s}.messages AS m ON m.session_id = s.id WHERE s.id = %s ORDER BY m.seq"
+        )
+        self.read_after = (
+            f"SELECT seq, write_id, data FROM {s}.messages WHERE session_id = %s AND seq >= %s ORDER BY seq"
         )
         values = "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s"
         self.insert = (
@@ -487,14 +516,14 @@ class _Statements:
         self.insert_messages = (
             f"INSERT INTO {s}.messages (session_id, seq, write_id, role, text, terms, data)"
             " SELECT %s, %s + u.n - 1, %s, u.role, u.text, u.terms::tsvector, u.data"
-            " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS u(role, text, terms, data, n)"
+            " FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[]) WITH ORDINALITY AS u(role, text, terms, data, n)"
         )
         self.update_seen = self.update + " AND version = %s"
         self.append_seen = (
             f"WITH seen AS ({self.update_seen} RETURNING id)"
             f" INSERT INTO {s}.messages (session_id, seq, write_id, role, text, terms, data)"
             " SELECT seen.id, %s + u.n - 1, %s, u.role, u.text, u.terms::tsvector, u.data FROM seen,"
-            " unnest(%s::text[], %s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS u(role, text, terms, data, n)"
+            " unnest(%b::text[], %b::text[], %b::text[], %b::text[]) WITH ORDINALITY AS u(role, text, terms, data, n)"
         )
         self.write_at = f"SELECT write_id FROM {s}.messages WHERE session_id = %s AND seq = %s"
         self.copy_messages = (
