@@ -1,0 +1,82 @@
+"""What the conformance suite does not reach: text PostgreSQL cannot hold, and the store's caches."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import attrs
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agentkit.messages import AssistantMessage, Usage, UserMessage
+from agentkit.stores import SessionInfo
+from agentkit_postgres import PostgresStore
+from agentkit_postgres._text import decode, encode
+
+
+@given(st.text(alphabet=st.characters(codec=None, categories=None)))
+def test_text_escaping_is_reversible_and_keeps_text_apart(text: str) -> None:
+    stored = encode(text)
+    assert "\x00" not in stored
+    assert not any(0xD800 <= ord(c) <= 0xDFFF for c in stored)
+    assert decode(stored) == text
+    assert encode(text + "x") != stored
+
+
+def test_plain_text_is_stored_as_it_is() -> None:
+    for text in ("chat-42", "ünïcødé 🙂", "a\\b'c\"d"):
+        assert encode(text) is text
+
+
+async def test_titles_models_and_metadata_holding_nul_and_lone_surrogates(dsn: str, schema: str) -> None:
+    store = PostgresStore(dsn, schema=schema)
+    odd = "nul \x00, escape \x01, surrogate \ud800"
+    info = SessionInfo(
+        "odd",
+        odd,
+        datetime(2020, 1, 1, tzinfo=UTC),
+        datetime(2020, 1, 2, tzinfo=UTC),
+        title=odd,
+        model=odd,
+        usage=Usage(1, 2, cost=0.5),
+        metadata={odd: [odd, {"k": odd}]},
+    )
+    try:
+        await store.put_session(info, [UserMessage(odd)])
+        again = PostgresStore(dsn, schema=schema)
+        try:
+            assert await again.get_session("odd") == attrs.evolve(info, message_count=1)
+            assert [s.id for s in await again.list_sessions(user_id=odd)] == ["odd"]
+            assert await again.read_messages("odd") == [UserMessage(odd)]
+        finally:
+            await again.aclose()
+    finally:
+        await store.aclose()
+
+
+async def test_cached_reads_and_appends_notice_every_change_by_another_store(dsn: str, schema: str) -> None:
+    mine, theirs = PostgresStore(dsn, schema=schema), PostgresStore(dsn, schema=schema)
+    turn = [UserMessage("q"), AssistantMessage("a")]
+    try:
+        await mine.create_session("c")
+        await mine.append_turn("c", turn)
+        assert await mine.read_messages("c") == turn  # decoded, remembered
+        # deleted and made again, with as many messages: different rows, same length
+        await theirs.delete_session("c")
+        await theirs.create_session("c", title="second")
+        other = [UserMessage("other q"), AssistantMessage("other a")]
+        await theirs.append_turn("c", other)
+        assert await mine.read_messages("c") == other
+        # mine appends as it last saw the session; theirs wrote since: nothing is lost
+        await theirs.append_turn("c", turn, usage=Usage(1, 1, requests=1))
+        info = await mine.append_turn("c", turn, usage=Usage(2, 2, requests=1))
+        assert info.message_count == 6 and info.usage == Usage(3, 3, requests=2) and info.title == "second"
+        assert await theirs.read_messages("c") == other + turn + turn
+        # the same store's own appends go on from what it wrote
+        for _ in range(3):
+            await mine.append_turn("c", turn)
+        assert (await theirs.get_session("c")).message_count == 12
+        assert await mine.read_messages("c") == other + turn * 5
+    finally:
+        await mine.aclose()
+        await theirs.aclose()
