@@ -155,7 +155,8 @@ class Database:
         """Run ``work(conn)`` in one transaction on the plugin's loop; its result.
 
         A ``write`` finishes even if the caller is cancelled. A ``single`` write is one
-        statement, its own transaction (one round trip). ``verify(conn)`` says whether the
+        statement, its own transaction (one round trip); its work returns whether it wrote
+        (``True`` when ``verify`` found it had, after a dropped connection). ``verify(conn)`` says whether the
         write is in the database, after a connection lost while committing (without it, the
         work must be safe to run twice).
         """
@@ -287,7 +288,8 @@ class Database:
                 if lost:
                     self._discard(pool)  # a server that restarted left every connection dead
                     if await self._after_lost(committing and write, verify, what, session_id):
-                        return result  # the commit got in before the connection dropped
+                        # the commit got in before the connection dropped
+                        return True if single else result  # type: ignore[return-value]
                 if attempt == ATTEMPTS:
                     raise self._translate(exc, what, session_id) from None
             finally:
