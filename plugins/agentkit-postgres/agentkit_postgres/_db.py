@@ -19,6 +19,7 @@ the call after a restart reconnects by itself.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import os
 import re
@@ -36,6 +37,8 @@ from ._dsn import Dsn, conninfo_with
 from .schema import ensure_schema
 
 __all__ = ["Database", "Settings", "check_settings"]
+
+log = logging.getLogger("agentkit.postgres")
 
 T = TypeVar("T")
 Work = Callable[[AsyncConnection[Any]], Awaitable[T]]
@@ -305,6 +308,12 @@ class Database:
         once. A commit cut short: the server has ``connect_timeout`` seconds to come back and
         say whether the write got in, since a caller told "unknown" may well store it twice.
         """
+        log.warning(
+            "the connection to PostgreSQL (%s) dropped while %s%s; reconnecting",
+            self.where,
+            what,
+            " (committing: checking whether it got in)" if ambiguous else "",
+        )
         deadline = time.monotonic() + (self.settings.connect_timeout if ambiguous else 0.0)
         while True:
             try:
