@@ -80,6 +80,22 @@ class ModelResponse:
     cached: bool = False
     type: Literal["model_response"] = attrs.field(default="model_response", init=False)
 
+    def stream_events(self) -> list[ModelStreamEvent]:
+        """The deltas a stream of this answer would have carried: its reasoning, its text, then
+        each tool call (started, and its arguments when it has any). For an answer that came in
+        one piece (``complete()``, a cache, a hook) where a stream is wanted."""
+        message = self.message
+        events: list[ModelStreamEvent] = []
+        if message.reasoning:
+            events.append(ReasoningDelta(message.reasoning))
+        if message.content:
+            events.append(TextDelta(message.content))
+        for index, call in enumerate(message.tool_calls):
+            events.append(ToolCallStarted(index=index, id=call.id, name=call.name))
+            if call.arguments:
+                events.append(ToolCallDelta(index=index, id=call.id, arguments=call.arguments))
+        return events
+
 
 @attrs.frozen
 class ToolCallResult:

@@ -457,6 +457,11 @@ class HttpClient:
             if broken is None:
                 break
             await retries.pause(broken)
+        return self.parse_json(body, model)
+
+    def parse_json(self, body: bytes, model: str | None = None) -> Any:
+        """``body`` parsed as JSON; one that is not JSON is a :class:`~agentkit.errors.ProviderError`
+        quoting it (secrets redacted) and asking whether the URL is the right server."""
         try:
             return json.loads(body)
         except ValueError:
@@ -466,6 +471,7 @@ class HttpClient:
                     provider=self.provider,
                     model=model,
                     body=body.decode("utf-8", "replace"),
+                    hint=f"is {self.base_url} a {self.provider} server? (check base_url)",
                 )
             ) from None
 
@@ -644,6 +650,7 @@ class OpenResponse:
         watchdog = self._watchdog
         iterator = self.response.aiter_bytes().__aiter__()
         idle = s.first_byte_timeout  # headers may come before the model is ready: wait longer once
+        first = True
         try:
             while True:
                 now = time.monotonic()
@@ -658,22 +665,15 @@ class OpenResponse:
                 try:
                     chunk = await iterator.__anext__()
                 except BaseException as exc:
-                    if watchdog.release(exc) or isinstance(exc, TimeoutError):  # the read or total limit
+                    if (
+                        watchdog.release(exc)  # the read or total limit
+                        or isinstance(exc, (TimeoutError, httpx.TimeoutException))  # a blocking read's (sync runs)
+                    ):
                         if grace is not None:
                             return  # the answer was complete; the server just did not hang up
-                        raise ProviderTimeoutError(
-                            "the response stalled (no data within the read timeout or total deadline)",
-                            provider=self._client.provider,
-                            model=self._model,
-                        ) from None
+                        raise self._stalled(first=first, total=deadline - now <= idle) from None
                     if isinstance(exc, StopAsyncIteration):
                         return
-                    if isinstance(exc, httpx.TimeoutException):
-                        if grace is not None:
-                            return  # as above, seen by a blocking read (sync runs)
-                        raise ProviderTimeoutError(
-                            "the response stalled", provider=self._client.provider, model=self._model
-                        ) from None
                     if isinstance(exc, httpx.TransportError):
                         raise IncompleteStreamError(
                             f"the connection broke mid-response ({type(exc).__name__})",
@@ -682,14 +682,33 @@ class OpenResponse:
                         ) from None
                     raise
                 watchdog.release()
-                idle = s.read_timeout
+                idle, first = s.read_timeout, False
                 yield chunk
         finally:
             watchdog.disarm()
 
+    def _stalled(self, *, first: bool, total: bool) -> ProviderTimeoutError:
+        """The error for a body that stopped: which limit ran out, and the setting that moves it."""
+        s = self._client.settings
+        if total:
+            message = f"the response did not finish within the total deadline of {s.total_timeout:g}s"
+            hint = "raise total_timeout, or ask for a shorter answer (max_tokens)"
+        elif first:
+            message = f"the response stalled: nothing within the first-byte timeout of {s.first_byte_timeout:g}s"
+            hint = "a local model may need long to load: raise first_byte_timeout"
+        else:
+            message = f"the response stalled: nothing for {s.read_timeout:g}s (read_timeout)"
+            hint = "check the server's log; raise read_timeout for a very slow server"
+        return ProviderTimeoutError(message, provider=self._client.provider, model=self._model, hint=hint)
+
     async def read(self) -> bytes:
         """The whole body, under the same deadlines as :meth:`aiter_bytes`."""
         return b"".join([chunk async for chunk in self.aiter_bytes()])
+
+    async def json(self) -> Any:
+        """The whole body as JSON, under the same deadlines as :meth:`aiter_bytes`; a body that is
+        not JSON is a :class:`~agentkit.errors.ProviderError` quoting it (secrets redacted)."""
+        return self._client.parse_json(await self.read(), self._model)
 
     async def aclose(self) -> None:
         self._watchdog.disarm()

@@ -36,7 +36,6 @@ from ._tool_calls import ToolRunner
 from .errors import IncompleteStreamError, MaxTurnsError, OutputValidationError, RunAbortedError
 from .events import (
     ModelResponse,
-    ReasoningDelta,
     RunCompleted,
     RunResult,
     StreamEvent,
@@ -539,15 +538,8 @@ class Run:
 
     async def _replay(self, response: ModelResponse) -> None:
         """Stream events for a response that did not come from a stream (cache, hook, complete())."""
-        message = response.message
-        if message.reasoning:
-            await self._forward(ReasoningDelta(message.reasoning))
-        if message.content:
-            await self._forward(TextDelta(message.content))
-        for index, call in enumerate(message.tool_calls):
-            await self._forward(ToolCallStarted(index=index, id=call.id, name=call.name))
-            if call.arguments:
-                await self._forward(ToolCallDelta(index=index, id=call.id, arguments=call.arguments))
+        for event in response.stream_events():
+            await self._forward(event)
 
     async def _forward(self, event: StreamEvent) -> None:
         """Pass a model event on; with output guardrails, answer text only once they checked it.

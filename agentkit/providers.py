@@ -114,14 +114,8 @@ class Provider(abc.ABC):  # noqa: B024 - abstract: a subclass implements complet
         if type(self).complete is Provider.complete:
             raise NotImplementedError(f"{type(self).__name__} implements neither complete() nor stream()")
         response = await self.complete(request)
-        if response.message.reasoning:
-            from .events import ReasoningDelta
-
-            yield ReasoningDelta(response.message.reasoning)
-        if response.message.content:
-            from .events import TextDelta
-
-            yield TextDelta(response.message.content)
+        for event in response.stream_events():
+            yield event
         yield response
 
     async def context_window(self, model: str) -> int | None:

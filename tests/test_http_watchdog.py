@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from agentkit.errors import IncompleteStreamError, ProviderTimeoutError
+from agentkit.errors import IncompleteStreamError, ProviderError, ProviderTimeoutError
 from agentkit.http import HttpClient, HttpSettings, aiter_sse
 from agentkit.testing.servers import Cut, LoopbackServer, Pause, RecordedRequest, Reply
 
@@ -308,3 +308,43 @@ async def test_no_timer_is_left_after_an_error_status(serve, make_client) -> Non
         await client.open("GET", "/v1/x", model="m")
     assert len(server.requests) == 2
     assert live_timers() == []
+
+
+# -- what a stall says: which limit ran out, and the setting that moves it ----------------------
+
+
+@pytest.mark.parametrize(
+    ("chunks", "settings", "message", "setting"),
+    [
+        ([Pause(2.0), event(1)], {"read_timeout": 5, "first_byte_timeout": 0.3},
+         "stalled: nothing within the first-byte timeout of 0.3s", "first_byte_timeout"),
+        ([event(1), Pause(2.0), event(2)], {"read_timeout": 0.3, "first_byte_timeout": 5},
+         r"stalled: nothing for 0.3s \(read_timeout\)", "read_timeout"),
+        ([event(1), Pause(2.0), event(2)], {"read_timeout": 5, "first_byte_timeout": 5, "total_timeout": 0.4},
+         "did not finish within the total deadline of 0.4s", "total_timeout"),
+    ],
+    ids=["first byte", "idle", "total"],
+)
+async def test_a_stall_names_the_limit_and_the_setting(
+    serve, make_client, chunks: list[Any], settings: dict[str, float], message: str, setting: str
+) -> None:
+    server = serve(Reply(200, headers=SSE, chunks=chunks))
+    with pytest.raises(ProviderTimeoutError, match=message) as info:
+        await read_all(make_client(server, **settings))
+    assert setting in (info.value.hint or "")
+
+
+async def test_json_bodies_are_parsed_once_for_every_caller(serve, make_client) -> None:
+    server = serve(Reply(200, '{"answer": 42}', headers={"content-type": "application/json"}))
+    client = make_client(server)
+    assert await client.request_json("GET", "/v1/x") == {"answer": 42}
+    response = await client.open("GET", "/v1/x")
+    try:
+        assert await response.json() == {"answer": 42}
+    finally:
+        await response.aclose()
+    serve(Reply(200, "<html>a login page</html>"))
+    with pytest.raises(ProviderError, match="not JSON") as info:
+        await client.request_json("GET", "/v1/x", model="m")
+    assert info.value.body == "<html>a login page</html>" and info.value.model == "m"
+    assert info.value.hint == f"is {server.url} a test server? (check base_url)"

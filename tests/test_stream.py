@@ -18,10 +18,12 @@ from agentkit import (
     RunCompleted,
     RunResult,
     TextDelta,
+    ToolCall,
     ToolCallDelta,
     ToolCallResult,
     ToolCallStarted,
     TurnCompleted,
+    UserMessage,
 )
 from agentkit.agent import Agent
 from agentkit.testing import ScriptedProvider, tool_calls
@@ -174,3 +176,29 @@ async def test_stream_errors_are_raised_to_the_consumer(scripted_agent: Any) -> 
     with pytest.raises(RuntimeError, match="provider exploded"):
         async for _ in agent.astream("q"):
             pass
+
+
+class _CompleteOnly(Provider):
+    """A provider that implements only complete(): its answer calls a tool."""
+
+    name = "completeonly"
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        call = ToolCall("c1", "lookup", '{"q": "x"}')
+        return ModelResponse(AssistantMessage("looking", tool_calls=[call], reasoning="hmm"))
+
+
+async def test_an_answer_in_one_piece_streams_like_a_streamed_one() -> None:
+    """Provider.stream() of a complete()-only provider, and the loop's replay of a cached or hook's
+    answer, give the deltas of ModelResponse.stream_events(): reasoning, text, each tool call."""
+    events = [e async for e in _CompleteOnly().stream(ModelRequest("m", [UserMessage("hi")]))]
+    response = events.pop()
+    assert isinstance(response, ModelResponse)
+    assert events == response.stream_events() == [
+        ReasoningDelta("hmm"),
+        TextDelta("looking"),
+        ToolCallStarted(index=0, id="c1", name="lookup"),
+        ToolCallDelta(index=0, id="c1", arguments='{"q": "x"}'),
+    ]
+    no_arguments = ModelResponse(AssistantMessage(tool_calls=[ToolCall("c2", "now", "")]))
+    assert no_arguments.stream_events() == [ToolCallStarted(index=0, id="c2", name="now")]

@@ -14,11 +14,9 @@ Two things are Ollama's own and handled here:
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
 from typing import Any
@@ -33,11 +31,10 @@ from agentkit.errors import (
     ModelNotFoundError,
     ProviderConnectionError,
     ProviderError,
-    ProviderTimeoutError,
     ServerError,
 )
 from agentkit.events import ModelResponse, ModelStreamEvent
-from agentkit.http import HttpClient, HttpSettings, aiter_ndjson, error_for_status
+from agentkit.http import HttpClient, HttpSettings, OpenResponse, Retries, aiter_ndjson, error_for_status
 from agentkit.providers import Capabilities, ModelInfo, ModelRequest, Provider
 
 from .host import ResolvedHost, resolve_host
@@ -54,9 +51,6 @@ OLLAMA_HTTP_DEFAULTS = HttpSettings(
 _HTTP_FIELDS = tuple(a.name for a in attrs.fields(HttpSettings))
 _OWN_SETTINGS = ("headers", "keep_alive", "think", "logprobs", "top_logprobs", "options", "num_ctx")
 _API_KEY_ENV = "OLLAMA_API_KEY"
-
-# Failures that may be retried as long as nothing has reached the caller yet.
-_RETRYABLE = (ServerError, ProviderTimeoutError, IncompleteStreamError, ProviderConnectionError)
 
 
 class OllamaProvider(Provider):
@@ -110,9 +104,8 @@ class OllamaProvider(Provider):
             headers["Authorization"] = f"Bearer {key}"
         elif self.host.authorization:
             headers["Authorization"] = self.host.authorization
-        # HttpClient.open() waits first_byte_timeout for the headers; the body is read by
-        # _chunks() below, which also gives the first body byte that long (a server or proxy
-        # may send headers before the model has loaded).
+        # HttpClient waits first_byte_timeout for the headers and again for the first byte of
+        # the body (a server or proxy may send headers before the model has loaded).
         self._http = HttpClient(
             provider="ollama",
             base_url=self.host.url,
@@ -143,16 +136,14 @@ class OllamaProvider(Provider):
                 f"cannot build the request: {exc}", provider="ollama", model=model
             ) from None
         seed = request_digest(request)
-        s = self.settings
-        deadline = time.monotonic() + s.total_timeout
-        attempt = 0
+        retries = Retries(self._http, model)
         while True:
-            attempt += 1
-            opened = await self._open("POST", "/api/chat", body, model, deadline)
+            opened = await self._open("POST", "/api/chat", body, model, retries)
             assembler = ChatAssembler(request, id_seed=seed)
             delivered = False
+            failure: ProviderError | None = None
             try:
-                async with aclosing(self._objects(opened, model, deadline)) as objects:
+                async with aclosing(self._objects(opened, model)) as objects:
                     async for data in objects:
                         if "error" in data:
                             raise self._stream_error(data["error"], model, delivered)
@@ -161,29 +152,21 @@ class OllamaProvider(Provider):
                             yield event
                         if assembler.done:
                             break
-                if assembler.response is None:
-                    raise IncompleteStreamError(
-                        "the stream ended without Ollama's final `done: true` object "
-                        f"(the answer is cut off after {len(assembler.partial_text)} characters)",
-                        provider="ollama",
-                        model=model,
-                    )
-            except _RETRYABLE as exc:
-                if delivered or attempt > s.max_retries:
+                response = _final(assembler, model)
+            except ProviderError as exc:
+                if delivered:
                     raise
-                wait = s.backoff(attempt)
-                if time.monotonic() + wait >= deadline:
-                    raise
-                log.info("ollama: retrying after %.2fs (%s)", wait, exc)
-                await asyncio.sleep(wait)
-                continue
+                failure = exc
             finally:
                 await opened.aclose()
+            if failure is not None:
+                await retries.pause(failure)  # nothing reached the caller yet: send it again
+                continue
             info = assembler.info
             self.last_response_info = info
             if info is not None and log.isEnabledFor(logging.DEBUG):
                 log.debug("ollama/%s: %s", model, info.summary())
-            yield assembler.response
+            yield response
             return
 
     # -- models ----------------------------------------------------------------------------------
@@ -244,9 +227,9 @@ class OllamaProvider(Provider):
 
     # -- HTTP --------------------------------------------------------------------------------------
 
-    async def _open(self, method: str, path: str, body: Any, model: str | None, deadline: float) -> Any:
+    async def _open(self, method: str, path: str, body: Any, model: str | None, retries: Retries) -> OpenResponse:
         try:
-            return await self._http.open(method, path, json_body=body, model=model, deadline=deadline)
+            return await self._http.open(method, path, json_body=body, model=model, retries=retries)
         except ProviderError as exc:
             explained = self._explain(exc, model)
             if explained is exc:
@@ -254,22 +237,13 @@ class OllamaProvider(Provider):
             raise explained from exc
 
     async def _request_json(self, method: str, path: str, body: Any, model: str | None) -> dict[str, Any]:
-        deadline = time.monotonic() + self.settings.total_timeout
-        opened = await self._open(method, path, body, model, deadline)
         try:
-            raw = b"".join([chunk async for chunk in self._chunks(opened, model, deadline)])
-        finally:
-            await opened.aclose()
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise ProviderError(
-                f"Ollama answered {path} with something that is not JSON",
-                provider="ollama",
-                model=model,
-                body=raw.decode("utf-8", "replace"),
-                hint=f"is {self.host.url} an Ollama server?",
-            ) from None
+            data = await self._http.request_json(method, path, json_body=body, model=model)
+        except ProviderError as exc:
+            explained = self._explain(exc, model)
+            if explained is exc:
+                raise
+            raise explained from exc
         if not isinstance(data, dict):
             raise ProviderError(
                 f"Ollama answered {path} with a JSON {type(data).__name__}", provider="ollama", model=model
@@ -278,12 +252,10 @@ class OllamaProvider(Provider):
             raise self._stream_error(data["error"], model, delivered=False)
         return data
 
-    async def _objects(
-        self, opened: Any, model: str, deadline: float
-    ) -> AsyncGenerator[dict[str, Any], None]:
+    async def _objects(self, opened: OpenResponse, model: str) -> AsyncGenerator[dict[str, Any], None]:
         """The JSON objects of an NDJSON body."""
         try:
-            async for value in aiter_ndjson(self._chunks(opened, model, deadline)):
+            async for value in aiter_ndjson(opened.aiter_bytes()):
                 if not isinstance(value, dict):
                     raise ProviderError(
                         f"Ollama sent a JSON {type(value).__name__} where an object belongs",
@@ -299,51 +271,6 @@ class OllamaProvider(Provider):
                 model=model,
                 body=exc.doc,
             ) from None
-
-    async def _chunks(self, opened: Any, model: str | None, deadline: float) -> AsyncIterator[bytes]:
-        """Body bytes under the first-byte, idle and total deadlines."""
-        import httpx
-
-        s = self.settings
-        iterator = opened.response.aiter_bytes().__aiter__()
-        first = True
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ProviderTimeoutError(
-                    f"the response did not finish within the total deadline of {s.total_timeout:g}s",
-                    provider="ollama",
-                    model=model,
-                    hint="raise total_timeout, or ask for a shorter answer (max_tokens)",
-                )
-            limit = s.first_byte_timeout if first else s.read_timeout
-            try:
-                async with asyncio.timeout(min(remaining, limit)):
-                    chunk = await iterator.__anext__()
-            except StopAsyncIteration:
-                return
-            except (TimeoutError, httpx.TimeoutException):
-                if first:
-                    message = (
-                        f"Ollama sent nothing within the first-byte timeout of {s.first_byte_timeout:g}s"
-                    )
-                    hint = "a large model may need longer to load: raise first_byte_timeout"
-                else:
-                    message = f"the stream stalled: nothing for {s.read_timeout:g}s (read_timeout)"
-                    hint = "check the Ollama server's log; raise read_timeout for a very slow machine"
-                if remaining <= limit:
-                    message = f"the response did not finish within the total deadline of {s.total_timeout:g}s"
-                    hint = "raise total_timeout"
-                raise ProviderTimeoutError(message, provider="ollama", model=model, hint=hint) from None
-            except httpx.TransportError as exc:
-                raise IncompleteStreamError(
-                    f"the connection to {self.host.url} broke mid-response ({type(exc).__name__})",
-                    provider="ollama",
-                    model=model,
-                ) from None
-            if chunk:
-                first = False
-                yield chunk
 
     # -- errors ------------------------------------------------------------------------------------
 
@@ -403,6 +330,18 @@ class OllamaProvider(Provider):
                 body=message,
             )
         return ServerError("Ollama reported an error", provider="ollama", model=model, body=message)
+
+
+def _final(assembler: ChatAssembler, model: str) -> ModelResponse:
+    """The answer of a finished stream; one that ended without ``done: true`` is cut."""
+    if assembler.response is None:
+        raise IncompleteStreamError(
+            "the stream ended without Ollama's final `done: true` object "
+            f"(the answer is cut off after {len(assembler.partial_text)} characters)",
+            provider="ollama",
+            model=model,
+        )
+    return assembler.response
 
 
 def context_from_show(data: Mapping[str, Any]) -> int | None:

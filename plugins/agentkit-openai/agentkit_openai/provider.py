@@ -25,10 +25,6 @@ from agentkit.errors import (
 from agentkit.events import (
     ModelResponse,
     ModelStreamEvent,
-    ReasoningDelta,
-    TextDelta,
-    ToolCallDelta,
-    ToolCallStarted,
 )
 from agentkit.http import HttpClient, HttpSettings, OpenResponse, Retries, aiter_sse
 from agentkit.providers import Capabilities, ModelInfo, ModelRequest, Provider
@@ -270,7 +266,7 @@ class OpenAIProvider(Provider):
             try:
                 if "application/json" in response.headers.get("content-type", ""):
                     result = await self._whole_response(response, request.model)  # the server ignored stream
-                    for event in _events_of(result):
+                    for event in result.stream_events():
                         delivered = True
                         yield event
                 else:
@@ -300,16 +296,7 @@ class OpenAIProvider(Provider):
             await retries.pause(failure)  # nothing reached the caller yet: send it again
 
     async def _whole_response(self, response: OpenResponse, model: str) -> ModelResponse:
-        raw = b"".join([chunk async for chunk in response.aiter_bytes()])
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise ProviderError(
-                "the server answered with something that is not JSON",
-                provider=self.name,
-                model=model,
-                body=raw.decode("utf-8", "replace"),
-            ) from None
+        data = await response.json()
         return parse_completion(data, provider=self.name, model=model, env_var=self.env_var)
 
     async def embed(self, model: str, texts: list[str]) -> list[list[float]]:
@@ -345,16 +332,3 @@ def _stream_error(data: str, *, provider: str, model: str, env_var: str | None) 
         payload = {"error": payload}
     return error_from_payload(payload, provider=provider, model=model, env_var=env_var)
 
-
-def _events_of(response: ModelResponse) -> list[ModelStreamEvent]:
-    """The deltas a streamed answer would have carried, for a server that answered in one piece."""
-    message = response.message
-    events: list[ModelStreamEvent] = []
-    if message.reasoning:
-        events.append(ReasoningDelta(message.reasoning))
-    if message.content:
-        events.append(TextDelta(message.content))
-    for index, call in enumerate(message.tool_calls):
-        events.append(ToolCallStarted(index=index, id=call.id, name=call.name))
-        events.append(ToolCallDelta(index=index, id=call.id, arguments=call.arguments))
-    return events
