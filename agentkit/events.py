@@ -69,16 +69,36 @@ class ToolCallDelta:
     type: Literal["tool_call_delta"] = attrs.field(default="tool_call_delta", init=False)
 
 
+_NO_USAGE = Usage()
+
+
 @attrs.frozen
 class ModelResponse:
-    """One whole model answer: the assistant message and the call's usage."""
+    """One whole model answer: the assistant message, and whether a cache replayed it.
+
+    The message carries the model that wrote it, the call's usage and the finish reason;
+    :attr:`usage`, :attr:`model` and :attr:`finish_reason` read them from there.
+    """
 
     message: AssistantMessage
-    usage: Usage = attrs.field(factory=Usage)
-    model: str | None = None
-    finish_reason: str | None = None
     cached: bool = False
     type: Literal["model_response"] = attrs.field(default="model_response", init=False)
+
+    @property
+    def usage(self) -> Usage:
+        """The call's usage (the message's; an empty :class:`Usage` when it has none)."""
+        usage = self.message.usage
+        return _NO_USAGE if usage is None else usage
+
+    @property
+    def model(self) -> str | None:
+        """The model that answered (the message's)."""
+        return self.message.model
+
+    @property
+    def finish_reason(self) -> str | None:
+        """Why the answer ended (the message's): ``"stop"``, ``"tool_calls"``, ``"length"``, ..."""
+        return self.message.finish_reason
 
     def stream_events(self) -> list[ModelStreamEvent]:
         """The deltas a stream of this answer would have carried: its reasoning, its text, then

@@ -252,7 +252,7 @@ class Run:
             target = res.synthesizer if (tool_results_in and res.synthesizer is not None) else res.target
             response = await self._checked(await self._model_call(target))
             message = response.message
-            self.finish_reason = message.finish_reason or response.finish_reason
+            self.finish_reason = message.finish_reason
             self._append(message)
             await self.emit(TurnCompleted(response=response, turn=self.turns))
 
@@ -627,20 +627,9 @@ class Run:
 
                 usage = attrs.evolve(usage, cost=cost_of(usage, target.model, self.settings.prices))
         message = response.message
-        m_model = message.model or response.model or target.name
-        m_usage = message.usage if source == "cache" and message.usage is not None else usage
-        m_finish = message.finish_reason or response.finish_reason
-        if m_model != message.model or m_usage is not message.usage or m_finish != message.finish_reason:
-            message = attrs.evolve(message, model=m_model, usage=m_usage, finish_reason=m_finish)
-        r_model = response.model or message.model
-        r_finish = response.finish_reason or message.finish_reason
-        if (
-            message is not response.message
-            or usage is not response.usage
-            or r_model != response.model
-            or r_finish != response.finish_reason
-        ):
-            response = attrs.evolve(response, message=message, usage=usage, model=r_model, finish_reason=r_finish)
+        model = message.model or target.name
+        if model != message.model or usage is not message.usage:
+            response = attrs.evolve(response, message=attrs.evolve(message, model=model, usage=usage))
         if source != "cache":
             self._count(usage, target)
         return response

@@ -40,7 +40,7 @@ async def test_every_kind_of_script_item() -> None:
         [
             "text",
             AssistantMessage("message"),
-            ModelResponse(AssistantMessage("response"), usage=Usage(7, 8, requests=1)),
+            ModelResponse(AssistantMessage("response", usage=Usage(7, 8, requests=1))),
             lambda request: "called " + request.model,
             later,
             ValueError("raised"),

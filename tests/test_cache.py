@@ -95,7 +95,7 @@ async def test_directory_cache_round_trip_and_corrupt_files(tmp_path: Path) -> N
     cache = DirectoryCache(tmp_path / "d")
     key = "a" * 64
     assert await cache.get(key) is None
-    response = ModelResponse(AssistantMessage("x", usage=Usage(1, 2, requests=1)), usage=Usage(1, 2, requests=1))
+    response = ModelResponse(AssistantMessage("x", usage=Usage(1, 2, requests=1)))
     await cache.put(key, response)
     assert await cache.get(key) == response
     (tmp_path / "d" / f"{key}.json").write_text("{not json")

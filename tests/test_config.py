@@ -36,7 +36,7 @@ class RecordingProvider(Provider):
     async def complete(self, request: ModelRequest) -> ModelResponse:
         self.requests.append(request)
         last = request.messages[-1]
-        return ModelResponse(AssistantMessage(content=f"ok: {getattr(last, 'text', '')}"), model=request.model)
+        return ModelResponse(AssistantMessage(content=f"ok: {getattr(last, 'text', '')}", model=request.model))
 
 
 def echo_factory(base_url: str | None = None, api_key: str | None = None, **settings: Any) -> RecordingProvider:

@@ -251,7 +251,7 @@ class Gated(Provider):
         await self.go.wait()
         yield TextDelta(self.pieces[-1])
         text = "".join(self.pieces)
-        yield ModelResponse(message=AssistantMessage(text, finish_reason="stop"), finish_reason="stop")
+        yield ModelResponse(message=AssistantMessage(text, finish_reason="stop"))
 
 
 @pytest.mark.parametrize(

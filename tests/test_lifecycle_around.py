@@ -515,7 +515,7 @@ def test_a_hook_supplied_response_still_goes_through_the_model_call_scope(plugin
 
     @hookimpl
     def before_model_call(request: ModelRequest) -> ModelResponse:
-        return ModelResponse(AssistantMessage("canned"), Usage(), request.model, "stop")
+        return ModelResponse(AssistantMessage("canned", model=request.model, usage=Usage(), finish_reason="stop"))
 
     plugin_host.register(
         plugin(around_model_call=model_hook("model", log), before_model_call=before_model_call), name="s"

@@ -103,9 +103,6 @@ message = st.one_of(system_message, user_message, assistant_message, tool_messag
 model_response = st.builds(
     ModelResponse,
     message=assistant_message,
-    usage=usage,
-    model=opt_text,
-    finish_reason=opt_text,
     cached=st.booleans(),
 )
 run_result = st.builds(
@@ -263,6 +260,22 @@ def test_message_shapes_are_pinned():
 
 def test_event_shapes_are_pinned():
     assert to_dict(TextDelta("he")) == {"type": "text_delta", "text": "he"}
+    # usage, model and finish_reason are the message's, written once (ModelResponse reads them from it)
+    response = ModelResponse(AssistantMessage("hi", model="m", usage=Usage(1, 2), finish_reason="stop"))
+    assert to_dict(response) == {
+        "type": "model_response",
+        "message": {
+            "role": "assistant",
+            "content": "hi",
+            "tool_calls": [],
+            "model": "m",
+            "usage": to_dict(Usage(1, 2)),
+            "finish_reason": "stop",
+        },
+        "cached": False,
+    }
+    assert (response.usage, response.model, response.finish_reason) == (Usage(1, 2), "m", "stop")
+    assert ModelResponse(AssistantMessage("no usage")).usage == Usage()
     assert to_dict(ToolCallStarted(0, "c1", "f")) == {
         "type": "tool_call_started",
         "index": 0,

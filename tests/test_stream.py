@@ -141,7 +141,7 @@ class _StreamOnly(Provider):
         yield TextDelta("par")
         yield TextDelta("tial")
         if self.finish:
-            yield ModelResponse(AssistantMessage("partial"), finish_reason="stop")
+            yield ModelResponse(AssistantMessage("partial", finish_reason="stop"))
 
 
 async def test_stream_only_provider_serves_both_modes(plugin_host: Any) -> None:

@@ -192,7 +192,7 @@ def _response(item: Any, request: ModelRequest) -> ModelResponse:
         finish = item.finish_reason or ("tool_calls" if item.tool_calls else "stop")
         usage = item.usage or _estimate_usage(request, item)
         message = attrs.evolve(item, model=item.model or request.model, usage=usage, finish_reason=finish)
-        return ModelResponse(message=message, usage=usage, model=message.model, finish_reason=finish)
+        return ModelResponse(message)
     if isinstance(item, ModelResponse):
         return item
     raise TypeError(

@@ -230,7 +230,7 @@ class LlamaCppProvider(Provider):
         message = AssistantMessage(
             content="".join(text), model=request.model, usage=usage, finish_reason=finish_reason or "stop"
         )
-        yield ModelResponse(message, usage, request.model, finish_reason or "stop")
+        yield ModelResponse(message)
 
     def _generate(self, loaded: _Loaded, request: ModelRequest) -> dict[str, Any]:
         kwargs = _generation_kwargs(request)
@@ -398,7 +398,7 @@ def _response(raw: Mapping[str, Any], model: str) -> ModelResponse:
     message = AssistantMessage(
         content=wire.get("content") or "", tool_calls=calls, model=model, usage=usage, finish_reason=finish
     )
-    return ModelResponse(message, usage, model, finish)
+    return ModelResponse(message)
 
 
 def _translate(exc: BaseException, model: str) -> BaseException:

@@ -404,7 +404,7 @@ class ChatAssembler:
             finish_reason=finish,
         )
         self.info = info
-        self.response = ModelResponse(message=message, usage=usage, model=model, finish_reason=finish)
+        self.response = ModelResponse(message)
 
     @property
     def partial_text(self) -> str:

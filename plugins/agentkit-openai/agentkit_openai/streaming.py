@@ -164,4 +164,4 @@ class StreamAssembler:
             usage=usage,
             finish_reason=self.finish_reason,
         )
-        return ModelResponse(message, usage=usage, model=self.model, finish_reason=self.finish_reason)
+        return ModelResponse(message)

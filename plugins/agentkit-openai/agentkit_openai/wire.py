@@ -330,7 +330,7 @@ def parse_completion(data: Any, *, provider: str, model: str, env_var: str | Non
         usage=usage,
         finish_reason=finish_reason,
     )
-    return ModelResponse(assistant, usage=usage, model=model_name, finish_reason=finish_reason)
+    return ModelResponse(assistant)
 
 
 # -- errors --------------------------------------------------------------------------------

@@ -22,9 +22,9 @@ KEY = "a" * 64
 
 def response(text: str = "cached answer") -> ModelResponse:
     message = AssistantMessage(
-        text, tool_calls=(ToolCall("c", "t", "{}"),), model="m", usage=Usage(3, 4, requests=1)
+        text, tool_calls=(ToolCall("c", "t", "{}"),), model="m", usage=Usage(3, 4, requests=1), finish_reason="stop"
     )
-    return ModelResponse(message=message, usage=Usage(3, 4, requests=1), model="m", finish_reason="stop")
+    return ModelResponse(message=message)
 
 
 async def test_put_get_and_persist(tmp_path: Path) -> None:
