@@ -183,15 +183,19 @@ def table(
     *,
     values: Kind | None = None,
     fields: Mapping[str, Kind] | None = None,
+    reserved: Mapping[str, str] | None = None,
 ) -> Kind:
     """A mapping with string keys; ``values`` checks every value, ``fields`` names the only
-    keys allowed (unknown ones get a "did you mean")."""
+    keys allowed (unknown ones get a "did you mean"), ``reserved`` the keys refused, each
+    with what to do instead."""
     schema: dict[str, Any] = {"type": "object"}
     if values is not None:
         schema["additionalProperties"] = values.config_schema() or {}
     if fields is not None:
         schema["properties"] = {k: f.config_schema() or {} for k, f in fields.items()}
         schema["additionalProperties"] = False
+    if reserved:
+        schema["properties"] = {k: {"not": {}, "x-not": why} for k, why in reserved.items()}
 
     def test(v: Any) -> Problem | None:
         if not isinstance(v, Mapping):
@@ -199,6 +203,8 @@ def table(
         for key, item in v.items():
             if not isinstance(key, str):
                 return (), f"expected {expected} with string keys, got the key {describe(key)}"
+            if reserved and key in reserved:
+                return (key,), reserved[key]
             if fields is not None:
                 if key not in fields:
                     return (key,), unknown_key(key, fields)

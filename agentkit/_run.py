@@ -219,7 +219,11 @@ class RunSettings:
         doc="auto_recall, k, token_budget, tools (see docs/memory.md)",
     )
     params: Mapping[str, Any] = option(
-        table(), factory=dict, normalize=_as_dict, doc="generation parameters passed to the provider (temperature, ...)"
+        table(reserved={"tool_choice": "tool_choice is an option of its own (tool_choice=...), not a param: "
+                                       "there a forcing choice holds for one round of tool calls"}),
+        factory=dict,
+        normalize=_as_dict,
+        doc="generation parameters passed to the provider (temperature, ...)",
     )
     synthesizer_model: str | None = option(
         optional(_MODEL), default=None, doc="a cheaper '<provider>/<model>' for the calls after tool results are in"

@@ -54,6 +54,8 @@ INVALID: list[tuple[str, Any, str, str]] = [
     ("final_turn", "last", 'final_turn = "last"', "final_turn: expected one of 'answer', got a string ('last')"),
     ("context_window", 0, "context_window = 0", "context_window: expected an integer >= 1, got an integer (0)"),
     ("params", "x", 'params = "x"', "params: expected a table, got a string ('x')"),
+    ("params", {"tool_choice": "required"}, 'params = { tool_choice = "required" }',
+     "params.tool_choice: tool_choice is an option of its own (tool_choice=...), not a param"),
     ("template_params", 3, "template_params = 3", "template_params: expected a table, got an integer (3)"),
     ("system", 3, "system = 3", "system: expected a string, got an integer (3)"),
     ("user_template", True, "user_template = true", "user_template: expected a string, got a boolean (true)"),

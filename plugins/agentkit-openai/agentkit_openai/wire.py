@@ -52,7 +52,9 @@ __all__ = [
 ]
 
 #: Request fields agentkit sets itself; ``params`` may not override them.
-RESERVED_PARAMS = frozenset({"model", "messages", "stream", "stream_options", "tools"})
+#: Body fields agentkit sets from the request; ``tool_choice`` is ``ModelRequest.tool_choice``, which the
+#: loop decides per call (a forcing choice holds for one round of tool calls: one rule, in the loop).
+RESERVED_PARAMS = frozenset({"model", "messages", "stream", "stream_options", "tools", "tool_choice"})
 _TOOL_CHOICE_WORDS = frozenset({"auto", "none", "required"})
 
 
@@ -91,11 +93,8 @@ def build_chat_body(
         body["tools"] = [tool_to_wire(spec) for spec in request.tools]
         if request.tool_choice is not None:
             body["tool_choice"] = tool_choice_to_wire(request.tool_choice)
-        elif body.get("tool_choice") is not None:
-            body["tool_choice"] = _forced_once(body["tool_choice"], request.messages)
     else:
-        body.pop("tool_choice", None)  # servers reject tool_choice without tools
-        body.pop("parallel_tool_calls", None)
+        body.pop("parallel_tool_calls", None)  # servers reject it without tools
     if request.output_schema is not None:
         response_format = response_format_for(request.output_schema, options.structured_output)
         if response_format is not None:
@@ -144,27 +143,6 @@ def tool_to_wire(spec: ToolSpec) -> dict[str, Any]:
     if spec.description:
         function["description"] = spec.description
     return {"type": "function", "function": function}
-
-
-def _forced_once(choice: Any, messages: tuple[Message, ...]) -> Any:
-    """A ``tool_choice`` from ``params`` forces one round of tool calls, then lets the model answer.
-
-    Forcing a tool on every turn would loop until ``max_turns``; so once the conversation has
-    tool results after the last user message, a forcing choice (``"required"`` or a tool name)
-    becomes ``"none"``. (OpenAI's Agents SDK resets its tool choice after a call for the same reason.)
-    """
-    forcing = (
-        choice == "required"
-        or isinstance(choice, dict)
-        or (isinstance(choice, str) and choice not in _TOOL_CHOICE_WORDS)
-    )
-    if forcing:
-        for message in reversed(messages):
-            if isinstance(message, UserMessage):
-                break
-            if isinstance(message, ToolMessage):
-                return "none"
-    return tool_choice_to_wire(choice)
 
 
 def tool_choice_to_wire(choice: Any) -> Any:

@@ -235,20 +235,10 @@ async def test_tool_calls_malformed_arguments_and_length(serve, make_provider) -
     assert response.message.finish_reason == "length"
 
 
-async def test_tool_choice_in_params_forces_one_round_then_lets_the_model_answer(
-    serve, make_provider
-) -> None:
+async def test_tool_choice_in_params_is_refused(serve, make_provider) -> None:
+    """tool_choice is the request's own field: the loop decides it per call (one rule, one place)."""
     server = serve([completion({"content": "x"})])
     provider = make_provider(server.url + "/v1")
-    params = {"tool_choice": "get_weather"}
-    first = [UserMessage("Weather?")]
-    after = [
-        *first,
-        AssistantMessage("", tool_calls=[ToolCall("c", "get_weather", "{}")]),
-        ToolMessage("c", "get_weather", "sunny"),
-    ]
-    for messages in (first, after, [*after, AssistantMessage("Sunny."), UserMessage("And tomorrow?")]):
-        await provider.complete(ModelRequest("m", messages, tools=[WEATHER], params=params))
-    choices = [r.json()["tool_choice"] for r in server.requests]
-    forced = {"type": "function", "function": {"name": "get_weather"}}
-    assert choices == [forced, "none", forced]
+    with pytest.raises(ValueError, match=r"params\['tool_choice'\] cannot be set"):
+        await provider.complete(request(tools=[WEATHER], params={"tool_choice": "get_weather"}))
+    assert server.requests == []
