@@ -215,16 +215,21 @@ def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 class _LoopThread:
-    """An event loop running forever on a helper thread (a sync stream inside a running loop)."""
+    """An event loop running forever on a helper thread (a sync stream inside a running loop).
+
+    The caller's loop is blocked while each step runs: :func:`blocked_loop` tells the steps so."""
 
     def __init__(self) -> None:
+        self.blocked = asyncio.get_running_loop()
         self.loop = asyncio.new_event_loop()
         _blocking.mark_blocking(self.loop)
         self.thread = threading.Thread(target=self.loop.run_forever, name="agentkit-stream", daemon=True)
         self.thread.start()
 
     def run(self, coro: Coroutine[Any, Any, T], **_options: Any) -> T:
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        context = contextvars.copy_context()
+        context.run(_BLOCKED.set, self.blocked)
+        future = context.run(asyncio.run_coroutine_threadsafe, coro, self.loop)
         try:
             return future.result()
         except BaseException:

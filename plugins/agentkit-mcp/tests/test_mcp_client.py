@@ -176,3 +176,14 @@ def test_a_sync_run_inside_the_loop_that_holds_the_server_fails_clearly(h) -> No
                 agent.run("go")  # would wait forever for this very loop
 
     asyncio.run(main())
+
+
+def test_a_sync_stream_inside_the_loop_that_holds_the_server_fails_clearly(h) -> None:
+    async def main() -> None:
+        async with MCPServer.stdio(sys.executable, [str(h.demo)]) as server:
+            agent = Agent("scripted/test", provider=ScriptedProvider(["x"]), tools=[server])
+            with pytest.raises(RuntimeError, match=r"open in the event loop that this synchronous call blocks"):
+                list(agent.stream("go"))  # each step waits, blocking this loop, for work sent to it
+            assert await server.call_tool("echo", {"text": "still fine"}) == "still fine"
+
+    asyncio.run(asyncio.wait_for(main(), 60))
