@@ -32,6 +32,8 @@ test_prerequisites() {
   # agentkit-postgres's tests start real servers from Debian's PostgreSQL (as the unprivileged
   # postgres user the package creates); its server binaries are not on the PATH, psql is
   apt_need_file '/usr/lib/postgresql/*/bin/pg_ctl' postgresql
+  # agentkit-ui's browser tests drive Debian's Chromium through Playwright (no browser download)
+  apt_need chromium chromium
 }
 # -----------------------------------------------------------------------------------------------
 

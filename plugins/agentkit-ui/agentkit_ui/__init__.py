@@ -1,0 +1,24 @@
+"""agentkit-ui: ``agentkit ui``, a local web viewer of the sessions in a store.
+
+Read-only pages served by the standard library on 127.0.0.1: a searchable list of sessions
+and each session's conversation (tool calls expandable, usage and cost per model call, a
+chart of tokens per call). See docs/ui.md. Importing the package loads nothing but this
+docstring: :class:`UIServer` is imported when first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .server import UIServer
+
+__all__ = ["UIServer"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "UIServer":
+        from .server import UIServer
+
+        return UIServer
+    raise AttributeError(f"module 'agentkit_ui' has no attribute {name!r}")
