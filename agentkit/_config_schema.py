@@ -193,12 +193,6 @@ def _expected_type(t: str | list[str]) -> str:
     return " or ".join(_TYPE_WORDS.get(x, x) for x in types)
 
 
-def _container(path: tuple[str | int, ...]) -> str:
-    if not path:
-        return "top level"
-    return format_key_path(path)
-
-
 def _one_error(
     error: ValidationError, file: str | None, prefix: tuple[str | int, ...] = ()
 ) -> list[ConfigError]:

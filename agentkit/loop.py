@@ -375,6 +375,9 @@ class Run:
         if final and (self.res.tools or self.res.toolsets):
             messages.append(SystemMessage(_FINAL_TURN))  # sent with this call only, never stored
         messages = await self._fit(messages, target, specs)
+        capabilities = target.provider.capabilities
+        if not (capabilities.tools and capabilities.vision):
+            _check_capabilities(target, specs, messages)
         return ModelRequest(
             model=target.name,
             messages=messages,
@@ -700,3 +703,28 @@ def _last_text(messages: Sequence[Message]) -> str:
 def _retry_prompt(error: OutputValidationError) -> str:
     lines = "\n".join(f"- {e}" for e in error.errors) or f"- {error}"
     return f"Your answer does not match the required schema:\n{lines}\nAnswer again, fixing these errors."
+
+
+def _check_capabilities(target: ModelTarget, specs: Sequence[ToolSpec], messages: Sequence[Message]) -> None:
+    """Refuse, before anything is sent, what the provider's capabilities say it cannot do."""
+    from .errors import BadRequestError
+
+    provider = target.provider
+    if specs and not provider.capabilities.tools:
+        raise BadRequestError(
+            f"provider {provider.name!r} cannot call tools (its capabilities say tools=False), "
+            f"and this call offers {', '.join(s.name for s in specs)}",
+            provider=provider.name,
+            model=target.name,
+            hint="run without tools (structured output through a tool needs them too), or pick a model that can",
+        )
+    if not provider.capabilities.vision:
+        images = sum(len(m.images) for m in messages if isinstance(m, UserMessage))
+        if images:
+            raise BadRequestError(
+                f"provider {provider.name!r} cannot see images (its capabilities say vision=False), "
+                f"and the messages hold {images} image(s)",
+                provider=provider.name,
+                model=target.name,
+                hint="send text only, or pick a model that can see images",
+            )

@@ -14,6 +14,7 @@ import pytest
 from agentkit import (
     AssistantMessage,
     BadRequestError,
+    Capabilities,
     ModelRequest,
     ModelResponse,
     ProviderError,
@@ -165,3 +166,33 @@ def test_fixtures_work_in_a_plugin_authors_suite(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 passed" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("capabilities", "arguments", "message"),
+    [
+        (Capabilities(tools=False, vision=True), {"tools": ["add"]},
+         r"provider 'scripted' cannot call tools \(its capabilities say tools=False\), and this call offers add"),
+        (Capabilities(), {"images": [b"\x89PNG\r\n\x1a\n"]},
+         r"provider 'scripted' cannot see images \(its capabilities say vision=False\), and the messages hold 1 image"),
+    ],
+    ids=["tools", "vision"],
+)
+def test_what_the_capabilities_refuse_is_refused_before_the_call(
+    plugin_host: Any, capabilities: Capabilities, arguments: dict[str, Any], message: str
+) -> None:
+    from agentkit import Agent, tool
+
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add."""
+        return a + b
+
+    provider = ScriptedProvider(["never"], capabilities=capabilities)
+    tools = [add] if arguments.pop("tools", None) else []
+    agent = Agent("scripted/m", provider=provider, tools=tools)
+    with pytest.raises(BadRequestError, match=message) as info:
+        agent.run("hi", **arguments)
+    assert provider.requests == [] and info.value.hint
+    # without tools and images the same provider answers
+    assert Agent("scripted/m", provider=provider).run("plain text is fine").text == "never"
