@@ -73,6 +73,13 @@ class Toolset(abc.ABC):
         toolset, so keep it cheap: connect on first use, then answer from a cache that is
         refreshed when the tools change."""
 
+    async def check(self, ctx: ToolsetContext) -> None:
+        """Check the toolset against what it reaches (``agentkit config check`` calls it for
+        every configured agent's toolsets): raise :class:`agentkit.ConfigError` for a mistake
+        of configuration, such as a tool name the server does not have, listing what exists.
+        The default asks for the tools once; the caller closes the toolset afterwards."""
+        await self.list_tools(ctx)
+
     async def aclose(self) -> None:
         """Release what the toolset holds (a connection, a child process). It may be used
         again afterwards (it reconnects)."""

@@ -16,9 +16,10 @@ from typing import Any
 
 import attrs
 
+from ..errors import ConfigError
 from ._common import load_config, print_json, say
 
-__all__ = ["run", "to_toml"]
+__all__ = ["check_toolsets", "run", "to_toml"]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,8 +39,6 @@ def _path(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError
-
     try:
         config = load_config(args)
     except ConfigError as exc:
@@ -52,6 +51,8 @@ def _check(args: argparse.Namespace) -> int:
     for notice in config.notices:
         say(f"agentkit: note: {notice}")
     problems = config.check()
+    if not problems:
+        problems = check_toolsets(config)
     for problem in problems:
         _print_problem(problem)
     if problems:
@@ -61,6 +62,45 @@ def _check(args: argparse.Namespace) -> int:
     sys.stdout.write(f"ok: {where} ({agents} agent{'s' if agents != 1 else ''}, {len(config.providers)} "
                      f"provider setting{'s' if len(config.providers) != 1 else ''})\n")
     return 0
+
+
+def check_toolsets(config: Any) -> list[ConfigError]:
+    """Each agent's toolsets checked against what they reach (an MCP server is started and
+    asked for its tools: a tool name it lacks is a problem listing the ones it has)."""
+    import asyncio
+
+    from ..toolsets import Toolset, ToolsetContext
+
+    names: list[str | None] = list(config.agents) or ([None] if "default" in config.profiles else [])
+    checks: list[tuple[str, Any, Any]] = []
+    for name in names:
+        agent = config.agent(name)
+        where = f"agents.{name}.tools" if name is not None else "profiles.default.tools"
+        context = ToolsetContext(agent=agent, tool_settings=agent.settings.tool_settings or {}, host=config.get_host())
+        checks.extend((where, item, context) for item in agent.settings.tools if isinstance(item, Toolset))
+    if not checks:
+        return []
+
+    async def one(where: str, toolset: Any, context: Any) -> ConfigError | None:
+        try:
+            await toolset.check(context)
+        except Exception as exc:
+            text = " ".join(str(exc).split())
+            message = text if isinstance(exc, ConfigError) else f"{toolset.name} could not be checked: {text}"
+            return ConfigError(message, file=config.file, key_path=where, hint=getattr(exc, "hint", None))
+        finally:
+            await toolset.aclose()
+        return None
+
+    async def all_checks() -> list[ConfigError | None]:
+        return list(await asyncio.gather(*(one(*check) for check in checks)))
+
+    found = asyncio.run(all_checks())
+    unique: dict[str, ConfigError] = {}
+    for problem in found:
+        if problem is not None:
+            unique.setdefault(str(problem), problem)
+    return list(unique.values())
 
 
 def _print_problem(problem: Exception) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 
 from agentkit.errors import ConfigError
 
-__all__ = ["SCHEMA", "build_server", "configured_servers", "resolve"]
+__all__ = ["SCHEMA", "build_server", "check_names", "configured_servers", "resolve"]
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 _SERVER = {
@@ -70,6 +70,48 @@ def configured_servers(sections: Mapping[str, Any] | None) -> dict[str, Mapping[
     return dict(table.get("servers") or {})
 
 
+def check_names(config: Any) -> None:
+    """Every ``"mcp:<name>"`` in an agent's or a profile's ``tools`` names a configured server
+    (checked when the file loads; tool names need the server running: ``agentkit config check``
+    starts each agent's servers and checks them)."""
+    servers = configured_servers(config.sections)
+    problems: list[ConfigError] = []
+    for kind in ("agents", "profiles"):
+        tables = config.data.get(kind)
+        for table_name, table in (tables or {}).items() if isinstance(tables, Mapping) else ():
+            tools = table.get("tools") if isinstance(table, Mapping) else None
+            for index, item in enumerate(tools if isinstance(tools, list) else ()):
+                if not isinstance(item, str) or not item.startswith("mcp:"):
+                    continue
+                name = item[4:].partition("/")[0]
+                if name not in servers:
+                    problems.append(
+                        ConfigError(
+                            _unknown_server(name, servers),
+                            file=config.file,
+                            key_path=f"{kind}.{table_name}.tools[{index}]",
+                            hint=_HINT,
+                        )
+                    )
+    if problems:
+        first = problems[0]
+        if len(problems) > 1:
+            first.more = problems[1:]  # type: ignore[attr-defined]  # `agentkit config check` lists them all
+        raise first
+
+
+_HINT = "add [mcp.servers.NAME] with command = ... or url = ... (see docs/tools/mcp.md)"
+
+
+def _unknown_server(name: str, servers: Mapping[str, Any]) -> str:
+    known = sorted(servers)
+    text = f"no MCP server named {name!r}"
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        text += f" (did you mean {close[0]!r}?)"
+    return text + (f"; configured: {', '.join(known)}" if known else "; agentkit.toml has no [mcp.servers.<name>] tables")
+
+
 def build_server(name: str, table: Mapping[str, Any], *, plugin_host: Any = None) -> Any:
     """An :class:`~agentkit_mcp.MCPServer` from a ``[mcp.servers.<name>]`` table."""
     from .server import MCPServer
@@ -96,13 +138,7 @@ def resolve(spec: str, context: Any) -> Any:
         sections = load_config(host=context.host).sections
     servers = configured_servers(sections)
     if name not in servers:
-        known = sorted(servers)
-        text = f"no MCP server named {name!r}"
-        close = difflib.get_close_matches(name, known, n=1)
-        if close:
-            text += f" (did you mean {close[0]!r}?)"
-        text += f"; configured: {', '.join(known)}" if known else "; agentkit.toml has no [mcp.servers.<name>] tables"
-        raise ConfigError(text, hint="add [mcp.servers.NAME] with command = ... or url = ... (see docs/tools/mcp.md)")
+        raise ConfigError(_unknown_server(name, servers), hint=_HINT)
     key = f"mcp:{name}"
     server = context.shared.get(key)
     if server is None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from agentkit import hookimpl
 
-__all__ = ["register_commands", "register_config_sections", "register_tools"]
+__all__ = ["configure", "register_commands", "register_config_sections", "register_tools"]
 
 
 def _resolve(spec: str, context: Any) -> Any:
@@ -55,3 +55,11 @@ def _run(args: argparse.Namespace) -> int:
 def register_commands(registry: Any) -> None:
     """``agentkit mcp list`` and ``agentkit mcp serve``."""
     registry.add("mcp", _configure, _run, help="List configured MCP servers, or serve agentkit tools over MCP.")
+
+
+@hookimpl
+def configure(config: Any) -> None:
+    """An agent naming an MCP server that is not configured is an error when the file loads."""
+    from .config import check_names
+
+    check_names(config)

@@ -82,15 +82,38 @@ def test_config_agents_name_servers_and_single_tools(project: Path) -> None:
         adder.close()
 
 
-def test_an_unknown_server_is_a_config_error_listing_the_servers(project: Path) -> None:
+def test_an_unknown_server_is_a_config_error_when_the_file_loads(project: Path) -> None:
     path = project / "agentkit.toml"
-    path.write_text(path.read_text() + '\n[agents.typo]\nmodel = "openai/gpt-4o-mini"\ntools = ["mcp:dmeo"]\n')
-    config = load_config(path, environ={**os.environ, "DEMO_SECRET": "x"})
+    path.write_text(
+        path.read_text()
+        + '\n[agents.typo]\nmodel = "openai/gpt-4o-mini"\ntools = ["read", "mcp:dmeo"]\n'
+        + '[profiles.p]\ntools = ["mcp:nothere/x"]\n'
+    )
     with pytest.raises(ConfigError) as info:
-        config.agent("typo")
+        load_config(path, environ={**os.environ, "DEMO_SECRET": "x"})
     text = str(info.value)
-    assert "agents.typo.tools[0]" in text and "no MCP server named 'dmeo' (did you mean 'demo'?)" in text
+    assert "agents.typo.tools[1]: no MCP server named 'dmeo' (did you mean 'demo'?)" in text
     assert "configured: broken, demo" in text
+    checked = run(project, "config", "check")  # every problem, nothing started
+    assert checked.returncode == 3
+    assert "agents.typo.tools[1]: no MCP server named 'dmeo'" in checked.stderr
+    assert "profiles.p.tools[0]: no MCP server named 'nothere'" in checked.stderr
+    assert "2 problem(s) in the config" in checked.stderr
+    other = run(project, "run", "-a", "helper", "hi")  # the file is wrong, whichever agent runs
+    assert other.returncode == 3 and "no MCP server named 'dmeo'" in other.stderr
+
+
+def test_config_check_starts_the_servers_and_checks_tool_names(project: Path) -> None:
+    path = project / "agentkit.toml"
+    path.write_text(path.read_text() + '\n[agents.typo]\nmodel = "openai/gpt-4o-mini"\ntools = ["mcp:demo/add", "mcp:demo/ad"]\n')
+    done = run(project, "config", "check")
+    assert done.returncode == 3, done.stderr
+    assert "agents.typo.tools: MCP server 'demo' has no tool 'ad'; its tools: add, ask_model" in done.stderr
+    assert "1 problem(s) in the config" in done.stderr  # helper's and adder's servers are fine
+    path.write_text(path.read_text().replace('"mcp:demo/ad"]', '"mcp:demo/echo"]'))
+    fixed = run(project, "config", "check")
+    assert fixed.returncode == 0, fixed.stderr
+    assert fixed.stdout.startswith("ok: ")
 
 
 def test_run_with_mcp_tools_and_progress_lines(project: Path, model: FakeOpenAIServer) -> None:
