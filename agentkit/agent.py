@@ -161,14 +161,15 @@ class Agent:
         """Agent ``name`` of a loaded :class:`agentkit.config.Config` (``None``: its default
         agent), or with ``profile`` that profile's agent: ``config.agent(name, profile=...,
         **overrides)``."""
-        from .config import Config, _build_agent
+        from ._config_build import build_agent
+        from .config import Config
 
         if not isinstance(config, Config):
             raise ConfigError(
                 f"expected a Config (agentkit.load_config()), got {type(config).__name__}",
                 hint="Agent.from_profile(name) reads the file itself",
             )
-        agent = _build_agent(config, config.agent_config(name, profile=profile), overrides, agent_class=cls)
+        agent = build_agent(config, config.agent_config(name, profile=profile), overrides, agent_class=cls)
         assert agent is not None  # problems are raised, not collected
         return agent
 

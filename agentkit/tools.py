@@ -10,39 +10,34 @@ model gets ``message @ $.path`` lines back when they are wrong) and runs the too
 Agents name tools as objects, functions, registered names (from ``register_tools``
 plugins), toolset names, or ``"package.module:function"`` paths; :func:`resolve_tools`
 turns any mix of these into tools.
+
+This module is the public home of everything about tools; the parts live beside it:
+``_tool_args`` (checking arguments, errors for the model), ``_tool_resolve`` (names and
+paths to tools) and ``_tool_results`` (return values as text).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import difflib
-import importlib
 import inspect
 import json
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
 from ._docstrings import parse_docstring
 from ._schema import UnsupportedType, is_optional, schema_for, structure, type_hints
-from .errors import (
-    ConfigError,
-    ToolArgumentsError,
-    ToolDefinitionError,
-    ToolError,
-    ToolTimeoutError,
-    UnknownToolError,
-)
+from ._tool_args import json_kind, json_path, most_useful, quick_check, short, structure_errors
+from ._tool_results import render_result, result_parts
+from .errors import ToolArgumentsError, ToolDefinitionError, ToolTimeoutError
 from .providers import ToolSpec
 from .run_context import RunContext
 
-if TYPE_CHECKING:
-    from .plugins import PluginHost
-    from .toolsets import Toolset
+if TYPE_CHECKING:  # lazily re-exported below (they build on Tool)
+    from ._tool_resolve import ResolvedTools, as_tool, resolve_tool_items, resolve_tools
 
 __all__ = [
     "ResolvedTools",
@@ -142,7 +137,7 @@ class Tool:
             cached.extend(
                 (
                     ToolSpec(name=self.name, description=self.description, parameters=self.parameters),
-                    _quick_check(self.parameters),
+                    quick_check(self.parameters),
                 )
             )
         return cached
@@ -175,15 +170,15 @@ class Tool:
         else:
             data = arguments
         if not isinstance(data, Mapping):
-            raise self._arguments_error((f"arguments must be a JSON object, got {_json_kind(data)} @ $",))
+            raise self._arguments_error((f"arguments must be a JSON object, got {json_kind(data)} @ $",))
         data = dict(data)
         quick = self._caches()[1]
         if quick is not None and quick(data):  # surely valid: jsonschema would find no error
             return data
         validator = self._get_validator()
-        errors = [_most_useful(e) for e in validator.iter_errors(data)]  # in the schema's order
+        errors = [most_useful(e) for e in validator.iter_errors(data)]  # in the schema's order
         if errors:
-            lines = [f"{_short(e.message)} @ {_json_path(e.absolute_path)}" for e in errors[:_MAX_ERRORS]]
+            lines = [f"{short(e.message)} @ {json_path(e.absolute_path)}" for e in errors[:_MAX_ERRORS]]
             if len(errors) > _MAX_ERRORS:
                 lines.append(f"... and {len(errors) - _MAX_ERRORS} more @ $")
             raise self._arguments_error(tuple(lines))
@@ -256,7 +251,7 @@ class Tool:
                 try:
                     value = structure(kwargs[name], annotation)
                 except Exception as exc:
-                    errors.extend(_structure_errors(exc, f"$.{name}"))
+                    errors.extend(structure_errors(exc, f"$.{name}"))
                     continue
             else:
                 if positional:
@@ -296,64 +291,6 @@ class Tool:
     def with_timeout(self, timeout: float | None) -> Tool:
         """The same tool with another timeout (seconds; ``None``: the agent's)."""
         return attrs.evolve(self, timeout=timeout)
-
-
-# -- quick argument checks ------------------------------------------------------------------------
-
-# Schema keywords that say nothing about validity (annotations).
-_ANNOTATIONS = frozenset({"description", "title", "default", "examples", "$comment", "deprecated"})
-_QUICK_KEYWORDS = frozenset({"type", "properties", "required", "additionalProperties", "$schema"}) | _ANNOTATIONS
-_QUICK_TYPES: dict[str, Callable[[Any], bool]] = {
-    # Conservative: a value these accept is valid for jsonschema; anything else (2.0 for an
-    # integer, say) goes to the full validator, which decides.
-    "string": lambda v: type(v) is str,
-    "integer": lambda v: type(v) is int,
-    "number": lambda v: type(v) is int or type(v) is float,
-    "boolean": lambda v: type(v) is bool,
-    "null": lambda v: v is None,
-}
-
-
-def _quick_check(schema: Mapping[str, Any]) -> Callable[[dict[str, Any]], bool] | None:
-    """For a flat object schema (properties of simple types, ``required``,
-    ``additionalProperties``), a check that says True only for arguments that are surely
-    valid; ``None`` for other schemas. Valid arguments, the common case, skip jsonschema; a
-    False sends them to the full validator for its error messages."""
-    if not isinstance(schema, Mapping) or schema.get("type") != "object":
-        return None
-    if not set(schema) <= _QUICK_KEYWORDS:
-        return None
-    properties = schema.get("properties", {})
-    required = schema.get("required", [])
-    extra = schema.get("additionalProperties", True)
-    if not isinstance(properties, Mapping) or not isinstance(required, list) or not isinstance(extra, bool):
-        return None
-    if not all(isinstance(name, str) for name in required):
-        return None
-    checks: dict[str, Callable[[Any], bool]] = {}
-    for name, sub in properties.items():
-        if not isinstance(sub, Mapping) or not set(sub) <= {"type"} | _ANNOTATIONS:
-            return None
-        kind = sub.get("type")
-        if not isinstance(kind, str) or kind not in _QUICK_TYPES:
-            return None
-        checks[name] = _QUICK_TYPES[kind]
-    needed = tuple(required)
-
-    def check(data: dict[str, Any]) -> bool:
-        for name in needed:
-            if name not in data:
-                return False
-        for name, value in data.items():
-            test = checks.get(name)
-            if test is None:
-                if not extra:
-                    return False
-            elif not test(value):
-                return False
-        return True
-
-    return check
 
 
 # -- defining tools -------------------------------------------------------------------------------
@@ -580,313 +517,14 @@ def _plain_default(value: Any) -> Any:
     return _NO_DEFAULT
 
 
-# -- errors as lines for the model ----------------------------------------------------------------
+_RESOLVE = frozenset({"ResolvedTools", "as_tool", "resolve_tool_items", "resolve_tools"})
 
 
-def _json_path(path: Iterable[Any]) -> str:
-    out = "$"
-    for part in path:
-        out += (
-            f"[{part}]"
-            if isinstance(part, int)
-            else (f".{part}" if re.match(r"^\w+$", str(part)) else f"[{json.dumps(part)}]")
-        )
-    return out
+def __getattr__(name: str) -> Any:
+    if name in _RESOLVE:  # imported on first use: _tool_resolve imports this module
+        from . import _tool_resolve
 
-
-def _most_useful(error: Any) -> Any:
-    """For an ``anyOf``/``oneOf`` failure, the error inside the branch the value came closest to."""
-    if error.validator in ("anyOf", "oneOf") and error.context:
-        from jsonschema.exceptions import best_match
-
-        return best_match([error]) or error
-    return error
-
-
-def _short(message: str, limit: int = 200) -> str:
-    message = " ".join(message.split())
-    return message if len(message) <= limit else message[: limit - 1] + "…"
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if value is None:
-        return "null"
-    return type(value).__name__
-
-
-def _structure_errors(exc: BaseException, path: str) -> list[str]:
-    try:
-        from cattrs import transform_error
-
-        lines = transform_error(exc, path=path)  # type: ignore[arg-type]
-    except Exception:
-        lines = [f"{type(exc).__name__}: {exc} @ {path}"]
-    return [_short(line) for line in lines] or [f"invalid value @ {path}"]
-
-
-# -- turning things into tools --------------------------------------------------------------------
-
-
-def as_tool(obj: Any) -> Tool:
-    """A :class:`Tool` from a Tool, a plain function, or an import path ``"pkg.mod:func"``."""
-    if isinstance(obj, Tool):
-        return obj
-    if isinstance(obj, str):
-        return _import_tool(obj)
-    if callable(obj) and not inspect.isclass(obj):
-        return _make_tool(obj)
-    raise ToolDefinitionError(
-        f"cannot make a tool of {obj!r} ({type(obj).__name__}); "
-        "expected a Tool, a function, or an import path 'package.module:function'"
-    )
-
-
-def _import_tool(path: str) -> Tool:
-    module_name, sep, attr = path.partition(":")
-    if not sep or not module_name or not attr:
-        raise ToolDefinitionError(f"invalid tool import path {path!r}; expected 'package.module:function'")
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ToolDefinitionError(f"cannot import tool {path!r}: {type(exc).__name__}: {exc}") from None
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise ToolDefinitionError(
-                f"cannot import tool {path!r}: {module_name} has no attribute {attr!r}"
-            ) from None
-    if isinstance(obj, Tool):
-        return obj
-    if isinstance(obj, list | tuple):
-        raise ToolDefinitionError(f"{path!r} is a list of tools; name one function")
-    return _make_tool(obj)
-
-
-@attrs.frozen
-class ResolvedTools:
-    """What an agent's ``tools`` resolve to: plain tools, and toolsets (whose tools are
-    known only when they are asked, such as an MCP server's)."""
-
-    tools: list[Tool]
-    toolsets: list[Toolset]
-
-
-def resolve_tools(
-    items: Iterable[Any],
-    *,
-    host: PluginHost | None = None,
-    settings: Mapping[str, Mapping[str, Any]] | None = None,
-) -> list[Tool]:
-    """Tools from any mix of Tool objects, functions, registered tool or toolset names, and
-    ``"pkg.mod:func"`` paths, in order, without duplicates.
-
-    A name registered with ``add_factory(name, factory, settings_key="files")`` is built as
-    ``factory(**settings["files"])``. An unknown name raises
-    :class:`~agentkit.errors.UnknownToolError` listing the installed tools; two different
-    tools with the same name raise :class:`~agentkit.errors.ToolDefinitionError`. Items that
-    are :class:`~agentkit.toolsets.Toolset` objects (or names that resolve to them, such as
-    ``"mcp:github"``) need :func:`resolve_tool_items`; here they are an error.
-    """
-    resolved = resolve_tool_items(items, host=host, settings=settings)
-    if resolved.toolsets:
-        names = ", ".join(t.name for t in resolved.toolsets)
-        raise ToolDefinitionError(
-            f"{names} provide tools only when connected; pass them to Agent(tools=...) "
-            "(or use agentkit.tools.resolve_tool_items)"
-        )
-    return resolved.tools
-
-
-def resolve_tool_items(
-    items: Iterable[Any],
-    *,
-    host: PluginHost | None = None,
-    settings: Mapping[str, Mapping[str, Any]] | None = None,
-    sections: Mapping[str, Any] | None = None,
-    shared: dict[str, Any] | None = None,
-) -> ResolvedTools:
-    """:func:`resolve_tools`, also for toolsets: Toolset objects are kept as they are, and a
-    string ``"prefix:spec"`` whose prefix a plugin registered as a tool source
-    (``registry.add_source("mcp", resolver)``) is resolved by that plugin; other strings with a
-    colon are import paths. ``sections`` are the config file's plugin sections (for sources
-    configured there) and ``shared`` a dict kept across resolutions of one agent.
-    """
-    from .toolsets import SourceContext, Toolset
-
-    settings = settings or {}
-    out: dict[str, Tool] = {}
-    toolsets: list[Toolset] = []
-    context: SourceContext | None = None
-
-    def add(t: Tool) -> None:
-        existing = out.get(t.name)
-        if existing is None:
-            out[t.name] = t
-        elif existing is not t and existing.function is not t.function:
-            where = lambda x: f" (from {x.plugin})" if x.plugin else ""  # noqa: E731
-            raise ToolDefinitionError(
-                f"two different tools are named {t.name!r}: {_label(existing)}{where(existing)} and "
-                f"{_label(t)}{where(t)}; rename one with tool(func, name=...)",
-                tool=t.name,
-            )
-
-    def add_any(value: Any) -> None:
-        if isinstance(value, Toolset):
-            if all(value is not t for t in toolsets):
-                toolsets.append(value)
-        else:
-            add(as_tool(value))
-
-    if isinstance(items, str | Tool | Toolset) or callable(items):
-        items = [items]
-    for item in items:
-        if isinstance(item, str) and ":" not in item:
-            if host is None:
-                from .plugins import get_host
-
-                host = get_host()
-            for t in _by_name(item, host, settings, ()):
-                add(t)
-        elif isinstance(item, str):
-            if host is None:
-                from .plugins import get_host
-
-                host = get_host()
-            prefix, _, spec = item.partition(":")
-            sources = host.registry("tool_source")
-            if prefix in sources:
-                if context is None:
-                    context = SourceContext(
-                        settings=settings, sections=sections, host=host, shared=shared if shared is not None else {}
-                    )
-                entry = sources.get(prefix)
-                found = entry.value(spec, context)
-                for value in found if isinstance(found, list | tuple) else [found]:
-                    add_any(value)
-            else:
-                add(as_tool(item))
-        else:
-            add_any(item)
-    return ResolvedTools(list(out.values()), toolsets)
-
-
-def _label(t: Tool) -> str:
-    return getattr(t.function, "__qualname__", None) or repr(t.function)
-
-
-def _by_name(
-    name: str, host: PluginHost, settings: Mapping[str, Mapping[str, Any]], seen: tuple[str, ...]
-) -> list[Tool]:
-    tools = host.registry("tool")
-    toolsets = host.registry("toolset")
-    if name in tools:
-        entry = tools.get(name)
-        key = entry.extra.get("settings_key")
-        options = dict(settings.get(key, {})) if key else {}
-        from .registry import build_from
-
-        try:
-            built = build_from(entry, options, key_path=f"tool_settings.{key}" if key else None, wrap=False)
-        except ConfigError:
-            raise  # an option it does not take, or a value it refuses: named at its key path
-        except Exception as exc:
-            where = f" from tool_settings[{key!r}]" if key else ""
-            raise ToolError(
-                f"tool {name!r} (plugin {entry.plugin}) could not be built{where}: {type(exc).__name__}: {exc}",
-                tool=name,
-                hint=f"check the settings under tool_settings.{key}" if key else None,
-            ) from exc
-        many = list(built) if isinstance(built, list | tuple) else [built]
-        result = []
-        for item in many:
-            t = as_tool(item)
-            if len(many) == 1 and t.name != name:
-                t = t.renamed(name)
-            if t.plugin is None:
-                t = t.from_plugin(entry.plugin)
-            result.append(t)
-        return result
-    if name in toolsets:
-        if name in seen:
-            raise ToolDefinitionError(f"toolset {name!r} includes itself ({' -> '.join((*seen, name))})")
-        members = toolsets.get(name).value
-        return [t for member in members for t in _by_name(member, host, settings, (*seen, name))]
-    known = sorted({*tools.names(), *toolsets.names()})
-    close = difflib.get_close_matches(name, known, n=1)
-    text = f"unknown tool {name!r}"
-    if seen:
-        text += f" (in toolset {seen[-1]!r})"
-    if close:
-        text += f"; did you mean {close[0]!r}?"
-    if known:
-        listing = ", ".join(f"{n} ({(tools if n in tools else toolsets).get(n).plugin})" for n in known)
-        text += f"; installed tools and toolsets: {listing}"
-    else:
-        text += "; no plugin provides tools"
-    raise UnknownToolError(
-        text,
-        tool=name,
-        available=tuple(known),
-    )
-
-
-# -- results as text ------------------------------------------------------------------------------
-
-
-def render_result(value: Any, *, limit: int | None = None) -> str:
-    """The text the model sees for a tool's return value.
-
-    Strings are sent as they are; everything else as JSON (attrs classes, dataclasses and
-    enums as their fields and values; agentkit values in the session format). ``limit`` caps
-    the text, ending it with a marker that says how much was cut.
-    """
-    if isinstance(value, str):
-        text = value
-    elif isinstance(value, bytes | bytearray):
-        try:
-            text = bytes(value).decode("utf-8")
-        except UnicodeDecodeError:
-            text = base64.b64encode(bytes(value)).decode("ascii")
-    else:
-        text = json.dumps(_as_json(value), ensure_ascii=False, default=str)
-    if limit is not None and len(text) > limit:
-        cut = len(text) - limit
-        text = text[:limit] + f"\n[... {cut} more characters cut]"
-    return text
-
-
-def result_parts(value: Any, *, limit: int | None = None) -> tuple[str, tuple[Any, ...]]:
-    """The text and the images of a tool's return value.
-
-    A tool returns images as :class:`~agentkit.ImagePart` values: one alone, or in a list or
-    tuple beside other values (strings, ...). The images go to the model as images (see
-    ``ToolMessage.images``); the other items become the text, one per line, each rendered
-    like :func:`render_result`. Any other value has no images.
-    """
-    from .messages import ImagePart
-
-    if isinstance(value, ImagePart):
-        return "", (value,)
-    if isinstance(value, list | tuple) and any(isinstance(v, ImagePart) for v in value):
-        images = tuple(v for v in value if isinstance(v, ImagePart))
-        text = "\n".join(render_result(v) for v in value if not isinstance(v, ImagePart))
-        return render_result(text, limit=limit), images
-    return render_result(value, limit=limit), ()
-
-
-def _as_json(value: Any) -> Any:
-    from .serialization import to_dict  # here: cattrs would add ~15 ms to `from agentkit import tool`
-
-    try:
-        return to_dict(value)  # agentkit values in the session format, other classes as their fields
-    except Exception:
-        return value  # json.dumps(default=str) does its best
+        value = getattr(_tool_resolve, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
