@@ -80,6 +80,7 @@ def _decoder() -> tuple[Any, dict[type, Callable[[Any], Any]]] | None:
         options = {"tag_field": constants[0].name, "tag": constants[0].default} if constants else {}
         fields: list[Any] = []
         args: list[str] = []
+        keywords: list[str] = []  # after the positional ones, wherever attrs declared them
         scope: dict[str, Any] = {"cls": cls}
         for f in attrs.fields(cls):
             if not f.init:
@@ -95,11 +96,14 @@ def _decoder() -> tuple[Any, dict[type, Callable[[Any], Any]]] | None:
                 raise _Unsupported(cls)
             scope[f"c_{f.name}"] = convert
             value = f"s.{f.name}" if convert is None else f"c_{f.name}(s.{f.name})"
-            args.append(f"{f.alias}={value}" if f.kw_only else value)
+            if f.kw_only:
+                keywords.append(f"{f.alias}={value}")
+            else:
+                args.append(value)
         struct = msgspec.defstruct(
             f"_{cls.__name__}", fields, forbid_unknown_fields=True, gc=False, **options
         )
-        exec(f"def convert(s):\n    return cls({', '.join(args)})", scope)  # like cattrs' generated hooks
+        exec(f"def convert(s):\n    return cls({', '.join(args + keywords)})", scope)  # like cattrs' generated hooks
         return struct, scope["convert"]
 
     try:  # a struct per message class, each with how to build the message from it

@@ -139,7 +139,10 @@ def _cache_like(value: Any) -> Problem | None:
 
 _CACHE = "true, false, a registered cache name, a directory path or a ResponseCache"
 _MODEL = text("a model string such as 'openai/gpt-4o-mini'", nonempty=True)
-_PRICE = table("a table of prices", fields={k: number(minimum=0) for k in ("input", "output", "cached_input")})
+_PRICE = table(
+    "a table of prices",
+    fields={k: number(minimum=0) for k in ("input", "output", "cached_input", "cache_write_input")},
+)
 
 
 @attrs.frozen(kw_only=True)

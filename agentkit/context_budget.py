@@ -461,16 +461,17 @@ def _fit_summary(text: str, room: int, counter: Callable[[str], int]) -> SystemM
 
 # -- cost -------------------------------------------------------------------------------------
 
-_PRICE_KEYS = ("input", "output", "cached_input")
+_PRICE_KEYS = ("input", "output", "cached_input", "cache_write_input")
 
 
 def cost_of(usage: Usage, model: str, prices: Mapping[str, Mapping[str, float]] | None) -> float | None:
     """What ``usage`` cost in dollars, or ``None`` when no price in ``prices`` applies to ``model``.
 
     ``prices`` maps a model name or glob (``"gpt-4o-mini"``, ``"openai/*"``) to dollars per
-    million tokens: ``{"input": ..., "output": ..., "cached_input": ...}``. An exact name wins,
-    then the most specific glob. Cached input tokens cost ``cached_input`` (default: the input
-    price); reasoning tokens are part of the output tokens, as providers bill them.
+    million tokens: ``{"input": ..., "output": ..., "cached_input": ..., "cache_write_input": ...}``.
+    An exact name wins, then the most specific glob. Input tokens read from the prompt cache
+    cost ``cached_input`` and those written to it ``cache_write_input`` (both default to the
+    input price); reasoning tokens are part of the output tokens, as providers bill them.
     """
     if not prices:
         return None
@@ -479,10 +480,15 @@ def cost_of(usage: Usage, model: str, prices: Mapping[str, Mapping[str, float]] 
         return None
     input_price = price.get("input", 0.0)
     cached_price = price.get("cached_input", input_price)
+    write_price = price.get("cache_write_input", input_price)
     output_price = price.get("output", 0.0)
-    cached = min(max(usage.cached_tokens, 0), max(usage.input_tokens, 0))
-    uncached = max(usage.input_tokens - cached, 0)
-    return (uncached * input_price + cached * cached_price + usage.output_tokens * output_price) / 1_000_000
+    total_input = max(usage.input_tokens, 0)
+    cached = min(max(usage.cached_tokens, 0), total_input)
+    written = min(max(usage.cache_creation_tokens, 0), total_input - cached)
+    uncached = total_input - cached - written
+    return (
+        uncached * input_price + cached * cached_price + written * write_price + usage.output_tokens * output_price
+    ) / 1_000_000
 
 
 def _price_for(model: str, prices: Mapping[str, Mapping[str, float]]) -> Mapping[str, float] | None:

@@ -19,6 +19,7 @@ __all__ = [
     "ImagePart",
     "Message",
     "Part",
+    "ReasoningBlock",
     "SystemMessage",
     "TextPart",
     "ToolCall",
@@ -125,11 +126,17 @@ class ToolCall:
 
 @attrs.frozen
 class Usage:
-    """Token counts of one model call, or summed over many with ``+``."""
+    """Token counts of one model call, or summed over many with ``+``.
+
+    ``input_tokens`` counts every input token; of them, ``cached_tokens`` were read from the
+    provider's prompt cache and ``cache_creation_tokens`` were written to it (providers that
+    bill cache writes apart, such as Anthropic, report them).
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
     cached_tokens: int = 0
+    cache_creation_tokens: int = attrs.field(default=0, kw_only=True)
     reasoning_tokens: int = 0
     requests: int = 0
     cost: float | None = None
@@ -146,6 +153,7 @@ class Usage:
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             cached_tokens=self.cached_tokens + other.cached_tokens,
+            cache_creation_tokens=self.cache_creation_tokens + other.cache_creation_tokens,
             reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
             requests=self.requests + other.requests,
             cost=cost,
@@ -181,11 +189,33 @@ class UserMessage:
 
 
 @attrs.frozen
+class ReasoningBlock:
+    """A piece of a model's reasoning that its provider wants back unchanged on the next turn.
+
+    Anthropic's thinking blocks carry a ``signature`` that the API checks when they are sent
+    back (it requires them during tool use); its redacted thinking is opaque ``data``.
+    ``provider`` names the provider that wrote the block: other providers leave it out of
+    their requests. ``text`` is the readable thinking (empty for redacted thinking).
+    """
+
+    provider: str
+    text: str = ""
+    signature: str | None = None
+    data: str | None = None
+
+
+def _to_reasoning_blocks(value: Iterable[ReasoningBlock] | None) -> tuple[ReasoningBlock, ...] | None:
+    return tuple(value) if value else None
+
+
+@attrs.frozen
 class AssistantMessage:
     """What the model answered: text, optional reasoning, and tool calls.
 
     ``model`` and ``usage`` record which model wrote it and what it cost;
     ``finish_reason`` is the provider's (``stop``, ``tool_calls``, ``length``, ...).
+    ``reasoning_blocks`` are the provider's reasoning blocks, in order, kept to be sent back
+    unchanged (see :class:`ReasoningBlock`); ``None`` when there are none.
     """
 
     content: str = ""
@@ -194,6 +224,9 @@ class AssistantMessage:
     model: str | None = None
     usage: Usage | None = None
     finish_reason: str | None = None
+    reasoning_blocks: tuple[ReasoningBlock, ...] | None = attrs.field(
+        default=None, converter=_to_reasoning_blocks, kw_only=True
+    )
     role: Literal["assistant"] = attrs.field(default="assistant", init=False)
 
     @property

@@ -4,7 +4,10 @@ Each ``register_*`` hook implementation is called with a registrar bound to its 
 every entry records the plugin it came from. A name registered twice keeps its first
 registration (built-ins are registered first, then installed plugins by distribution name)
 and the clash is reported as a :class:`PluginWarning` naming both plugins: never a silent
-winner.
+winner. The one exception is declared by the loser: a provider registered with
+``fallback=True`` serves its name only while no other plugin registers it (agentkit-openai's
+OpenAI-compatible ``anthropic`` gives way to agentkit-anthropic's native one), whatever the
+order.
 """
 
 from __future__ import annotations
@@ -98,6 +101,11 @@ class Registry(Generic[T]):
         if existing is not None:
             if existing.plugin == entry.plugin:
                 self._entries[entry.name] = entry
+                return
+            if entry.extra.get("fallback") or existing.extra.get("fallback"):
+                # a declared fallback gives way to any other registration, without a warning
+                if existing.extra.get("fallback") and not entry.extra.get("fallback"):
+                    self._entries[entry.name] = entry
                 return
             warnings.warn(
                 PluginWarning(
@@ -211,6 +219,7 @@ class ProviderRegistrar(_Registrar):
         env_var: str | None = None,
         base_url: str | None = None,
         options: Iterable[str] | None = None,
+        fallback: bool = False,
     ) -> None:
         """Register provider ``name``, built by ``factory(base_url=..., api_key=..., **settings)``.
 
@@ -219,9 +228,13 @@ class ProviderRegistrar(_Registrar):
         ``options`` names the settings a ``**settings`` factory takes (or is the import path
         ``"module:Class"`` of what it builds, read only when settings are checked), so a
         misspelt one gets a "did you mean" before anything is built (a factory with named
-        parameters needs none).
+        parameters needs none). ``fallback=True``: serve ``name`` only while no other plugin
+        registers it; another plugin's registration replaces this one, with no clash warning.
         """
-        self._put("provider", name, factory, description, env_var=env_var, base_url=base_url, options=options)
+        extra: dict[str, Any] = {"fallback": True} if fallback else {}
+        self._put(
+            "provider", name, factory, description, env_var=env_var, base_url=base_url, options=options, **extra
+        )
 
 
 class ToolRegistrar(_Registrar):

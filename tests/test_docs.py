@@ -265,10 +265,51 @@ def ollama_reply(request: RecordedRequest) -> Reply:
     return json_reply({"error": f"no route {path}"}, status=404)
 
 
+def anthropic_reply(request: RecordedRequest) -> Reply:
+    """A fake Messages API: /v1/messages (JSON or SSE), /v1/messages/count_tokens, /v1/models."""
+    path = request.path.split("?", 1)[0]
+    body = request.json() if request.body else {}
+    if path == "/v1/models":
+        return json_reply({"data": [{"type": "model", "id": "claude-sonnet-4-5"}], "has_more": False})
+    if path == "/v1/messages/count_tokens":
+        return json_reply({"input_tokens": 10})
+    if path != "/v1/messages":
+        return json_reply({"type": "error", "error": {"type": "not_found_error", "message": path}}, status=404)
+    choice = body.get("tool_choice") or {}
+    tools = {t["name"]: t for t in body.get("tools") or ()}
+    if choice.get("type") == "tool" and choice.get("name") in tools:
+        value = example_of(tools[choice["name"]]["input_schema"])
+        block: dict[str, Any] = {"type": "tool_use", "id": "toolu_doc", "name": choice["name"], "input": value}
+    else:
+        block = {"type": "text", "text": ANSWER}
+    usage = {"input_tokens": 10, "output_tokens": 5, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+    stop = "tool_use" if block["type"] == "tool_use" else "end_turn"
+    message = {"id": "msg_doc", "type": "message", "role": "assistant", "model": body.get("model", "m"),
+               "content": [block], "stop_reason": stop, "stop_sequence": None, "usage": usage}  # fmt: skip
+    if not body.get("stream"):
+        return json_reply(message)
+    events = [
+        {"type": "message_start", "message": dict(message, content=[], stop_reason=None)},
+        {"type": "content_block_start", "index": 0, "content_block": dict(block, text="") if block["type"] == "text"
+         else dict(block, input={})},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": ANSWER}
+         if block["type"] == "text" else {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None}, "usage": usage},
+        {"type": "message_stop"},
+    ]  # fmt: skip
+    return Reply(200, headers={"content-type": "text/event-stream"},
+                 chunks=[f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events])  # fmt: skip
+
+
 @pytest.fixture(scope="module")
-def fake_models() -> Iterator[tuple[FakeOpenAIServer, LoopbackServer]]:
-    with FakeOpenAIServer(openai_reply) as openai, LoopbackServer(ollama_reply) as ollama:
-        yield openai, ollama
+def fake_models() -> Iterator[tuple[FakeOpenAIServer, LoopbackServer, LoopbackServer]]:
+    with (
+        FakeOpenAIServer(openai_reply) as openai,
+        LoopbackServer(ollama_reply) as ollama,
+        LoopbackServer(anthropic_reply) as anthropic,
+    ):
+        yield openai, ollama, anthropic
 
 
 # -- running a page ----------------------------------------------------------------------------
@@ -317,7 +358,7 @@ def run_page(
     from agentkit.plugins import set_host
     from agentkit.stores import close_shared_stores
 
-    openai, ollama = servers
+    openai, ollama, anthropic = servers
     openai.reset(openai_reply)
     blocks = read_blocks(page)
     work = tmp_path / "work"
@@ -327,6 +368,9 @@ def run_page(
     monkeypatch.setenv("OPENAI_BASE_URL", openai.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-doctest-not-a-real-key")
     monkeypatch.setenv("OLLAMA_HOST", ollama.url)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", anthropic.url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-doctest-not-a-real-key")
+    monkeypatch.delenv("AGENTKIT_ANTHROPIC_COUNT_TOKENS", raising=False)
     for name in ("AGENTKIT_LOAD_PLUGINS", "AGENTKIT_DISABLE_PLUGINS", "AGENTKIT_CONFIG"):
         monkeypatch.delenv(name, raising=False)
     for project in projects:

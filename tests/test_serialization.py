@@ -37,6 +37,7 @@ from agentkit.messages import (
     ImagePart,
     Message,
     Part,
+    ReasoningBlock,
     SystemMessage,
     TextPart,
     ToolCall,
@@ -73,6 +74,7 @@ usage = st.builds(
     input_tokens=small_int,
     output_tokens=small_int,
     cached_tokens=small_int,
+    cache_creation_tokens=small_int,
     reasoning_tokens=small_int,
     requests=small_int,
     cost=st.none() | finite,
@@ -96,6 +98,10 @@ assistant_message = st.builds(
     model=opt_text,
     usage=st.none() | usage,
     finish_reason=opt_text,
+    reasoning_blocks=st.none()
+    | st.lists(
+        st.builds(ReasoningBlock, provider=text, text=text, signature=opt_text, data=opt_text), max_size=2
+    ).map(tuple),
 )
 tool_message = st.builds(ToolMessage, tool_call_id=text, name=text, content=text, is_error=st.booleans())
 message = st.one_of(system_message, user_message, assistant_message, tool_message)
@@ -245,6 +251,7 @@ def test_message_shapes_are_pinned():
             "input_tokens": 3,
             "output_tokens": 4,
             "cached_tokens": 0,
+            "cache_creation_tokens": 0,
             "reasoning_tokens": 0,
             "requests": 1,
         },

@@ -13,7 +13,12 @@ from typing import Any, Literal
 
 import attrs
 
-__all__ = ["PROFILES", "Profile", "StructuredOutputMode", "factory_for"]
+__all__ = ["FALLBACK_NAMES", "PROFILES", "Profile", "StructuredOutputMode", "factory_for"]
+
+#: Names the plugin also registers as fallbacks (``fallback=True``: another plugin's registration
+#: of the name wins, silently): ``anthropic/`` is agentkit-anthropic's native Messages API when
+#: that plugin is installed, and this plugin's ``anthropic-openai`` profile when it is not.
+FALLBACK_NAMES: dict[str, str] = {"anthropic": "anthropic-openai"}
 
 #: How a profile asks for structured output. ``json_schema``: OpenAI's
 #: ``{"type": "json_schema", "json_schema": {...}}``; ``json_object``:
@@ -88,11 +93,12 @@ PROFILES: dict[str, Profile] = {
             description="Google Gemini through its OpenAI-compatible endpoint",
         ),
         Profile(
-            "anthropic",
+            "anthropic-openai",
             "https://api.anthropic.com/v1/",
             "ANTHROPIC_API_KEY",
             requires_key=True,
-            description="Anthropic Claude through its OpenAI-compatible endpoint",
+            description="Anthropic Claude through its OpenAI-compatible endpoint (agentkit-anthropic speaks "
+            "the native Messages API as anthropic/)",
         ),
         Profile(
             "lmstudio",

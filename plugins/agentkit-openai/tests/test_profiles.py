@@ -18,7 +18,7 @@ EXPECTED = {
     "together": ("https://api.together.xyz/v1", "TOGETHER_API_KEY"),
     "deepseek": ("https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"),
     "gemini": ("https://generativelanguage.googleapis.com/v1beta/openai/", "GEMINI_API_KEY"),
-    "anthropic": ("https://api.anthropic.com/v1/", "ANTHROPIC_API_KEY"),
+    "anthropic-openai": ("https://api.anthropic.com/v1/", "ANTHROPIC_API_KEY"),
     "lmstudio": ("http://localhost:1234/v1", None),
     "vllm": ("http://localhost:8000/v1", None),
     "llama-server": ("http://localhost:8080/v1", None),
@@ -38,6 +38,21 @@ def test_every_profile_is_a_registered_provider() -> None:
         assert isinstance(provider, OpenAIProvider)
         assert provider.name == name and provider.base_url == base_url.rstrip("/")
     assert set(PROFILES) == set(EXPECTED)
+
+
+def test_anthropic_is_the_compat_profile_when_the_native_plugin_is_absent() -> None:
+    # Only this plugin loaded (as when agentkit-anthropic is not installed): anthropic/ still
+    # works, as the OpenAI-compatible profile, and nothing warns of a clash.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        host = PluginHost(environ={"AGENTKIT_LOAD_PLUGINS": "agentkit-openai"})
+        entry = host.registry("provider").get("anthropic")
+    assert entry.plugin == "agentkit-openai" and entry.extra["fallback"] is True
+    provider = entry.value(api_key="k")
+    assert isinstance(provider, OpenAIProvider) and provider.name == "anthropic-openai"
+    assert provider.base_url == "https://api.anthropic.com/v1"
 
 
 @pytest.mark.parametrize("name", [n for n, (_, var) in EXPECTED.items() if var])

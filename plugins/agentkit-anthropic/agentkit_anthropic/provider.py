@@ -1,0 +1,271 @@
+"""The provider: Anthropic's Messages API over :class:`agentkit.http.HttpClient`.
+
+The reliability rules (timeouts, a total deadline, retries of 429 and 529 with backoff and
+``retry-after``, typed errors) live in :mod:`agentkit.http`; this module adds what is specific
+to the Messages API: the ``x-api-key`` and ``anthropic-version`` headers, its error bodies,
+its event stream, and a retry of a stream that failed before any event reached the caller
+(an ``overloaded_error`` event as the first thing in a stream, a cut before the first
+delta), never after.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import attrs
+
+from agentkit.errors import AuthenticationError, ConfigError, ProviderError
+from agentkit.events import ModelResponse, ModelStreamEvent
+from agentkit.http import HttpClient, HttpSettings, Retries, aiter_sse
+from agentkit.providers import Capabilities, ModelInfo, ModelRequest, Provider
+
+from .streaming import StreamAssembler
+from .wire import (
+    API_VERSION,
+    DEFAULT_MAX_TOKENS,
+    WireOptions,
+    build_count_body,
+    build_messages_body,
+    error_for,
+    parse_message,
+    parse_models,
+)
+
+__all__ = ["DEFAULT_BASE_URL", "AnthropicProvider"]
+
+log = logging.getLogger("agentkit_anthropic")
+
+#: Where the API is; ``ANTHROPIC_BASE_URL`` (as the official SDKs read it) or ``base_url`` move it.
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+ENV_VAR = "ANTHROPIC_API_KEY"
+BASE_URL_ENV = "ANTHROPIC_BASE_URL"
+
+_HTTP_SETTINGS = tuple(f.name for f in attrs.fields(HttpSettings))
+_OWN_SETTINGS = ("api_key_env", "headers", "cache", "cache_ttl", "max_tokens", "anthropic_version", "beta")
+
+
+class _Key:
+    """An API key that never shows itself in a repr, a log line or a traceback's locals."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<api key hidden>"
+
+    __str__ = __repr__
+
+
+class _Client(HttpClient):
+    """HttpClient that reads the Messages API's error bodies (the key is redacted by the base)."""
+
+    def __init__(self, *, auth_hint: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._auth_hint = auth_hint
+
+    def error(self, status: int, body: str, model: str | None, retry_after: float | None = None) -> ProviderError:
+        body = self.redact(body)
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        error = error_for(
+            status, payload, provider=self.provider, model=model, env_var=self.env_var, retry_after=retry_after, body=body
+        )
+        if isinstance(error, AuthenticationError):
+            error = AuthenticationError(
+                f"{'authentication failed' if status != 403 else 'permission denied'}: {self._auth_hint}",
+                env_var=self.env_var,
+                provider=self.provider,
+                model=model,
+                status_code=status,
+                body=error.body,
+            )
+        return error
+
+
+class AnthropicProvider(Provider):
+    """Claude through the Messages API: streaming and not, tools, images, thinking, prompt caching.
+
+    :param base_url: where the API is (default ``https://api.anthropic.com``, or
+        ``ANTHROPIC_BASE_URL``); a trailing ``/v1`` is allowed.
+    :param api_key: the key itself. Otherwise ``api_key_env`` names the variable holding it,
+        else ``ANTHROPIC_API_KEY`` is read.
+    :param settings: ``cache`` (prompt caching, on by default), ``cache_ttl`` (``"5m"`` or
+        ``"1h"``), ``max_tokens`` (the default when ``params`` has none:
+        :data:`~agentkit_anthropic.wire.DEFAULT_MAX_TOKENS`), ``anthropic_version``, ``beta``
+        (names for the ``anthropic-beta`` header), ``headers``, ``api_key_env``, and the
+        timeouts and retry policy of :class:`agentkit.http.HttpSettings`.
+    """
+
+    name = "anthropic"
+
+    def __init__(self, *, base_url: str | None = None, api_key: str | None = None, **settings: Any) -> None:
+        unknown = sorted(set(settings) - set(_HTTP_SETTINGS) - set(_OWN_SETTINGS))
+        if unknown:
+            raise ConfigError(
+                f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+                "for provider 'anthropic'",
+                key_path="provider_settings",
+                hint="known settings: " + ", ".join(sorted((*_OWN_SETTINGS, *_HTTP_SETTINGS))),
+            )
+        env = os.environ
+        url = (base_url or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
+        self.base_url = url[: -len("/v1")] if url.endswith("/v1") else url
+        api_key_env = settings.pop("api_key_env", None)
+        self.env_var: str = api_key_env or ENV_VAR
+        if api_key is not None:
+            key = api_key or None
+            self._key_source = "the key given as api_key"
+        else:
+            key = env.get(self.env_var) or None
+            self._key_source = f"the key in {self.env_var}"
+        self._key = _Key(key) if key else None
+        headers = {str(k): str(v) for k, v in (settings.pop("headers", None) or {}).items()}
+        version = settings.pop("anthropic_version", None) or API_VERSION
+        beta = settings.pop("beta", None)
+        if isinstance(beta, str):
+            beta = [beta]
+        self._headers = {"anthropic-version": str(version), **headers}
+        if beta:
+            self._headers["anthropic-beta"] = ",".join(str(b) for b in beta)
+        max_tokens = settings.pop("max_tokens", DEFAULT_MAX_TOKENS)
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+            raise ConfigError(
+                f"max_tokens must be a positive integer, not {max_tokens!r}", key_path="provider_settings.max_tokens"
+            )
+        ttl = settings.pop("cache_ttl", None)
+        if ttl not in (None, "5m", "1h"):
+            raise ConfigError(f"cache_ttl must be '5m' or '1h', not {ttl!r}", key_path="provider_settings.cache_ttl")
+        self._options = WireOptions(cache=bool(settings.pop("cache", True)), cache_ttl=ttl, max_tokens=max_tokens)
+        for name, value in settings.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ConfigError(
+                    f"{name} must be a non-negative number, not {value!r}", key_path=f"provider_settings.{name}"
+                )
+        self.http_settings = HttpSettings(**settings)
+        # Structured output goes through the loop's forced final_answer tool, validated and
+        # re-asked as for every provider without a native JSON mode.
+        self.capabilities = Capabilities(
+            streaming=True, tools=True, vision=True, structured_output=False, embeddings=False, list_models=True
+        )
+        self._client: _Client | None = None
+
+    def __repr__(self) -> str:
+        key = "set" if self._key is not None else "not set"
+        return f"AnthropicProvider(base_url={self.base_url!r}, api_key={key})"
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _http(self, model: str | None) -> _Client:
+        if self._key is None:
+            raise AuthenticationError(
+                f"no API key: set the environment variable {self.env_var}",
+                env_var=self.env_var,
+                provider=self.name,
+                model=model,
+                hint=f"export {self.env_var}=..., or pass api_key= / api_key_env= in the provider settings",
+            )
+        if self._client is None:
+            headers = {
+                "accept": "application/json",
+                "user-agent": "agentkit-anthropic/0.1",
+                "x-api-key": self._key.reveal(),
+                **self._headers,
+            }
+            self._client = _Client(
+                auth_hint=f"the API refused {self._key_source}",
+                provider=self.name,
+                base_url=self.base_url,
+                headers=headers,
+                settings=self.http_settings,
+                env_var=self.env_var,
+            )
+        return self._client
+
+    def _body(self, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
+        try:
+            return build_messages_body(request, stream=stream, options=self._options)
+        except ValueError as exc:
+            raise ConfigError(str(exc), key_path="params") from None
+
+    # -- the Provider API -------------------------------------------------------------------
+
+    async def complete(self, request: ModelRequest) -> ModelResponse:
+        """One non-streaming call (``POST /v1/messages``)."""
+        body = self._body(request, stream=False)
+        client = self._http(request.model)
+        data = await client.request_json("POST", "/v1/messages", json_body=body, model=request.model)
+        try:
+            return parse_message(data, provider=self.name, model=request.model)
+        except ProviderError as exc:  # it may quote the body, which may echo a key
+            raise client.redact_error(exc) from None
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent | ModelResponse]:
+        """One streaming call: deltas as they arrive, then the ModelResponse.
+
+        A stream that fails before its first delta reached the caller (an ``error`` event, a
+        cut, a stall) is sent again within the retry budget and the total deadline; after
+        that, never.
+        """
+        body = self._body(request, stream=True)
+        client = self._http(request.model)
+        retries = Retries(client, request.model)
+        while True:
+            delivered = False
+            response = await client.open("POST", "/v1/messages", json_body=body, model=request.model, retries=retries)
+            failure: ProviderError | None = None
+            try:
+                assembler = StreamAssembler(provider=self.name, model=request.model, env_var=self.env_var)
+                async for sse in aiter_sse(response.aiter_bytes()):
+                    if assembler.done:
+                        continue  # past message_stop: read to the end, so the connection can be reused
+                    for event in assembler.feed(sse.event, sse.data):
+                        delivered = True
+                        yield event
+                    if assembler.done:
+                        response.expect_end()
+                result = assembler.response()
+            except ProviderError as exc:  # it may quote the body, which may echo a key
+                if delivered:
+                    raise client.redact_error(exc) from None
+                failure = client.redact_error(exc)
+            finally:
+                await response.aclose()
+            if failure is None:
+                yield result
+                return
+            await retries.pause(failure)  # nothing reached the caller yet: send it again
+
+    async def count_tokens(self, request: ModelRequest) -> int:
+        """The input tokens ``request`` would take, from ``POST /v1/messages/count_tokens`` (free, but
+        a network call; rate-limited apart from messages)."""
+        client = self._http(request.model)
+        data = await client.request_json(
+            "POST", "/v1/messages/count_tokens", json_body=build_count_body(request), model=request.model
+        )
+        count = data.get("input_tokens") if isinstance(data, Mapping) else None
+        if not isinstance(count, int):
+            raise ProviderError(
+                "count_tokens answered without input_tokens", provider=self.name, model=request.model, body=str(data)
+            )
+        return count
+
+    async def list_models(self) -> list[ModelInfo]:
+        """The API's models (``GET /v1/models``, first page of up to 1000)."""
+        data = await self._http(None).request_json("GET", "/v1/models?limit=1000")
+        return parse_models(data, provider=self.name)
+
+    async def aclose(self) -> None:
+        """Close this event loop's connection pool. Safe to call more than once."""
+        if self._client is not None:
+            await self._client.aclose()
