@@ -223,7 +223,7 @@ class StreamAssembler:
             finish_reason=finish,
             reasoning_blocks=reasoning or None,
         )
-        return ModelResponse(message, usage=usage, model=self.model, finish_reason=finish)
+        return ModelResponse(message)
 
 
 _HANDLERS = {

@@ -84,7 +84,7 @@ MAX_BREAKPOINTS = 4
 #: The provider name reasoning blocks are recorded under.
 PROVIDER = "anthropic"
 #: Request fields agentkit sets itself; ``params`` may not override them.
-RESERVED_PARAMS = frozenset({"model", "messages", "system", "stream", "tools"})
+RESERVED_PARAMS = frozenset({"model", "messages", "system", "stream", "tools", "tool_choice"})
 _TOOL_CHOICE_WORDS = {"auto": "auto", "none": "none", "required": "any", "any": "any"}
 _CONTEXT_MARKERS = ("prompt is too long", "context limit", "context window", "too many tokens", "context length")
 
@@ -119,13 +119,10 @@ def build_messages_body(request: ModelRequest, *, stream: bool, options: WireOpt
     if system:
         body["system"] = system
     body["messages"] = turns
-    choice = params.pop("tool_choice", None)
     if request.tools:
         body["tools"] = [tool_to_wire(spec) for spec in request.tools]
-        if request.tool_choice is not None:
+        if request.tool_choice is not None:  # the loop's: a forcing choice holds for one round
             body["tool_choice"] = tool_choice_to_wire(request.tool_choice)
-        elif choice is not None:
-            body["tool_choice"] = _forced_once(tool_choice_to_wire(choice), request.messages)
         if _thinking_on(params.get("thinking")) and body.get("tool_choice", {}).get("type") in ("any", "tool"):
             # The API refuses forced tool use while thinking; the loop checks and re-asks instead.
             body["tool_choice"] = {"type": "auto"}
@@ -248,24 +245,10 @@ def tool_to_wire(spec: ToolSpec) -> dict[str, Any]:
 
 
 def tool_choice_to_wire(choice: Any) -> dict[str, Any]:
-    """``"auto"``, ``"none"``, ``"required"`` (the API's ``any``), a tool name, or the API's own object."""
-    if isinstance(choice, Mapping):
-        return dict(choice)
+    """``"auto"``, ``"none"``, ``"required"`` (the API's ``any``), or a tool's name."""
     if isinstance(choice, str) and choice in _TOOL_CHOICE_WORDS:
         return {"type": _TOOL_CHOICE_WORDS[choice]}
     return {"type": "tool", "name": str(choice)}
-
-
-def _forced_once(choice: dict[str, Any], messages: tuple[Message, ...]) -> dict[str, Any]:
-    """A forcing ``tool_choice`` from ``params`` forces one round of tool calls, then lets the model
-    answer (as agentkit-openai does): forced on every turn, it would loop until ``max_turns``."""
-    if choice.get("type") in ("any", "tool"):
-        for message in reversed(messages):
-            if isinstance(message, UserMessage):
-                break
-            if isinstance(message, ToolMessage):
-                return {"type": "none"}
-    return choice
 
 
 def _place_breakpoints(body: dict[str, Any], ttl: str | None) -> None:
@@ -401,7 +384,7 @@ def parse_message(data: Any, *, provider: str, model: str) -> ModelResponse:
         finish_reason=finish,
         reasoning_blocks=reasoning or None,
     )
-    return ModelResponse(message, usage=usage, model=model_name, finish_reason=finish)
+    return ModelResponse(message)
 
 
 # -- errors --------------------------------------------------------------------------------
