@@ -24,7 +24,7 @@ Every error agentkit raises on purpose derives from :class:`AgentkitError`::
     ├── GuardrailError               guardrail
     │   └── GuardrailTripwireError   verdict
     ├── MaxTurnsError                max_turns, partial
-    ├── OutputValidationError        raw_text, errors
+    ├── OutputValidationError        raw_text, errors, partial
     ├── RunAbortedError              partial
     ├── StorageError                 store, session_id
     │   ├── SessionNotFoundError
@@ -297,12 +297,22 @@ class MaxTurnsError(AgentkitError):
 
 
 class OutputValidationError(AgentkitError):
-    """Structured output still failed validation after every re-ask."""
+    """Structured output still failed validation after every re-ask. ``partial`` is the
+    :class:`~agentkit.RunResult` of the run that raised it: the usage, cost and turns the
+    re-asks took (``None`` when raised outside a run, by an output spec on its own)."""
 
-    def __init__(self, message: str, *, raw_text: str | None = None, errors: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        raw_text: str | None = None,
+        errors: tuple[str, ...] = (),
+        partial: Any = None,
+    ) -> None:
         super().__init__(message)
         self.raw_text = raw_text
         self.errors = errors
+        self.partial = partial
 
 
 class RunAbortedError(AgentkitError):

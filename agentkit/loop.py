@@ -177,6 +177,9 @@ class Run:
                 around = await lifecycle.around_run(self.ctx)
             result = await self._execute()
         except BaseException as error:
+            if isinstance(error, OutputValidationError) and error.partial is None:
+                # the re-asks were model calls: whoever records the failure counts them
+                error.partial = attrs.evolve(self.partial(), stopped=False)
             if around is not None or lifecycle.has("on_run_error"):
                 reported, partial = self._failure(error)
                 if lifecycle.has("on_run_error"):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import collections
 import json
+import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -90,16 +92,41 @@ def test_a_thousand_items_each_exactly_once_with_failures_rate_limits_and_the_bo
 
 def test_a_rate_limit_pauses_every_item_for_the_retry_after(tmp_path: Path) -> None:
     script = ItemScript(limited=lambda n: 1 if n == 40 else 0, retry_after=1.0, delay=0.002)
-    with FakeOpenAIServer(script) as server:
-        summary = run_batch(agent_for(server), [f"item {n}" for n in range(120)], concurrency=4)
+    seen = SeenRateLimits()
+    logger = logging.getLogger("agentkit.batch")
+    level = logger.level
+    logger.addHandler(seen)
+    logger.setLevel(logging.INFO)
+    try:
+        with FakeOpenAIServer(script) as server:
+            summary = run_batch(agent_for(server), [f"item {n}" for n in range(120)], concurrency=4)
+    finally:
+        logger.removeHandler(seen)
+        logger.setLevel(level)
     assert summary.ok == 120 and summary.rate_limited == 1
-    ((refused_at, _),) = script.rate_limited
-    # No item starts while the provider asked to wait. The server may still see the requests of
-    # the (at most 3) other items that were already in flight; without the pause, about a
-    # hundred items would arrive in this window.
-    during_wait = [n for t, n in script.arrivals if refused_at + 0.05 < t < refused_at + 0.9]
+    # From the moment the job saw the 429 (not the moment the server sent it: on a busy machine
+    # the answer may take a while to be read, and items go on starting meanwhile), no item
+    # starts until the retry-after has passed. The server may still see the requests of the
+    # (at most 3) other items that were already in flight; without the pause, about a hundred
+    # items would arrive in this window, and without the gate checked again after the wait
+    # for a slot, a fourth item (the one waiting for that slot) would.
+    (seen_at,) = seen.times
+    during_wait = [n for t, n in script.arrivals if seen_at < t < seen_at + 0.9]
     assert len(during_wait) <= 3, during_wait
-    assert any(t >= refused_at + 0.95 for t, _ in script.arrivals)
+    assert 40 not in during_wait
+    assert any(t >= seen_at + 0.9 for t, _ in script.arrivals)
+
+
+class SeenRateLimits(logging.Handler):
+    """When the job logged each rate limit it saw (time.monotonic(), the clock of ItemScript)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.times: list[float] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("rate limited on item"):
+            self.times.append(time.monotonic())
 
 
 def test_an_item_rate_limited_past_its_retries_is_recorded_as_failed(tmp_path: Path) -> None:
@@ -164,15 +191,27 @@ def test_a_structured_answer_that_never_validates_is_that_items_failure(tmp_path
         return '{"item": "not a number"}' if "item 1" in json.dumps(body["messages"]) else '{"item": 0}'
 
     schema = {"type": "object", "properties": {"item": {"type": "integer"}}, "required": ["item"]}
+    prices = {"openai/*": {"input": 1.0, "output": 2.0}}
+    output = tmp_path / "results.jsonl"
     with FakeOpenAIServer(answer) as server:
-        summary = run_batch(
-            agent_for(server, output_type=schema, output_retries=1), ["item 0", "item 1"], concurrency=2
-        )
+        agent = agent_for(server, output_type=schema, output_retries=1, prices=prices)
+        summary = run_batch(agent, ["item 0", "item 1"], concurrency=2)
+        on_file = run_batch(agent, ["item 0", "item 1"], concurrency=2, output=output)
     assert summary.results is not None
     ok, bad = summary.results
     assert ok.ok and ok.output == {"item": 0}
     assert (bad.status, bad.error_type) == ("error", "OutputValidationError")
     assert "item" in (bad.error_message or "") and bad.text is None and bad.output is None
+    # the answer and its re-ask were two model calls: the failure counts them, with their cost
+    assert (bad.turns, bad.usage.requests) == (2, 2)
+    assert bad.usage.input_tokens > ok.usage.input_tokens > 0
+    assert bad.cost == pytest.approx((bad.usage.input_tokens * 1.0 + bad.usage.output_tokens * 2.0) / 1e6)
+    assert bad.cost > 0
+    assert summary.usage == ok.usage + bad.usage
+    row = {r["id"]: r for r in read_results(output)}[1]
+    assert row["status"] == "error" and row["turns"] == 2 and row["usage"]["requests"] == 2
+    assert row["cost"] == pytest.approx(bad.cost)
+    assert on_file.usage.requests == 3
 
 
 def test_items_of_one_session_run_one_at_a_time_in_order(tmp_path: Path) -> None:

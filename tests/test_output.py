@@ -183,6 +183,10 @@ def test_output_retries_exhausted(scripted_agent: Any) -> None:
     assert json.loads(error.raw_text) == {"name": "Oslo"}
     assert any("'population' is a required property @ $" in e for e in error.errors)
     assert len(agent.provider.requests) == 3
+    # the run so far: the three model calls, their usage, and the re-ask messages
+    assert error.partial is not None and not error.partial.stopped
+    assert error.partial.turns == 3 and error.partial.usage.requests == 3
+    assert len(error.partial.messages) == 7  # the question, then 3 calls of the tool and their results
 
 
 def test_text_instead_of_the_tool_is_re_asked(scripted_agent: Any) -> None:

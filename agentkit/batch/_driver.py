@@ -372,11 +372,21 @@ class BatchRun:
                 await self._wake.wait()
                 continue
             # Stopped while waiting here: this item has not started, so it runs on resume.
-            await self._backoff.wait()
-            await self._slots.acquire()
+            await self._wait_to_start()
             task = asyncio.create_task(self._run_item(item, attempt), name=f"batch item {item.id!r}")
             self._running.add(task)
             task.add_done_callback(self._item_ended)
+
+    async def _wait_to_start(self) -> None:
+        """Wait until the backoff gate is open and a slot is free. A rate limit that closes the
+        gate while this waits for the slot sends it back to the gate: no item starts during a
+        pause, not even one that passed the gate before the pause began."""
+        while True:
+            await self._backoff.wait()
+            await self._slots.acquire()
+            if self._backoff.until <= time.monotonic():
+                return
+            self._slots.release()
 
     def _item_ended(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
