@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import attrs
+import psycopg
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,6 +13,7 @@ from agentkit.messages import AssistantMessage, Usage, UserMessage
 from agentkit.stores import SessionInfo
 from agentkit_postgres import PostgresStore
 from agentkit_postgres._text import decode, encode
+from agentkit_postgres.testing import PostgresServer
 
 
 @given(st.text(alphabet=st.characters(codec=None, categories=None)))
@@ -80,3 +82,25 @@ async def test_cached_reads_and_appends_notice_every_change_by_another_store(dsn
     finally:
         await mine.aclose()
         await theirs.aclose()
+
+
+async def test_search_is_full_text_search_over_the_gin_index(pg_server: PostgresServer, schema: str) -> None:
+    # The store's own search statement, planned by the server: with sequential scans priced
+    # out, a plan can only avoid them through an index that matches the query's expression.
+    store = PostgresStore(pg_server.dsn(), schema=schema)
+    try:
+        for n in range(5):
+            await store.open_session(f"s{n}")
+        for n in range(50):
+            turn = [UserMessage(f"ticket {n} about invoices"), AssistantMessage(f"answer {n}")]
+            await store.append_turn(f"s{n % 5}", turn)
+        hits = await store.search("invoices ticket")
+        assert len(hits) == 20 and {h.role for h in hits} == {"user"}
+        sql = store._sql.search_head + " ORDER BY s.updated_at DESC, s.id, m.seq DESC LIMIT 20"
+    finally:
+        await store.aclose()
+    with psycopg.connect(pg_server.dsn(), autocommit=True) as conn:
+        conn.execute(f'SET search_path = "{schema}"')
+        conn.execute("SET enable_seqscan = off")
+        plan = "\n".join(row[0] for row in conn.execute("EXPLAIN " + sql, ("'invoices' & 'ticket'",)))
+    assert "messages_terms" in plan, plan
