@@ -62,6 +62,10 @@ def test_a_thousand_items_each_exactly_once_with_failures_rate_limits_and_the_bo
     with FakeOpenAIServer(answer) as server:
         summary = run_batch(agent_for(server), inputs, output=output, concurrency=16)
         in_flight = server.max_in_flight
+    # the bound was reached (so this test can fail) and held at the server; a broken barrier
+    # means fewer than 16 requests were ever in flight together for a whole minute
+    assert not barrier.broken, f"at most {in_flight} requests were in flight together"
+    assert in_flight == 16
 
     rows = read_results(output)
     counts = collections.Counter(row["id"] for row in rows)
@@ -85,9 +89,6 @@ def test_a_thousand_items_each_exactly_once_with_failures_rate_limits_and_the_bo
     assert all(script.attempts[n] == 3 for n in limited)
     assert summary.rate_limited == 2 * len(limited)
     assert (summary.ok, summary.failed, summary.skipped) == (1000 - len(failing), len(failing), 0)
-    # the bound holds at the server, and was reached (so this test can fail)
-    assert not barrier.broken
-    assert in_flight == 16
 
 
 def test_a_rate_limit_pauses_every_item_for_the_retry_after(tmp_path: Path) -> None:
