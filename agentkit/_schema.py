@@ -1,8 +1,11 @@
-"""JSON Schema from Python type hints, and the converter that turns JSON back into those types.
+"""JSON Schema from Python type hints, and turning JSON back into those types.
 
 A tool's parameters are described to the model as JSON Schema and come back as JSON; this
-module owns both directions for *user* types (attrs classes, dataclasses, enums, TypedDicts),
-so that agentkit's own wire format in :mod:`agentkit.serialization` stays separate.
+module owns both directions for *user* types (attrs classes, dataclasses, enums, TypedDicts).
+JSON is read back by agentkit's one converter configuration
+(:func:`agentkit.serialization.make_converter`), extended in a converter of its own with what
+tool arguments use (dates, UUIDs, paths, enums, TypedDicts, pydantic models), so the wire
+converter itself is left as it is.
 
 An annotation that JSON Schema cannot express raises :class:`UnsupportedType` naming it;
 the tool layer turns that into a :class:`~agentkit.errors.ToolDefinitionError` naming the
@@ -11,7 +14,6 @@ parameter. Nothing is guessed: an unknown class never silently becomes ``"string
 
 from __future__ import annotations
 
-import base64
 import collections.abc as cabc
 import dataclasses
 import datetime
@@ -354,22 +356,22 @@ def _record_fields(tp: type) -> list[tuple[str, bool, Any]]:
 
 @functools.cache
 def _converter() -> Any:
-    import cattrs
+    """agentkit's one converter configuration (:func:`agentkit.serialization.make_converter`),
+    extended with the types tool arguments and output types may use. What it is given was
+    checked against the JSON Schema first, so numbers convert as the schema allowed them
+    (``3.0`` is an integer there)."""
+    from .serialization import make_converter
 
-    conv = cattrs.Converter(forbid_extra_keys=True)
+    conv = make_converter()
     for tp in (datetime.datetime, datetime.date, datetime.time):
         conv.register_structure_hook(tp, lambda v, t: v if isinstance(v, t) else t.fromisoformat(v))
     conv.register_structure_hook(uuid.UUID, lambda v, _t: v if isinstance(v, uuid.UUID) else uuid.UUID(v))
     conv.register_structure_hook(pathlib.Path, lambda v, _t: pathlib.Path(v))
     conv.register_structure_hook(pathlib.PurePath, lambda v, _t: pathlib.PurePath(v))
     conv.register_structure_hook(float, lambda v, _t: float(v))
-    for tp in (datetime.datetime, datetime.date, datetime.time):
-        conv.register_unstructure_hook(tp, lambda v: v.isoformat())
-    conv.register_unstructure_hook(bytes, lambda v: base64.b64encode(v).decode("ascii"))
-    conv.register_unstructure_hook_func(
-        lambda t: isinstance(t, type) and issubclass(t, set | frozenset),
-        lambda v: [conv.unstructure(x) for x in _sorted_if_possible(v)],
-    )
+    conv.register_structure_hook(int, lambda v, _t: int(v))
+    for base in (enum.Enum, enum.IntEnum, enum.StrEnum, enum.IntFlag):  # by value, not as the int or str they are
+        conv.register_structure_hook(base, lambda v, t: v if isinstance(v, t) else t(v))
 
     def structure_union(value: Any, tp: Any) -> Any:
         # The schema already accepted the value; pick the first member it really fits.
@@ -402,13 +404,6 @@ def _converter() -> Any:
         lambda v, t: v if isinstance(v, t) else t.model_validate(v),
     )
     return conv
-
-
-def _sorted_if_possible(values: Any) -> list[Any]:
-    try:
-        return sorted(values)
-    except TypeError:
-        return list(values)
 
 
 def _fits_plain(value: Any, member: Any) -> bool:

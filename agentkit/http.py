@@ -12,14 +12,17 @@ provider keeps them:
 - never a retry once the caller has seen a byte of the stream;
 - errors typed by status and body, naming provider and model, quoting a short snippet.
 
-Provider plugins build an :class:`HttpClient` and call :meth:`HttpClient.open` with a
-request; they read the opened response with :func:`aiter_sse` or :func:`aiter_ndjson`.
+Provider plugins build an :class:`HttpClient`; :meth:`HttpClient.request_json` sends a request
+and returns its JSON, :meth:`HttpClient.stream` yields what a reader makes of a streamed body
+(resending it while nothing reached the caller), and :meth:`HttpClient.open` gives the opened
+response itself. Bodies are read with :func:`aiter_sse` or :func:`aiter_ndjson`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import email.utils
 import json
 import logging
@@ -28,7 +31,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -50,6 +53,7 @@ from .errors import (
 )
 
 E = TypeVar("E", bound=AgentkitError)
+T = TypeVar("T")
 
 __all__ = [
     "HttpClient",
@@ -458,6 +462,42 @@ class HttpClient:
                 break
             await retries.pause(broken)
         return self.parse_json(body, model)
+
+    async def stream(
+        self,
+        method: str,
+        path: str,
+        read: Callable[[OpenResponse], AsyncGenerator[T, None]],
+        *,
+        json_body: Any = None,
+        model: str | None = None,
+    ) -> AsyncIterator[T]:
+        """Send a request and yield what ``read(response)`` makes of its body (a provider's
+        events), closing the response however it ends.
+
+        A failure before anything was yielded (the send, or a :class:`ProviderError` that
+        ``read`` raises: a cut, a stall, an error event) sends the request again, per policy
+        (:class:`Retries`); once the caller has seen an item, never. Errors are redacted.
+        """
+        retries = Retries(self, model)
+        while True:
+            response = await self.open(method, path, json_body=json_body, model=model, retries=retries)
+            delivered = False
+            failure: ProviderError | None = None
+            try:
+                async with contextlib.aclosing(read(response)) as items:
+                    async for item in items:
+                        delivered = True
+                        yield item
+            except ProviderError as exc:
+                if delivered:
+                    raise self.redact_error(exc) from None
+                failure = self.redact_error(exc)
+            finally:
+                await response.aclose()
+            if failure is None:
+                return
+            await retries.pause(failure)  # nothing reached the caller yet: send it again
 
     def parse_json(self, body: bytes, model: str | None = None) -> Any:
         """``body`` parsed as JSON; one that is not JSON is a :class:`~agentkit.errors.ProviderError`

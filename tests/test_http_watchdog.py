@@ -348,3 +348,53 @@ async def test_json_bodies_are_parsed_once_for_every_caller(serve, make_client) 
         await client.request_json("GET", "/v1/x", model="m")
     assert info.value.body == "<html>a login page</html>" and info.value.model == "m"
     assert info.value.hint == f"is {server.url} a test server? (check base_url)"
+
+
+# -- HttpClient.stream: a provider's events, resent while nothing reached the caller -------------
+
+
+async def sse_numbers(response: Any) -> Any:
+    async for sse in aiter_sse(response.aiter_bytes()):
+        if sse.data == "secret-key-123456":
+            raise ProviderError(f"the server said {sse.data}", provider="test")
+        yield int(sse.data)
+
+
+async def test_stream_resends_a_request_that_failed_before_anything_was_yielded(serve, make_client) -> None:
+    answers = iter([Reply(200, headers=SSE, chunks=[Cut()]), Reply(200, headers=SSE, chunks=[event(1), event(2)])])
+    server = serve(lambda _request: next(answers))
+    client = make_client(server, max_retries=2)
+    assert [n async for n in client.stream("POST", "/v1/x", sse_numbers, json_body={"q": 1})] == [1, 2]
+    assert len(server.requests) == 2
+    assert live_timers() == []
+
+
+async def test_stream_never_resends_once_the_caller_has_an_item(serve, make_client) -> None:
+    server = serve(Reply(200, headers=SSE, chunks=[event(1), Cut()]))
+    client = make_client(server, max_retries=2)
+    seen: list[int] = []
+    with pytest.raises(IncompleteStreamError):
+        async for n in client.stream("POST", "/v1/x", sse_numbers):
+            seen.append(n)
+    assert seen == [1] and len(server.requests) == 1
+
+
+async def test_stream_redacts_what_the_reader_raises_and_stops_when_the_caller_does(serve, make_client) -> None:
+    server = serve(Reply(200, headers=SSE, chunks=[b"data: secret-key-123456\n\n"]))
+    client = HttpClient(
+        provider="test", base_url=server.url, headers={"authorization": "secret-key-123456"},
+        settings=HttpSettings(max_retries=0),
+    )
+    try:
+        with pytest.raises(ProviderError) as info:
+            async for _ in client.stream("POST", "/v1/x", sse_numbers):
+                pass
+        assert "secret-key-123456" not in str(info.value) and "<redacted>" in str(info.value)
+        serve(Reply(200, headers=SSE, chunks=[event(1), Pause(30), event(2)]))
+        started = time.monotonic()
+        stream = client.stream("POST", "/v1/x", sse_numbers)
+        assert await anext(stream) == 1
+        await stream.aclose()  # the caller stops: the response is closed, no timer is left
+        assert time.monotonic() - started < 5 and live_timers() == []
+    finally:
+        await client.aclose()

@@ -288,3 +288,19 @@ def test_annotated_description_wins_over_the_docstring():
     props = f.parameters["properties"]
     assert props["a"]["description"] == "from Annotated"
     assert props["b"]["description"] == "b from the docstring"
+
+
+def test_arguments_are_read_by_the_one_converter_configuration() -> None:
+    """The converter of tool arguments and output types extends agentkit's wire converter
+    (serialization.make_converter): agentkit's values and bytes read as they are written."""
+    from agentkit import Message, UserMessage, to_dict
+    from agentkit._schema import _converter
+    from agentkit.serialization import converter
+
+    assert _converter() is not converter()  # an extension of its own, the wire converter untouched
+    assert structure(to_dict(UserMessage("hi")), Message) == UserMessage("hi")
+    assert structure(to_dict(b"\x00bytes"), bytes) == b"\x00bytes"  # base64, as the wire writes them
+    assert structure(3.0, int) == 3 and type(structure(3.0, int)) is int  # JSON Schema's integer
+    assert converter().structure(3, float) == 3.0
+    with pytest.raises(ValueError):
+        converter().structure("3", float)  # the wire stays strict

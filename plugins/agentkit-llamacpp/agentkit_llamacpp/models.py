@@ -17,6 +17,7 @@ from pathlib import Path
 import attrs
 
 from agentkit.errors import ModelNotFoundError
+from agentkit.stores import agentkit_home
 
 __all__ = ["ALIASES", "ModelAlias", "model_cache_dir", "resolve_model_path"]
 
@@ -35,8 +36,7 @@ class ModelAlias:
 
 def model_cache_dir() -> Path:
     """``$AGENTKIT_HOME/models`` (default ``~/.agentkit/models``), created 0700."""
-    home = Path(os.environ.get("AGENTKIT_HOME") or Path.home() / ".agentkit")
-    path = home / "models"
+    path = agentkit_home() / "models"
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
+from contextlib import aclosing, contextmanager
 from typing import Any
 
 import attrs
@@ -34,7 +34,7 @@ from agentkit.errors import (
     ServerError,
 )
 from agentkit.events import ModelResponse, ModelStreamEvent
-from agentkit.http import HttpClient, HttpSettings, OpenResponse, Retries, aiter_ndjson, error_for_status
+from agentkit.http import HttpClient, HttpSettings, OpenResponse, aiter_ndjson, error_for_status
 from agentkit.providers import Capabilities, ModelInfo, ModelRequest, Provider
 
 from .host import ResolvedHost, resolve_host
@@ -136,38 +136,28 @@ class OllamaProvider(Provider):
                 f"cannot build the request: {exc}", provider="ollama", model=model
             ) from None
         seed = request_digest(request)
-        retries = Retries(self._http, model)
-        while True:
-            opened = await self._open("POST", "/api/chat", body, model, retries)
+
+        async def read(opened: OpenResponse) -> AsyncGenerator[ModelStreamEvent | ModelResponse, None]:
             assembler = ChatAssembler(request, id_seed=seed)
             delivered = False
-            failure: ProviderError | None = None
-            try:
-                async with aclosing(self._objects(opened, model)) as objects:
-                    async for data in objects:
-                        if "error" in data:
-                            raise self._stream_error(data["error"], model, delivered)
-                        for event in assembler.feed(data):
-                            delivered = True
-                            yield event
-                        if assembler.done:
-                            break
-                response = _final(assembler, model)
-            except ProviderError as exc:
-                if delivered:
-                    raise
-                failure = exc
-            finally:
-                await opened.aclose()
-            if failure is not None:
-                await retries.pause(failure)  # nothing reached the caller yet: send it again
-                continue
-            info = assembler.info
-            self.last_response_info = info
+            async with aclosing(self._objects(opened, model)) as objects:
+                async for data in objects:
+                    if "error" in data:
+                        raise self._stream_error(data["error"], model, delivered)
+                    for event in assembler.feed(data):
+                        delivered = True
+                        yield event
+                    if assembler.done:
+                        break
+            response = _final(assembler, model)
+            info = self.last_response_info = assembler.info
             if info is not None and log.isEnabledFor(logging.DEBUG):
                 log.debug("ollama/%s: %s", model, info.summary())
             yield response
-            return
+
+        with self._explained(model):
+            async for item in self._http.stream("POST", "/api/chat", read, json_body=body, model=model):
+                yield item
 
     # -- models ----------------------------------------------------------------------------------
 
@@ -227,9 +217,11 @@ class OllamaProvider(Provider):
 
     # -- HTTP --------------------------------------------------------------------------------------
 
-    async def _open(self, method: str, path: str, body: Any, model: str | None, retries: Retries) -> OpenResponse:
+    @contextmanager
+    def _explained(self, model: str | None) -> Iterator[None]:
+        """Errors raised inside, with Ollama's own messages and hints (see :meth:`_explain`)."""
         try:
-            return await self._http.open(method, path, json_body=body, model=model, retries=retries)
+            yield
         except ProviderError as exc:
             explained = self._explain(exc, model)
             if explained is exc:
@@ -237,13 +229,8 @@ class OllamaProvider(Provider):
             raise explained from exc
 
     async def _request_json(self, method: str, path: str, body: Any, model: str | None) -> dict[str, Any]:
-        try:
+        with self._explained(model):
             data = await self._http.request_json(method, path, json_body=body, model=model)
-        except ProviderError as exc:
-            explained = self._explain(exc, model)
-            if explained is exc:
-                raise
-            raise explained from exc
         if not isinstance(data, dict):
             raise ProviderError(
                 f"Ollama answered {path} with a JSON {type(data).__name__}", provider="ollama", model=model

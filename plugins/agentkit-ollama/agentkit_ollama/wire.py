@@ -43,6 +43,7 @@ from agentkit.messages import (
     tool_images_as_user_messages,
 )
 from agentkit.providers import ModelRequest, ToolSpec
+from agentkit.serialization import to_dict
 
 __all__ = [
     "ALIASES",
@@ -167,11 +168,11 @@ def build_chat_body(
         body["tools"] = [_tool_to_wire(t) for t in tools]
     merged_top = {**default_top, **top}
     if request.output_schema is not None:
-        merged_top["format"] = _plain(request.output_schema.schema)
+        merged_top["format"] = to_dict(request.output_schema.schema)
     body.update(merged_top)
     merged_options = {**default_options, **options}
     if merged_options:
-        body["options"] = _plain(merged_options)
+        body["options"] = to_dict(merged_options)
     return body
 
 
@@ -191,7 +192,7 @@ def _tool_to_wire(spec: ToolSpec) -> dict[str, Any]:
         "function": {
             "name": spec.name,
             "description": spec.description,
-            "parameters": _plain(spec.parameters),
+            "parameters": to_dict(spec.parameters),
         },
     }
 
@@ -251,15 +252,6 @@ def _arguments_object(arguments: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _plain(value: Any) -> Any:
-    """Mappings and sequences as plain dicts and lists, so they serialize as JSON."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 # -- the response ------------------------------------------------------------------------------

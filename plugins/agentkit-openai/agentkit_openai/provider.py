@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 
 import attrs
@@ -26,7 +26,7 @@ from agentkit.events import (
     ModelResponse,
     ModelStreamEvent,
 )
-from agentkit.http import HttpClient, HttpSettings, OpenResponse, Retries, aiter_sse
+from agentkit.http import HttpClient, HttpSettings, OpenResponse, aiter_sse
 from agentkit.providers import Capabilities, ModelInfo, ModelRequest, Provider
 
 from .profiles import PROFILES, Profile
@@ -256,44 +256,31 @@ class OpenAIProvider(Provider):
         """
         body = build_chat_body(request, stream=True, options=self._options)
         client = self._http(request.model)
-        retries = Retries(client, request.model)
-        while True:
-            delivered = False
-            response = await client.open(
-                "POST", "/chat/completions", json_body=body, model=request.model, retries=retries
-            )
-            failure: ProviderError | None = None
-            try:
-                if "application/json" in response.headers.get("content-type", ""):
-                    result = await self._whole_response(response, request.model)  # the server ignored stream
-                    for event in result.stream_events():
-                        delivered = True
-                        yield event
-                else:
-                    assembler = StreamAssembler(provider=self.name, model=request.model, env_var=self.env_var)
-                    async for sse in aiter_sse(response.aiter_bytes()):
-                        if assembler.done:
-                            continue  # past [DONE]: read to the end, so the connection can be reused
-                        if sse.event == "error":
-                            raise _stream_error(
-                                sse.data, provider=self.name, model=request.model, env_var=self.env_var
-                            )
-                        for event in assembler.feed(sse.data):
-                            delivered = True
-                            yield event
-                        if assembler.complete:  # some servers never send [DONE], nor hang up
-                            response.expect_end()
-                    result = assembler.response()
-            except ProviderError as exc:  # it may quote the body, which may echo a key
-                if delivered:
-                    raise client.redact_error(exc) from None
-                failure = client.redact_error(exc)
-            finally:
-                await response.aclose()
-            if failure is None:
-                yield result
-                return
-            await retries.pause(failure)  # nothing reached the caller yet: send it again
+        async for event in client.stream(
+            "POST", "/chat/completions", lambda response: self._read(response, request.model), json_body=body,
+            model=request.model,
+        ):
+            yield event
+
+    async def _read(self, response: OpenResponse, model: str) -> AsyncGenerator[ModelStreamEvent | ModelResponse, None]:
+        """The events of one response: SSE deltas, or a whole JSON answer from a server that ignored ``stream``."""
+        if "application/json" in response.headers.get("content-type", ""):
+            result = await self._whole_response(response, model)
+            for event in result.stream_events():
+                yield event
+            yield result
+            return
+        assembler = StreamAssembler(provider=self.name, model=model, env_var=self.env_var)
+        async for sse in aiter_sse(response.aiter_bytes()):
+            if assembler.done:
+                continue  # past [DONE]: read to the end, so the connection can be reused
+            if sse.event == "error":
+                raise _stream_error(sse.data, provider=self.name, model=model, env_var=self.env_var)
+            for event in assembler.feed(sse.data):
+                yield event
+            if assembler.complete:  # some servers never send [DONE], nor hang up
+                response.expect_end()
+        yield assembler.response()
 
     async def _whole_response(self, response: OpenResponse, model: str) -> ModelResponse:
         data = await response.json()
