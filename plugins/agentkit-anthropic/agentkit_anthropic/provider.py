@@ -13,14 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 
 import attrs
 
 from agentkit.errors import AuthenticationError, ConfigError, ProviderError
 from agentkit.events import ModelResponse, ModelStreamEvent
-from agentkit.http import HttpClient, HttpSettings, Retries, aiter_sse
+from agentkit.http import HttpClient, HttpSettings, OpenResponse, aiter_sse
 from agentkit.providers import Capabilities, ModelInfo, ModelRequest, Provider
 
 from .streaming import StreamAssembler
@@ -219,32 +219,23 @@ class AnthropicProvider(Provider):
         """
         body = self._body(request, stream=True)
         client = self._http(request.model)
-        retries = Retries(client, request.model)
-        while True:
-            delivered = False
-            response = await client.open("POST", "/v1/messages", json_body=body, model=request.model, retries=retries)
-            failure: ProviderError | None = None
-            try:
-                assembler = StreamAssembler(provider=self.name, model=request.model, env_var=self.env_var)
-                async for sse in aiter_sse(response.aiter_bytes()):
-                    if assembler.done:
-                        continue  # past message_stop: read to the end, so the connection can be reused
-                    for event in assembler.feed(sse.event, sse.data):
-                        delivered = True
-                        yield event
-                    if assembler.done:
-                        response.expect_end()
-                result = assembler.response()
-            except ProviderError as exc:  # it may quote the body, which may echo a key
-                if delivered:
-                    raise client.redact_error(exc) from None
-                failure = client.redact_error(exc)
-            finally:
-                await response.aclose()
-            if failure is None:
-                yield result
-                return
-            await retries.pause(failure)  # nothing reached the caller yet: send it again
+        async for event in client.stream(
+            "POST", "/v1/messages", lambda response: self._read(response, request.model), json_body=body,
+            model=request.model,
+        ):
+            yield event
+
+    async def _read(self, response: OpenResponse, model: str) -> AsyncGenerator[ModelStreamEvent | ModelResponse, None]:
+        """The events of one streamed response, then its ModelResponse."""
+        assembler = StreamAssembler(provider=self.name, model=model, env_var=self.env_var)
+        async for sse in aiter_sse(response.aiter_bytes()):
+            if assembler.done:
+                continue  # past message_stop: read to the end, so the connection can be reused
+            for event in assembler.feed(sse.event, sse.data):
+                yield event
+            if assembler.done:
+                response.expect_end()
+        yield assembler.response()
 
     async def count_tokens(self, request: ModelRequest) -> int:
         """The input tokens ``request`` would take, from ``POST /v1/messages/count_tokens`` (free, but
