@@ -52,9 +52,10 @@ def cache_key(request: ModelRequest, provider: str) -> str:
     """The cache key of ``request`` sent to ``provider`` (a name, never credentials)."""
     from .serialization import to_dict
 
-    blob = json.dumps(
-        {"provider": provider, "request": to_dict(request)}, sort_keys=True, separators=(",", ":"), default=str
-    )
+    body = to_dict(request)
+    for message in body.get("messages", ()):
+        message.pop("duration", None)  # how long earlier answers took is not part of the question
+    blob = json.dumps({"provider": provider, "request": body}, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -509,9 +510,13 @@ class Run:
                 if cached is not None:
                     response, source = attrs.evolve(cached, cached=True), "cache"
             if response is None:
+                started = time.perf_counter()
                 response, source = await self._invoke(target, request), "provider"
+                duration = time.perf_counter() - started
                 if cache is not None and key is not None:
-                    await cache.put(key, response)
+                    await cache.put(key, response)  # without the duration: a replay takes none
+                if response.message.duration is None:
+                    response = attrs.evolve(response, message=attrs.evolve(response.message, duration=duration))
         if source != "provider" and self.streaming:
             await self._replay(response)
         response = await lifecycle.after_model_call(self.ctx, request, response)

@@ -216,6 +216,9 @@ class AssistantMessage:
     ``finish_reason`` is the provider's (``stop``, ``tool_calls``, ``length``, ...).
     ``reasoning_blocks`` are the provider's reasoning blocks, in order, kept to be sent back
     unchanged (see :class:`ReasoningBlock`); ``None`` when there are none.
+    ``duration`` is how many seconds the provider took to answer (the request sent to the whole
+    answer received; set by the agent loop, ``None`` for answers from the cache or a hook). It is
+    a record, not content: messages that differ only in it are equal.
     """
 
     content: str = ""
@@ -227,6 +230,7 @@ class AssistantMessage:
     reasoning_blocks: tuple[ReasoningBlock, ...] | None = attrs.field(
         default=None, converter=_to_reasoning_blocks, kw_only=True
     )
+    duration: float | None = attrs.field(default=None, eq=False, kw_only=True)
     role: Literal["assistant"] = attrs.field(default="assistant", init=False)
 
     @property

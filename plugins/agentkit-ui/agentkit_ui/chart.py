@@ -15,16 +15,18 @@ MAX_BARS = 300
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 900, 180, 48, 20, 10
 
 
-def tokens_chart(turns: Sequence[tuple[int, int]], link: Callable[[int], str]) -> str:
-    """SVG for ``turns``, ``(input_tokens, output_tokens)`` per model call in order; ``link(i)``
-    is the URL of call ``i`` (0-based). Empty when there are no calls."""
+def tokens_chart(turns: Sequence[tuple[int, int, float | None]], link: Callable[[int], str]) -> str:
+    """SVG for ``turns``, ``(input_tokens, output_tokens, seconds or None)`` per model call in
+    order; ``link(i)`` is the URL of call ``i`` (0-based). Empty when there are no calls."""
     if not turns:
         return ""
     group = max(1, math.ceil(len(turns) / MAX_BARS))
     bars = []
     for start in range(0, len(turns), group):
         chunk = turns[start : start + group]
-        bars.append((start, len(chunk), sum(t[0] for t in chunk), sum(t[1] for t in chunk)))
+        timed = [t[2] for t in chunk if t[2] is not None]
+        seconds = sum(timed) if timed else None
+        bars.append((start, len(chunk), sum(t[0] for t in chunk), sum(t[1] for t in chunk), seconds))
     peak = max((b[2] + b[3] for b in bars), default=0) or 1
     plot_w, plot_h = WIDTH - LEFT - 4, HEIGHT - BOTTOM - TOP
     step = plot_w / len(bars)
@@ -39,12 +41,13 @@ def tokens_chart(turns: Sequence[tuple[int, int]], link: Callable[[int], str]) -
         f'<text class="tick" x="{LEFT - 6}" y="{TOP + 8}" text-anchor="end">{peak:,}</text>',
         f'<text class="tick" x="{LEFT - 6}" y="{TOP + plot_h}" text-anchor="end">0</text>',
     ]
-    for n, (start, count, tin, tout) in enumerate(bars):
+    for n, (start, count, tin, tout, seconds) in enumerate(bars):
         x = LEFT + n * step + (step - width) / 2
         h_in, h_out = plot_h * tin / peak, plot_h * tout / peak
         label = f"call {start + 1}" if count == 1 else f"calls {start + 1}-{start + count}"
+        took = f", {seconds:.2f} s" if seconds is not None else ""
         out.append(
-            f'<a class="bar" href="{escape(link(start))}"><title>{label}: {tin:,} input + {tout:,} output tokens'
+            f'<a class="bar" href="{escape(link(start))}"><title>{label}: {tin:,} input + {tout:,} output tokens{took}'
             "</title>"
             f'<rect class="in" x="{x:.2f}" y="{TOP + plot_h - h_in:.2f}" width="{width:.2f}" height="{h_in:.2f}"/>'
             f'<rect class="out" x="{x:.2f}" y="{TOP + plot_h - h_in - h_out:.2f}" width="{width:.2f}" '

@@ -159,7 +159,10 @@ def session_page(view: SessionView, *, page: int, per_page: int, store: str) -> 
     turn_of = {index: n for n, index in enumerate(view.turns)}
     usages = [_usage_of(view.messages[i]) for i in view.turns]
     chart = tokens_chart(
-        [(u.input_tokens, u.output_tokens) if u else (0, 0) for u in usages],
+        [
+            (u.input_tokens if u else 0, u.output_tokens if u else 0, _duration(view.messages[i]))
+            for u, i in zip(usages, view.turns, strict=True)
+        ],
         lambda n: session_url(info.id, view.turns[n] // per_page + 1, view.turns[n]),
     )
     items = []
@@ -172,7 +175,9 @@ def session_page(view: SessionView, *, page: int, per_page: int, store: str) -> 
     body = (
         f'<p class="crumbs"><a href="/">Sessions</a> / {_e(info.id)}</p>'
         f"<h1>{_e(info.title or info.id)}</h1>"
-        + _summary(info, len(view.turns))
+        + _summary(
+            info, len(view.turns), [d for i in view.turns if (d := _duration(view.messages[i])) is not None]
+        )
         + (
             f'<section class="usage-chart"><h2>Tokens per model call</h2>{chart}'
             '<p class="legend"><span class="key in"></span>input <span class="key out"></span>output</p></section>'
@@ -188,7 +193,7 @@ def session_page(view: SessionView, *, page: int, per_page: int, store: str) -> 
     return _layout(info.title or info.id, body, store=store)
 
 
-def _summary(info: SessionInfo, turns: int) -> str:
+def _summary(info: SessionInfo, turns: int, durations: list[float]) -> str:
     u = info.usage
     facts = [
         ("Session", _e(info.id)),
@@ -206,6 +211,13 @@ def _summary(info: SessionInfo, turns: int) -> str:
             + ")",
         ),
         ("Cost", _cost(u.cost)),
+        (
+            "Model time",
+            f"{sum(durations):,.2f} s"
+            + (f" ({len(durations):,} of {turns:,} calls timed)" if len(durations) < turns else "")
+            if durations
+            else "&ndash;",
+        ),
     ]
     rows = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in facts)
     meta = ""
@@ -241,6 +253,10 @@ def _pager(session_id: str, page: int, pages: int, count: int, start: int, stop:
         f'<nav class="pager">{"".join(links)}<span class="range">messages {start + 1:,}&ndash;{stop:,} of '
         f"{count:,} · page {page} of {pages}</span>{jump}</nav>"
     )
+
+
+def _duration(message: Message) -> float | None:
+    return message.duration if isinstance(message, AssistantMessage) else None
 
 
 def _usage_of(message: Message) -> Any:
@@ -334,9 +350,10 @@ def _usage_line(message: AssistantMessage) -> str:
             parts.append(f"<span>{u.reasoning_tokens:,} reasoning</span>")
         if u.cost is not None:
             parts.append(f'<span class="cost">{_cost(u.cost)}</span>')
-    elapsed = getattr(message, "elapsed", None)
-    if isinstance(elapsed, int | float):
-        parts.append(f'<span class="elapsed">{elapsed:.2f} s</span>')
+    if message.duration is not None:
+        parts.append(
+            f'<span class="duration" title="how long the model took to answer">{message.duration:.2f} s</span>'
+        )
     if message.finish_reason:
         parts.append(f'<span class="finish">{_e(message.finish_reason)}</span>')
     return f'<div class="usage">{" · ".join(parts)}</div>' if parts else ""

@@ -10,6 +10,7 @@ writes them there (otherwise into a temporary folder, and checked to be real PNG
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,7 @@ def test_a_session_page_and_expanding_a_tool_call(page: Any) -> None:
     assert '"city": "Paris"' in call.locator("pre.args").inner_text()
     usage = page.locator("li.msg.assistant .usage").first.inner_text()
     assert "gpt-4o-mini" in usage and " in" in usage and " out" in usage and "$" in usage
+    assert re.search(r"· \d+\.\d\d s ·", usage)  # how long the call took
     assert page.locator("svg.chart a.bar").count() == 2
 
 

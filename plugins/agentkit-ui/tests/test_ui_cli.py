@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -44,9 +45,9 @@ storage = "sqlite:{(tmp_path / "project.db").as_posix()}"
         yield folder
 
 
-def environment(tmp_path: Path) -> dict[str, str]:
+def environment(tmp_path: Path, browser: str = "false") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTKIT_", "OPENAI_"))}
-    env.update(AGENTKIT_HOME=str(tmp_path / "home"), UI_CLI_TEST_KEY=KEY, BROWSER="false")
+    env.update(AGENTKIT_HOME=str(tmp_path / "home"), UI_CLI_TEST_KEY=KEY, BROWSER=browser)
     return env
 
 
@@ -66,9 +67,11 @@ def agentkit(project: Path, tmp_path: Path, *args: str) -> subprocess.CompletedP
 class Viewer:
     """``agentkit ui`` running in a subprocess, and the URL it printed."""
 
-    def __init__(self, project: Path, tmp_path: Path, *args: str) -> None:
+    def __init__(self, project: Path, tmp_path: Path, *args: str, browser: str | None = None) -> None:
+        flags = ["--no-browser"] if browser is None else []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "agentkit", "ui", "--no-browser", *args], cwd=project, env=environment(tmp_path),
+            [sys.executable, "-m", "agentkit", "ui", *flags, *args], cwd=project,
+            env=environment(tmp_path, browser or "false"),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
         )  # fmt: skip
         line = self.process.stdout.readline() if self.process.stdout else ""
@@ -138,3 +141,21 @@ def test_a_store_that_cannot_open_is_an_error_before_serving(project: Path, tmp_
     assert "nosuchstore" in failed.stderr and failed.stdout == ""
     bad_port = agentkit(project, tmp_path, "ui", "--no-browser", "--port", "70000")
     assert bad_port.returncode == 2 and "expected a port from 0 to 65535" in bad_port.stderr
+
+
+def test_the_browser_opens_the_printed_url(project: Path, tmp_path: Path) -> None:
+    """Without --no-browser, the user's browser ($BROWSER, as Python's webbrowser reads it) gets the URL."""
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.py"
+    browser.write_text(f"import sys, pathlib\npathlib.Path({str(opened)!r}).write_text(sys.argv[1])\n")
+    viewer = Viewer(project, tmp_path, browser=f"{sys.executable} {browser} %s")
+    try:
+        for _ in range(300):
+            if opened.exists() and opened.read_text():
+                break
+            time.sleep(0.05)
+        assert opened.read_text() == viewer.url
+        assert fetch(viewer.url)[0] == 200
+    finally:
+        code, err = viewer.stop()
+    assert code == 0, err

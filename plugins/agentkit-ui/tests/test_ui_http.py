@@ -82,6 +82,11 @@ def test_a_session_page_shows_the_conversation_tool_calls_and_usage(viewer: UISe
         r'<div class="usage"><span class="model">gpt-4o-mini</span> · <span class="tokens-in">\d+ in', html
     )
     assert '<svg class="chart"' in html and html.count('<a class="bar"') == 2
+    # how long each call took, as the loop recorded it: per call, in the chart, in all
+    took = [float(s) for s in re.findall(r'<span class="duration"[^>]*>(\d+\.\d\d) s</span>', html)]
+    assert len(took) == 2 and all(0 <= s < 30 for s in took)
+    assert len(re.findall(r"output tokens, \d+\.\d\d s</title>", html)) == 2
+    assert re.search(r"<dt>Model time</dt><dd>\d+\.\d\d s</dd>", html)
 
 
 def test_structured_output_is_pretty_printed(viewer: UIServer) -> None:
@@ -139,6 +144,7 @@ def test_a_10000_message_session_comes_a_page_at_a_time(viewer: UIServer) -> Non
     assert first.count('<li id="m') <= viewer.per_page
     assert f"messages 1&ndash;100 of {BIG_COUNT:,} · page 1 of 100" in first
     assert first.count('<a class="bar"') == 295  # 4,999 model calls, 17 to a bar
+    assert "<dt>Model time</dt><dd>&ndash;</dd>" in first  # written without timings
     _, _, last = get(viewer.url + f"session?id={BIG}&page=100")
     assert f'id="m{BIG_COUNT - 1}"' in last and 'id="m9899"' not in last
     assert get(viewer.url + f"session?id={BIG}&page=100000")[2].count("page 100 of 100") == 2
@@ -177,3 +183,22 @@ def test_which_addresses_need_a_token() -> None:
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.2") and not is_loopback("example.com")
     assert UIServer(host="0.0.0.0").token and UIServer(host="::").token
     assert UIServer(host="127.0.0.1").token is None
+
+
+def test_any_store_plugin_through_the_store_api(store_path: Path, tmp_path: Path) -> None:
+    """The same sessions copied (losslessly) into a JSONL store show the same on every page."""
+    import asyncio
+
+    from agentkit.stores import migrate
+
+    target = f"jsonl:{tmp_path / 'sessions'}"
+    asyncio.run(migrate(f"sqlite:{store_path}", target, ["tour", "xss", "weather-paris"]))
+    with UIServer(target) as jsonl:
+        _, _, listing = get(jsonl.url)
+        assert set(rows(listing)) == {"tour", "xss", "weather-paris"} and "jsonl store" in listing
+        assert set(rows(get(jsonl.url + "?q=coldest")[2])) == {"tour"}  # the store's own search
+        with UIServer(f"sqlite:{store_path}") as sqlite:
+            for session_id in ("tour", "xss"):
+                mine = get(jsonl.url + "session?id=" + session_id)[2].replace("jsonl store", "STORE")
+                theirs = get(sqlite.url + "session?id=" + session_id)[2].replace("sqlite store", "STORE")
+                assert mine == theirs
