@@ -188,10 +188,11 @@ class UIServer:
 
     def allowed_hosts(self) -> set[str]:
         port = self.port
-        names = {self.host, "localhost", "127.0.0.1", "[::1]"}
-        return {f"{n}:{port}".casefold() for n in names} | (
-            {f"[{self.host}]:{port}"} if ":" in self.host else set()
+        names = {self.host, "localhost", "127.0.0.1", "[::1]"} | (
+            {f"[{self.host}]"} if ":" in self.host else set()
         )
+        allowed = {f"{n}:{port}".casefold() for n in names}
+        return allowed | {n.casefold() for n in names} if port == 80 else allowed  # port 80 goes unsaid
 
     def handle(self, request: _Handler) -> None:
         parts = urlsplit(request.path)
