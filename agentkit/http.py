@@ -238,6 +238,7 @@ class HttpClient:
         self._clients: dict[int, tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]] = {}
         self._lock = threading.Lock()
         self._blocking: httpx.AsyncClient | None = None
+        self._direct: _blocking.DirectSender | None = None
         self._finalizer: weakref.finalize[Any, Any] | None = None
 
     def __repr__(self) -> str:  # never show headers: they hold the key
@@ -284,6 +285,7 @@ class HttpClient:
                     return None
                 transport = _blocking.BlockingTransport(limits=_LIMITS, proxy=proxy)
                 self._blocking = self._new_client(transport, trust_env=False)
+                self._direct = _blocking.DirectSender(self._blocking, transport)
                 # A client dropped without aclose() closes its sockets when collected (and at
                 # exit), so sync code that never closes its agent leaks nothing and warns of nothing.
                 self._finalizer = weakref.finalize(self, transport.close)
@@ -293,7 +295,7 @@ class HttpClient:
         """Close this loop's client and the pool of synchronous runs (it reconnects if used again);
         clients of other loops are dropped with their loops."""
         with self._lock:
-            blocking, self._blocking = self._blocking, None
+            blocking, self._blocking, self._direct = self._blocking, None, None
         if blocking is not None:
             await blocking.aclose()
         try:
@@ -369,6 +371,9 @@ class HttpClient:
             retries = Retries(self, model, deadline)
         deadline = retries.deadline
         client = self._client()
+        direct = self._direct if client is self._blocking and json_body is not None else None
+        if direct is not None and not direct.usable():
+            direct = None
         # One timer for the whole exchange: the send here, then every read of the body.
         watchdog = _Watchdog(min(s.first_byte_timeout, s.read_timeout))
         try:
@@ -381,7 +386,7 @@ class HttpClient:
                         path,
                         redact_headers(dict(client.headers)),
                     )
-                request = client.build_request(method, path, json=json_body)
+                request = None if direct is not None else client.build_request(method, path, json=json_body)
                 now = time.monotonic()
                 if now >= deadline:
                     raise ProviderTimeoutError(
@@ -392,7 +397,10 @@ class HttpClient:
                 watchdog.guard(now, min(deadline, now + s.first_byte_timeout))
                 retry_after = None
                 try:
-                    response = await client.send(request, stream=True)
+                    if request is None:  # a sync run: blocking I/O, httpx's client layer done once
+                        response = direct.send(method, path, json_body)  # type: ignore[union-attr]
+                    else:
+                        response = await client.send(request, stream=True)
                 except BaseException as exc:
                     if watchdog.release(exc):  # the first-byte timeout or the deadline
                         error: ProviderError = ProviderTimeoutError(

@@ -108,6 +108,41 @@ def test_run_and_stream_inside_a_running_loop_leave_no_socket(server: FakeOpenAI
     assert leaks == []
 
 
+def test_a_sync_run_sends_what_an_async_run_sends(server: FakeOpenAIServer) -> None:
+    """Sync runs send without httpx's client layer (its work done once per path): the requests
+    must stay byte for byte those of async runs, headers included, and cookies still go round."""
+    first_answer = Reply(
+        200,
+        b'{"choices": [{"index": 0, "message": {"role": "assistant", "content": "pong"}, "finish_reason": "stop"}]}',
+        {"content-type": "application/json", "set-cookie": "lb=node-7; Path=/"},
+    )
+
+    def answer(_body: dict[str, Any]) -> Any:
+        return first_answer if len(server.chat_requests) == 1 else "pong"
+
+    sent: dict[str, list[Any]] = {}
+    for mode in ("sync", "async"):
+        server.reset(answer)
+        prompts = ("ping", "pång ✓")  # the body as UTF-8, not escaped, as httpx sends it
+        agent = make_agent(server, headers={"x-trace": "t-1"})
+        if mode == "sync":
+            assert [agent.run(p).text for p in prompts] == ["pong", "pong"]
+            agent.close()
+        else:
+
+            async def both() -> list[str]:
+                async with agent:
+                    return [(await agent.arun(p)).text for p in prompts]
+
+            assert asyncio.run(both()) == ["pong", "pong"]
+        sent[mode] = [(r.method, r.path, r.headers, r.body) for r in server.requests]
+    assert sent["sync"] == sent["async"]
+    (_, _, headers, _), (_, _, later, body) = sent["sync"]
+    assert "cookie" not in headers and later["cookie"] == "lb=node-7"  # stored from Set-Cookie, sent back
+    assert headers["x-trace"] == "t-1" and headers["authorization"] == "Bearer sk-test"
+    assert "pång ✓".encode() in body
+
+
 # -- what a blocking read still honours --------------------------------------------------------------
 
 
