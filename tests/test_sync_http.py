@@ -130,11 +130,11 @@ def test_a_sync_run_sends_what_an_async_run_sends(server: FakeOpenAIServer) -> N
             agent.close()
         else:
 
-            async def both() -> list[str]:
+            async def both(agent: agentkit.Agent) -> list[str]:
                 async with agent:
-                    return [(await agent.arun(p)).text for p in prompts]
+                    return [(await agent.arun(p)).text for p in ("ping", "pång ✓")]
 
-            assert asyncio.run(both()) == ["pong", "pong"]
+            assert asyncio.run(both(agent)) == ["pong", "pong"]
         sent[mode] = [(r.method, r.path, r.headers, r.body) for r in server.requests]
     assert sent["sync"] == sent["async"]
     (_, _, headers, _), (_, _, later, body) = sent["sync"]
