@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import os
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
 
@@ -43,7 +44,7 @@ def fill(db: Path) -> None:
     storage = f"sqlite:{db}"
     with FakeOpenAIServer(api_key=KEY) as server:
 
-        def agent(**options: object) -> Agent:
+        def agent(**options: Any) -> Agent:
             return Agent(
                 "openai/gpt-4o-mini",
                 base_url=server.base_url,
@@ -51,7 +52,7 @@ def fill(db: Path) -> None:
                 storage=storage,
                 prices=PRICES,
                 **options,
-            )  # type: ignore[arg-type]
+            )
 
         server.reset([tool_call("get_weather", {"city": "Paris"}), "It is sunny in Paris, 21 °C."])
         agent(tools=[get_weather]).session("weather-paris", user_id="ada").run("What's the weather in Paris?")
@@ -129,13 +130,17 @@ def big(db: Path) -> None:
     asyncio.run(write())
 
 
+def need(message: str) -> NoReturn:
+    """Skip for want of a test prerequisite, except under CI, where that is a failure."""
+    if os.environ.get("CI"):
+        pytest.fail(message + "; CI must install it (dev.sh test_prerequisites, requirements-dev.txt)")
+    pytest.skip(message)
+
+
 def chromium_path() -> str:
     """Debian's Chromium (``.ci/run`` installs it: dev.sh test_prerequisites); its tests are
     skipped without it, except under CI, where that is a failure."""
     path = os.environ.get("AGENTKIT_TEST_CHROMIUM", "/usr/bin/chromium")
     if not Path(path).exists():
-        message = f"Chromium not found at {path} (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; CI must install it (dev.sh test_prerequisites)")
-        pytest.skip(message)
+        need(f"Chromium not found at {path} (apt-get install chromium)")
     return path

@@ -16,16 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _ui_store import BIG, BIG_COUNT, SCRIPT, chromium_path
+from _ui_store import BIG, BIG_COUNT, SCRIPT, chromium_path, need
 from agentkit_ui.server import UIServer
-
-playwright = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     executable = chromium_path()
-    with playwright.sync_playwright() as p:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need("Playwright is not installed (pip install playwright; requirements-dev.txt has it)")
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, headless=True)
         try:
             yield browser
