@@ -15,6 +15,10 @@ of its own, closed with the stream.
 Ctrl-C during a call cancels it (a blocking read is cut at once) and raises
 ``KeyboardInterrupt`` once the call has unwound, as ``asyncio.run()`` does; a second Ctrl-C
 raises at once. After ``fork()`` the child makes its own loop; the parent's is left alone.
+
+A plugin may keep a connection in a thread's loop across its sync calls (:func:`sync_loop`,
+:func:`keep_tasks`: an MCP server's session, so that each tool call takes no thread hop); its
+tasks are cancelled when that loop closes.
 """
 
 from __future__ import annotations
@@ -26,12 +30,13 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+import weakref
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from typing import Any, TypeVar
 
 from . import _blocking
 
-__all__ = ["blocked_loop", "iterate_sync", "run_sync"]
+__all__ = ["blocked_loop", "iterate_sync", "keep_tasks", "release_tasks", "run_sync", "sync_loop"]
 
 T = TypeVar("T")
 
@@ -41,6 +46,36 @@ log = logging.getLogger("agentkit.sync")
 _BLOCKED: contextvars.ContextVar[asyncio.AbstractEventLoop | None] = contextvars.ContextVar(
     "agentkit_blocked_loop", default=None
 )
+
+
+#: Tasks that outlive the sync call that started them (a connection kept in the thread's loop).
+_RESIDENT: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+
+
+def sync_loop() -> asyncio.AbstractEventLoop | None:
+    """The running loop if it is this thread's loop for synchronous calls (``agent.run()``):
+    it lives as long as the thread and runs only during such calls. ``None`` elsewhere."""
+    holder: _ThreadDriver | None = getattr(_local, "holder", None)
+    if holder is None:
+        return None
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return loop if loop is holder.driver.loop else None
+
+
+def keep_tasks(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Let ``tasks`` of a :func:`sync_loop` outlive the call that started them (a connection
+    a plugin keeps there): they are not cancelled as its leftovers, only when the loop closes
+    (the thread ends, or at exit). They run only while a later sync call runs the loop."""
+    _RESIDENT.update(tasks)
+
+
+def release_tasks(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Undo :func:`keep_tasks`: the next sync call cancels them if still pending at its end."""
+    for task in tasks:
+        _RESIDENT.discard(task)
 
 
 def blocked_loop() -> asyncio.AbstractEventLoop | None:
@@ -115,9 +150,9 @@ class _Driver:
             return
         _blocking.interrupt(self.loop)
 
-    def _cancel_leftovers(self) -> None:
+    def _cancel_leftovers(self, *, residents: bool = False) -> None:
         loop = self.loop
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done() and (residents or t not in _RESIDENT)]
         if not pending:
             return
         for task in pending:
@@ -136,7 +171,7 @@ class _Driver:
             return
         try:
             if graceful:
-                self._cancel_leftovers()
+                self._cancel_leftovers(residents=True)
                 loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.run_until_complete(loop.shutdown_default_executor())
         finally:

@@ -90,6 +90,12 @@ class Connection:
         self._closing = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._errlog: Any = None
+        self._write: Any = None  # the stream the SDK's writer task sends from
+        #: Tasks kept alive in a thread's sync loop (:func:`agentkit._sync.keep_tasks`).
+        self.resident: set[asyncio.Task[Any]] = set()
+        #: Requests in flight, and whether to close once none is (the connection was replaced).
+        self.inflight = 0
+        self.retired = False
 
     # -- stderr ---------------------------------------------------------------------------------
 
@@ -142,6 +148,7 @@ class Connection:
         try:
             async with contextlib.AsyncExitStack() as stack:
                 read, write = await self._transport(stack)
+                self._write = write
                 session = await stack.enter_async_context(
                     ClientSession(read, write, message_handler=self._on_message, **self.callbacks)
                 )
@@ -158,6 +165,8 @@ class Connection:
         finally:
             self.dead = True
             self.session = None
+            if self.retired and self._errlog is not None:  # replaced: nobody calls aclose()
+                self._errlog.close()
 
     async def _transport(self, stack: contextlib.AsyncExitStack) -> tuple[Any, Any]:
         t = self.transport
@@ -193,6 +202,27 @@ class Connection:
         error.__cause__ = exc
         return error
 
+    async def flush(self) -> None:
+        """Let the writer task send what is queued (a ``notifications/cancelled``) before the
+        caller returns: in a thread's sync loop, nothing runs once the sync call is over."""
+        write = self._write
+        for _ in range(50):
+            if write is None:
+                return
+            try:
+                stats = write.statistics()
+            except Exception:
+                return
+            if stats.current_buffer_used == 0 and stats.tasks_waiting_receive > 0:
+                return
+            await asyncio.sleep(0)
+
+    def retire(self) -> None:
+        """Close once the requests in flight are done (on the connection's loop)."""
+        self.retired = True
+        if self.inflight == 0:
+            self._closing.set()
+
     async def _on_message(self, message: Any) -> None:
         if isinstance(message, Exception):
             self.garbage += 1
@@ -213,9 +243,12 @@ class Connection:
 
     async def aclose(self) -> None:
         """End the connection: the SDK closes stdin, then terminates the server's process group."""
+        from agentkit._sync import release_tasks
+
         from . import _runtime
 
         _runtime.untrack(self)
+        release_tasks(self.resident)
         self._closing.set()
         task = self._task
         if task is not None and not task.done() and self.session is None:

@@ -7,7 +7,9 @@ callers reach them with :func:`call` (a coroutine run on this loop, awaited from
 cancelling the caller cancels it, which makes the SDK send ``notifications/cancelled``).
 
 A server entered with ``async with`` in the caller's own loop keeps its connection in that
-loop instead, for the block's duration: calls from that loop then take no hop at all.
+loop instead, for the block's duration: calls from that loop then take no hop at all. So does
+a server opened by sync runs (``agent.run()``), in their thread's loop for sync calls
+(:func:`agentkit._sync.sync_loop`), until another loop uses it: it then moves here for good.
 
 At interpreter exit every connection still open on the MCP loop is closed (stdin closed, then SIGTERM/SIGKILL
 to the server's process group), so no child process outlives the program.

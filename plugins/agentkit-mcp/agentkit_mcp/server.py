@@ -10,8 +10,9 @@
         agent.run("What time is it in Tokyo?")
 
 The connection opens on first use and stays open (one process per server) until
-``agent.close()`` / ``await agent.aclose()`` / ``with`` / ``async with`` closes it; it lives on
-the MCP loop (:mod:`agentkit_mcp._runtime`), so sync and async runs share it. Before each model
+``agent.close()`` / ``await agent.aclose()`` / ``with`` / ``async with`` closes it. It lives in
+the loop that uses it (``async with``: the caller's; sync runs: their thread's loop for sync
+calls), or on the MCP loop (:mod:`agentkit_mcp._runtime`) once several loops use it. Before each model
 call the loop asks for the tools; the list is cached and fetched again after the server sends
 ``notifications/tools/list_changed``. Arguments are checked against each tool's
 ``inputSchema`` before the call, like any agentkit tool's.
@@ -113,8 +114,11 @@ class MCPServer(Toolset):
         self.ask_user: ElicitationCallback | None = None  # set by apps such as `agentkit chat`
         self._conn: Connection | None = None
         self._lock: asyncio.Lock | None = None  # on the home loop
-        # The loop the connection lives in: the caller's inside `async with server:`, else the MCP loop.
+        # The loop the connection lives in: the caller's inside `async with server:`, the
+        # thread's sync loop when sync runs opened it (`_sync_home`), else the MCP loop (None).
         self._home: asyncio.AbstractEventLoop | None = None
+        self._sync_home = False
+        self._shared = False  # used from several loops: it stays on the MCP loop
         self._listed: list[Any] | None = None  # the server's tools (MCP objects), None: ask again
         self._tools: list[Tool] = []
         self._names: dict[str, str] = {}  # agentkit name -> MCP name
@@ -182,6 +186,11 @@ class MCPServer(Toolset):
     def close(self) -> None:
         if self._conn is None and self._sampler is None:
             return
+        if self._sync_home:  # in a thread's sync loop: closed there (another thread moves it first)
+            from agentkit._sync import run_sync
+
+            run_sync(self.aclose)
+            return
         home = self._home
         if home is not None:  # inside `async with server:` of a running loop
             raise RuntimeError("this server is open in an event loop (async with): use `await server.aclose()`")
@@ -210,8 +219,39 @@ class MCPServer(Toolset):
                 self._lock = None
 
     async def _on_home(self, factory: Callable[[], Awaitable[Any]]) -> Any:
-        """Run ``factory()`` on the loop that holds the connection."""
+        """Run ``factory()`` on the loop that holds the connection.
+
+        A connection first opened by a sync run lives in that thread's sync loop (the one its
+        ``agent.run()`` calls share), so that each call takes no thread hop. Used from any other
+        loop (another thread, async code, a sync stream), it moves to the MCP loop for good:
+        the server is started again there, and the old process ends once its calls are done.
+        """
+        loop = asyncio.get_running_loop()
+        home = self._home
+        if home is loop:
+            return await factory()
+        if home is None and not self._shared and self._conn is None:
+            from agentkit._sync import sync_loop
+
+            if sync_loop() is loop:
+                self._home, self._sync_home, self._lock = loop, True, None
+                return await factory()
+        if self._sync_home:
+            self._leave_sync_home()
         return await _runtime.call(factory, self._home)  # type: ignore[arg-type]
+
+    def _leave_sync_home(self) -> None:
+        home, conn = self._home, self._conn
+        self._home, self._sync_home, self._shared, self._lock = None, False, True, None
+        self._conn, self._listed = None, None
+        if conn is not None and home is not None:
+            from agentkit._sync import release_tasks
+
+            release_tasks(conn.resident)  # cancelled by that loop's next sync call if still running
+            try:
+                home.call_soon_threadsafe(conn.retire)  # runs when that loop next runs
+            except RuntimeError:  # the loop is closed: its tasks are gone
+                pass
 
     # -- resources, prompts, calls --------------------------------------------------------------
 
@@ -304,9 +344,15 @@ class MCPServer(Toolset):
                 on_notification=self._on_notification,
             )
             self._listed = None
+            before = asyncio.all_tasks() if self._sync_home else set()
             await conn.open()
             self._conn = conn
-            if self._home is None:  # on the MCP loop: closed at interpreter exit if still open
+            if self._sync_home:  # its tasks outlive this sync call (closed with the thread's loop)
+                from agentkit._sync import keep_tasks
+
+                conn.resident = asyncio.all_tasks() - before - {asyncio.current_task()}  # type: ignore[operator]
+                keep_tasks(conn.resident)
+            elif self._home is None:  # on the MCP loop: closed at interpreter exit if still open
                 _runtime.track(conn)
             return conn
 
@@ -443,10 +489,19 @@ class MCPServer(Toolset):
             conn = await self._connection()
             session = conn.session
             assert session is not None
+            conn.inflight += 1
             try:
                 return await session.call_tool(name, arguments, progress_callback=progress)
+            except asyncio.CancelledError:
+                if self._sync_home:  # send notifications/cancelled before this sync call may end
+                    await conn.flush()
+                raise
             except Exception as exc:
                 raise self._translate(exc, conn, name) from exc
+            finally:
+                conn.inflight -= 1
+                if conn.retired and conn.inflight == 0:
+                    conn.retire()
 
         result = await self._on_home(on_loop)
         return convert_result(result, server=self.server_name, tool=name)

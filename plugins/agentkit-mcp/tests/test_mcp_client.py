@@ -35,8 +35,23 @@ def test_one_process_for_the_agents_lifetime_closed_by_close(demo: MCPServer, h)
     first = agent.run("pid?").messages[2].content
     second = agent.run("pid again?").messages[2].content
     assert first == second and h.alive(int(first))
+    # sync runs keep the connection in this thread's loop for sync calls: no thread hop per call
+    assert demo._sync_home and demo._conn is not None and demo._conn._task is not None
+    assert demo._conn._task.get_loop() is demo._home
     agent.close()
     assert h.wait_dead(int(first))
+
+
+def test_a_server_of_sync_runs_used_from_another_loop_moves_to_the_mcp_loop(demo: MCPServer, h) -> None:
+    agent, _ = agent_for(demo, tool_calls(("pid", {})), "a", tool_calls(("pid", {})), "b", tool_calls(("pid", {})), "c")
+    first = int(agent.run("pid?").messages[2].content)
+    second = int(asyncio.run(agent.arun("pid from async code")).messages[2].content)
+    assert second != first and h.alive(second)  # started again on agentkit's MCP loop
+    third = int(agent.run("pid from sync code again").messages[2].content)
+    assert third == second and not demo._sync_home  # it stays there: one process for both
+    assert h.wait_dead(first)  # the old process ended (when this thread's loop ran again)
+    agent.close()
+    assert h.wait_dead(second)
 
 
 def test_streamable_http(demo_http_url: str) -> None:
@@ -52,6 +67,16 @@ def test_streamable_http(demo_http_url: str) -> None:
         assert server._conn is None  # closed by the agent
 
     asyncio.run(main())
+
+
+def test_streamable_http_in_sync_runs(demo_http_url: str) -> None:
+    server = MCPServer.http(demo_http_url, name="web-demo")
+    agent, _ = agent_for(server, tool_calls(("echo", {"text": "one"})), "a", tool_calls(("echo", {"text": "two"})), "b")
+    with agent:
+        assert agent.run("echo").messages[2].content == "one"
+        assert agent.run("echo again").messages[2].content == "two"  # the session outlived the first run
+        assert server._sync_home
+    assert server._conn is None
 
 
 def test_include_exclude_and_prefix(h) -> None:

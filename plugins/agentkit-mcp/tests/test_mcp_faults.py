@@ -126,13 +126,20 @@ def test_the_start_error_reaches_the_run(h) -> None:
         agent.run("go")
 
 
-def test_no_child_process_is_left_at_interpreter_exit(h, tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["mcp loop", "sync runs"])
+def test_no_child_process_is_left_at_interpreter_exit(h, tmp_path: Path, where: str) -> None:
     program = textwrap.dedent(
         f"""
         import asyncio, sys
+        from agentkit import Agent
+        from agentkit.testing import ScriptedProvider, tool_calls
         from agentkit_mcp import MCPServer
         server = MCPServer.stdio(sys.executable, [{str(h.demo)!r}])
-        print(asyncio.run(server.call_tool("pid")), flush=True)
+        if {where!r} == "mcp loop":
+            print(asyncio.run(server.call_tool("pid")), flush=True)
+        else:
+            agent = Agent("scripted/t", provider=ScriptedProvider([tool_calls(("pid", {{}})), "ok"]), tools=[server])
+            print(agent.run("pid?").messages[2].content, flush=True)
         # no close(): the interpreter exits with the server running
         """
     )
