@@ -100,9 +100,7 @@ def _decoder() -> tuple[Any, dict[type, Callable[[Any], Any]]] | None:
                 keywords.append(f"{f.alias}={value}")
             else:
                 args.append(value)
-        struct = msgspec.defstruct(
-            f"_{cls.__name__}", fields, forbid_unknown_fields=True, gc=False, **options
-        )
+        struct = msgspec.defstruct(f"_{cls.__name__}", fields, forbid_unknown_fields=True, gc=False, **options)
         exec(f"def convert(s):\n    return cls({', '.join(args + keywords)})", scope)  # like cattrs' generated hooks
         return struct, scope["convert"]
 

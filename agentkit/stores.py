@@ -68,6 +68,7 @@ __all__ = [
     "check_owner",
     "check_session_id",
     "close_shared_stores",
+    "decode_stored",
     "export_session",
     "forked_info",
     "import_session",
@@ -167,6 +168,29 @@ def check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
         return dict(json.loads(json.dumps(dict(metadata))))
     except (TypeError, ValueError) as exc:
         raise TypeError(f"metadata must be JSON-able: {exc}") from None
+
+
+def decode_stored(
+    texts: Sequence[str], *, first: int = 0, corrupt: Callable[[int, ValueError], StorageError]
+) -> list[Message]:
+    """Messages from the JSON text of each as a backend stored it (rows, lines), decoded in bulk.
+
+    A text that is not one message raises ``corrupt(number, error)``: the backend's
+    :class:`~agentkit.errors.CorruptSessionError` naming where it is (``first`` numbers the
+    first text, counting from 0).
+    """
+    from .serialization import messages_from_dicts, messages_from_json_texts
+
+    try:
+        return messages_from_json_texts(texts)
+    except ValueError:
+        pass  # find the text at fault, one by one
+    for number, text in enumerate(texts, start=first):
+        try:
+            messages_from_dicts([json.loads(text)])
+        except ValueError as exc:
+            raise corrupt(number, exc) from None
+    raise AssertionError("texts that decode one by one decode together")  # pragma: no cover
 
 
 def check_messages(messages: Iterable[Message]) -> list[Message]:

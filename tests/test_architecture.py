@@ -94,3 +94,12 @@ def test_the_code_cites_no_file_outside_the_repository() -> None:
         if name in path.read_text(encoding="utf-8", errors="replace")
     ]
     assert not cited, "cite files of the repository (docs/reliability.md, docs/...):\n" + "\n".join(cited)
+
+
+def test_the_wire_format_stays_small() -> None:
+    """Issue 15 §1: the message wire format (the converter configuration and the one bulk decoder)
+    is at most half of the ~810 lines of the three definitions it replaced."""
+    lines = sum(len((ROOT / "agentkit" / name).read_text(encoding="utf-8").splitlines())
+                for name in ("serialization.py", "_bulk.py"))
+    assert lines <= 405, f"serialization.py + _bulk.py have {lines} lines; the budget is 405"
+    assert not (ROOT / "agentkit" / "_fastpath.py").exists() and not (ROOT / "agentkit" / "_msgspec_messages.py").exists()

@@ -345,3 +345,20 @@ async def test_put_session_keeps_timestamps_exactly(host: Any, tmp_path: Path) -
         await store.put_session(info, [])
         assert await store.get_session("t") == info
         await store.aclose()
+
+
+def test_decode_stored_decodes_in_bulk_and_names_a_bad_text() -> None:
+    from agentkit import to_dict
+    from agentkit.stores import decode_stored
+
+    texts = [json.dumps(to_dict(m)) for m in (UserMessage("hi"), AssistantMessage("hello"))]
+
+    def corrupt(number: int, error: ValueError) -> CorruptSessionError:
+        return CorruptSessionError(f"message {number} cannot be read: {error}", session_id="s")
+
+    assert decode_stored(texts, corrupt=corrupt) == [UserMessage("hi"), AssistantMessage("hello")]
+    assert decode_stored([], corrupt=corrupt) == []
+    for bad in ('{"role": "wizard"}', "{not json", '{"role": "user", "content": "a"}, {}'):
+        with pytest.raises(CorruptSessionError, match=r"^message 8 cannot be read: ") as info:
+            decode_stored([*texts, bad, texts[0]], first=6, corrupt=corrupt)
+        assert info.value.session_id == "s" and info.value.__cause__ is None

@@ -26,8 +26,6 @@ from agentkit.errors import CorruptSessionError, SchemaVersionError, StorageErro
 from agentkit.messages import Message, Usage
 from agentkit.serialization import (
     from_dict,
-    messages_from_dicts,
-    messages_from_json_texts,
     messages_to_dicts,
     to_dict,
 )
@@ -37,6 +35,7 @@ from agentkit.stores import (
     SessionInfo,
     Store,
     check_session_id,
+    decode_stored,
     forked_info,
     search_terms,
 )
@@ -453,22 +452,14 @@ class PostgresStore(Store):
             ) from None
 
     def _decode(self, texts: list[str], session_id: str, first: int = 0) -> list[Message]:
-        if not texts:
-            return []
-        try:  # batches of rows parsed as JSON arrays: much faster than one parse per row
-            return messages_from_json_texts(texts)
-        except ValueError:
-            pass
-        for seq, text in enumerate(texts, start=first):
-            try:
-                messages_from_dicts([json.loads(text)])
-            except ValueError as exc:
-                raise CorruptSessionError(
-                    f"message {seq} of session {session_id!r} in {self.db.where} cannot be read: {exc}",
-                    store=self.name,
-                    session_id=session_id,
-                ) from None
-        raise AssertionError("unreachable")  # pragma: no cover
+        def corrupt(seq: int, exc: ValueError) -> CorruptSessionError:
+            return CorruptSessionError(
+                f"message {seq} of session {session_id!r} in {self.db.where} cannot be read: {exc}",
+                store=self.name,
+                session_id=session_id,
+            )
+
+        return decode_stored(texts, first=first, corrupt=corrupt)
 
 
 def _utc(value: datetime) -> datetime:

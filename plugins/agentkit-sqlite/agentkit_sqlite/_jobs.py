@@ -23,12 +23,10 @@ from agentkit.errors import CorruptSessionError, SessionNotFoundError, StorageEr
 from agentkit.messages import Message, Usage
 from agentkit.serialization import (
     from_dict,
-    messages_from_dicts,
-    messages_from_json_texts,
     messages_to_dicts,
     to_dict,
 )
-from agentkit.stores import InfoChange, SearchHit, SessionInfo, forked_info
+from agentkit.stores import InfoChange, SearchHit, SessionInfo, decode_stored, forked_info
 
 from ._db import from_micros, to_micros, write_transaction
 
@@ -261,21 +259,15 @@ def read(conn: sqlite3.Connection, store: _Store, session_id: str) -> list[Messa
 
 
 def _decode(texts: list[str], first: int, store: _Store, session_id: str) -> list[Message]:
-    try:  # batches of rows parsed as JSON arrays: much faster than one parse per row
-        return messages_from_json_texts(texts)
-    except ValueError:
-        pass
-    for seq, text in enumerate(texts, start=first):
-        try:
-            messages_from_dicts([json.loads(text)])
-        except ValueError as exc:
-            raise CorruptSessionError(
-                f"{store.path}: message {seq} of session {session_id!r} cannot be read: {exc}",
-                path=str(store.path),
-                store="sqlite",
-                session_id=session_id,
-            ) from None
-    raise AssertionError("unreachable")  # pragma: no cover
+    def corrupt(seq: int, exc: ValueError) -> CorruptSessionError:
+        return CorruptSessionError(
+            f"{store.path}: message {seq} of session {session_id!r} cannot be read: {exc}",
+            path=str(store.path),
+            store="sqlite",
+            session_id=session_id,
+        )
+
+    return decode_stored(texts, first=first, corrupt=corrupt)
 
 
 def extend(
