@@ -5,7 +5,8 @@
 Raw asyncio HTTP/1.1 with keep-alive and pre-encoded replies, so that it is not what the
 benchmark measures. Its rule: a request whose messages hold a tool result gets the final
 text; a request with tools and no tool result gets a tool call to ``add``; anything else gets
-text. ``"stream": true`` gets SSE chunks ending in ``[DONE]``.
+text. ``"stream": true`` gets SSE chunks ending in ``[DONE]``. Requests to ``/v1/messages``
+get the same exchange shaped as Anthropic's Messages API (``tool_use``, then the text).
 """
 
 from __future__ import annotations
@@ -65,6 +66,28 @@ STREAM = (
 )
 
 
+ANTHROPIC_TOOL_CALL = {
+    "id": "msg_bench",
+    "type": "message",
+    "role": "assistant",
+    "model": "bench",
+    "content": [{"type": "tool_use", "id": "toolu_1", "name": "add", "input": {"a": 2, "b": 3}}],
+    "stop_reason": "tool_use",
+    "stop_sequence": None,
+    "usage": {"input_tokens": 50, "output_tokens": 10, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+}
+ANTHROPIC_FINAL = {
+    "id": "msg_bench",
+    "type": "message",
+    "role": "assistant",
+    "model": "bench",
+    "content": [{"type": "text", "text": "2 + 3 = 5."}],
+    "stop_reason": "end_turn",
+    "stop_sequence": None,
+    "usage": {"input_tokens": 70, "output_tokens": 8, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+}
+
+
 def _response(body: bytes, content_type: bytes) -> bytes:
     return (
         b"HTTP/1.1 200 OK\r\ncontent-type: " + content_type + b"\r\ncontent-length: "
@@ -75,6 +98,15 @@ def _response(body: bytes, content_type: bytes) -> bytes:
 TOOL_REPLY = _response(json.dumps(TOOL_CALL).encode(), b"application/json")
 FINAL_REPLY = _response(json.dumps(FINAL).encode(), b"application/json")
 STREAM_REPLY = _response(STREAM, b"text/event-stream")
+ANTHROPIC_TOOL_REPLY = _response(json.dumps(ANTHROPIC_TOOL_CALL).encode(), b"application/json")
+ANTHROPIC_FINAL_REPLY = _response(json.dumps(ANTHROPIC_FINAL).encode(), b"application/json")
+
+
+def anthropic_reply(body: bytes) -> bytes:
+    """The Messages API's answer to ``body``: the final text after a tool result, else a call to ``add``."""
+    if b'"tool_result"' in body:
+        return ANTHROPIC_FINAL_REPLY
+    return ANTHROPIC_TOOL_REPLY if b'"tools"' in body else ANTHROPIC_FINAL_REPLY
 
 
 async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -86,7 +118,9 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
                 if line[:15].lower() == b"content-length:":
                     length = int(line[15:])
             body = await reader.readexactly(length) if length else b""
-            if b'"stream":true' in body or b'"stream": true' in body:
+            if head.startswith(b"POST /v1/messages "):
+                writer.write(anthropic_reply(body))
+            elif b'"stream":true' in body or b'"stream": true' in body:
                 writer.write(STREAM_REPLY)
             elif b'"role":"tool"' in body or b'"role": "tool"' in body:
                 writer.write(FINAL_REPLY)

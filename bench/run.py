@@ -11,6 +11,10 @@ answer. The raw client sends the same two requests (the JSON bodies agentkit sen
 per run from dicts) with one ``httpx.AsyncClient``, runs the same function and parses the
 same responses. Every measurement of a kind runs in a fresh process, agentkit and raw alike.
 
+The same sequential run is also measured shaped as Anthropic's Messages API: the same fake
+server answers ``/v1/messages`` with ``tool_use`` and text blocks, agentkit-anthropic's agent
+runs against it, and a raw client posts the two bodies agentkit sent with the API's headers.
+
 Figures (medians with spread): import time (``import agentkit``, ``agentkit --help`` with
 every first-party plugin installed), sequential runs, 500 concurrent runs (throughput and
 peak memory per in-flight run), time to first text delta when streaming, tool dispatch
@@ -100,6 +104,59 @@ class RawClient:
         raise RuntimeError("no text delta")
 
 
+ANTHROPIC_KEY = "sk-ant-bench-0123456789"
+
+
+def make_anthropic_agent(base_url: str) -> Any:
+    from agentkit import Agent, tool
+
+    return Agent(f"anthropic/{MODEL}", base_url=base_url, api_key=ANTHROPIC_KEY, tools=[tool(add)])
+
+
+class RawAnthropicClient:
+    """The baseline of the Anthropic-shaped run: the Messages API exchange with httpx alone."""
+
+    def __init__(self, base_url: str, bodies: list[dict[str, Any]]) -> None:
+        import httpx
+
+        self.client = httpx.AsyncClient(
+            base_url=base_url,
+            headers={"x-api-key": ANTHROPIC_KEY, "anthropic-version": "2023-06-01"},
+            timeout=httpx.Timeout(120, connect=10),
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
+        )
+        self.first, self.second = bodies
+
+    async def run(self) -> str:
+        question = {"role": "user", "content": [{"type": "text", "text": PROMPT}]}
+        body = dict(self.first, messages=[question])
+        reply = (await self.client.post("/v1/messages", json=body)).json()
+        results = []
+        for block in reply["content"]:
+            if block["type"] == "tool_use":
+                results.append({"type": "tool_result", "tool_use_id": block["id"], "content": str(add(**block["input"]))})
+        turns = [question, {"role": "assistant", "content": reply["content"]}, {"role": "user", "content": results}]
+        body = dict(self.second, messages=turns)
+        reply = (await self.client.post("/v1/messages", json=body)).json()
+        return "".join(b["text"] for b in reply["content"] if b["type"] == "text")
+
+
+def capture_anthropic_bodies() -> list[dict[str, Any]]:
+    """The two Messages API bodies agentkit sends for one run, via a recording loopback server."""
+    from fake_server import ANTHROPIC_FINAL, ANTHROPIC_TOOL_CALL  # bench/fake_server.py
+
+    from agentkit.testing.servers import LoopbackServer, RecordedRequest, Reply, json_reply
+
+    def answer(request: RecordedRequest) -> Reply:
+        return json_reply(ANTHROPIC_FINAL if b'"tool_result"' in request.body else ANTHROPIC_TOOL_CALL)
+
+    with LoopbackServer(answer) as server:
+        agent = make_anthropic_agent(server.url)
+        assert agent.run(PROMPT).text == "2 + 3 = 5."
+        agent.close()
+        return [r.json() for r in server.requests]
+
+
 def capture_bodies(base_url: str) -> list[dict[str, Any]]:
     """The two request bodies agentkit sends for one run, via a recording fake server."""
     from agentkit.testing.fake_openai import FakeOpenAIServer, tool_call
@@ -129,6 +186,28 @@ async def worker_sequential(base_url: str, n: int, bodies: list[dict[str, Any]])
         raw_ms.append((time.perf_counter() - start) * 1000)
         assert text == "2 + 3 = 5."
     return {"agent_ms": agent_ms, "raw_ms": raw_ms}
+
+
+async def worker_sequential_anthropic(base_url: str, n: int, bodies: list[dict[str, Any]]) -> dict[str, Any]:
+    """The sequential run shaped as the Messages API: agentkit-anthropic next to raw httpx."""
+    agent = make_anthropic_agent(base_url)
+    raw = RawAnthropicClient(base_url, bodies)
+    for _ in range(20):
+        await agent.arun(PROMPT)
+        await raw.run()
+    agent_ms, raw_ms, agent_cpu, raw_cpu = [], [], [], []
+    for _ in range(n):  # wall time, and this process's CPU time (which neighbours on the machine do not move)
+        start, cpu = time.perf_counter(), time.process_time()
+        result = await agent.arun(PROMPT)
+        agent_ms.append((time.perf_counter() - start) * 1000)
+        agent_cpu.append((time.process_time() - cpu) * 1000)
+        assert result.text == "2 + 3 = 5.", result.text
+        start, cpu = time.perf_counter(), time.process_time()
+        text = await raw.run()
+        raw_ms.append((time.perf_counter() - start) * 1000)
+        raw_cpu.append((time.process_time() - cpu) * 1000)
+        assert text == "2 + 3 = 5."
+    return {"agent_ms": agent_ms, "raw_ms": raw_ms, "agent_cpu_ms": agent_cpu, "raw_cpu_ms": raw_cpu}
 
 
 async def worker_concurrent(base_url: str, mode: str, n: int, bodies: list[dict[str, Any]]) -> dict[str, Any]:
@@ -246,6 +325,8 @@ def worker_main(argv: list[str]) -> None:
     bodies = json.loads(Path(argv[4]).read_text()) if len(argv) > 4 else []
     if kind == "sequential":
         out = asyncio.run(worker_sequential(base_url, n, bodies))
+    elif kind == "sequential_anthropic":
+        out = asyncio.run(worker_sequential_anthropic(base_url, n, bodies))
     elif kind == "concurrent":
         out = asyncio.run(worker_concurrent(base_url, mode, n, bodies))
     elif kind == "first_delta":
@@ -364,6 +445,13 @@ def main() -> int:
         seq = run_worker("sequential", base_url, str(counts["sequential"]), "-", bodies)
         results["sequential"] = {"agent_ms": spread(seq["agent_ms"]), "raw_ms": spread(seq["raw_ms"])}
 
+        print("sequential runs, Anthropic-shaped ...", flush=True)
+        anthropic_bodies = args.out / "anthropic_bodies.json"
+        anthropic_bodies.write_text(json.dumps(capture_anthropic_bodies()))
+        root_url = base_url.removesuffix("/v1")
+        seq = run_worker("sequential_anthropic", root_url, str(counts["sequential"]), "-", str(anthropic_bodies))
+        results["anthropic_sequential"] = {key: spread(values) for key, values in seq.items()}
+
         print("concurrent runs ...", flush=True)
         conc: dict[str, list[dict[str, Any]]] = {"agent": [], "raw": []}
         for _ in range(int(counts["concurrent_repeats"])):
@@ -435,6 +523,7 @@ def report(r: dict[str, Any]) -> str:
         f"server capacity: {r['server_capacity']['requests_per_s']:,.0f} requests/s",
         f"sequential run: agentkit {s['agent_ms']['median']:.2f} ms, raw {s['raw_ms']['median']:.2f} ms "
         f"({ratio:.2f}x; target <= 1.3x)",
+        *anthropic_line(r),
         f"{n} concurrent: agentkit {c['agent']['runs_per_s']['median']:.0f} runs/s, raw "
         f"{c['raw']['runs_per_s']['median']:.0f} runs/s ({thr:.2f}x; target >= 0.75x)",
         memory_line(c),
@@ -490,7 +579,22 @@ def report(r: dict[str, Any]) -> str:
 _REPORTED = frozenset({
     "machine", "quick", "counts", "server_capacity", "sequential", "concurrent", "first_delta",
     "tool_dispatch", "import_time", "cli_startup", "storage", "memory", "batch", "mcp", "hooks", "otel", "postgres",
+    "anthropic_sequential",
 })
+
+
+def anthropic_line(r: dict[str, Any]) -> list[str]:
+    """The Anthropic-shaped sequential run's figures, when it ran."""
+    a = r.get("anthropic_sequential")
+    if not a:
+        return []
+    ratio = a["agent_ms"]["median"] / a["raw_ms"]["median"]
+    cpu = a["agent_cpu_ms"]["median"] / a["raw_cpu_ms"]["median"]
+    return [
+        f"sequential run, Anthropic-shaped: agentkit {a['agent_ms']['median']:.2f} ms, raw "
+        f"{a['raw_ms']['median']:.2f} ms ({ratio:.2f}x; target <= 1.3x); CPU {a['agent_cpu_ms']['median']:.2f} ms "
+        f"vs {a['raw_cpu_ms']['median']:.2f} ms ({cpu:.2f}x)"
+    ]
 
 
 def memory_line(c: dict[str, Any]) -> str:
