@@ -213,9 +213,9 @@ class AnthropicProvider(Provider):
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent | ModelResponse]:
         """One streaming call: deltas as they arrive, then the ModelResponse.
 
-        A stream that fails before its first delta reached the caller (an ``error`` event, a
-        cut, a stall) is sent again within the retry budget and the total deadline; after
-        that, never.
+        A stream that fails before its first delta reached the caller (an ``error`` event such
+        as ``overloaded_error``, a cut, a stall) is sent again within the retry budget and the
+        total deadline (:meth:`agentkit.http.HttpClient.stream`); after that, never.
         """
         body = self._body(request, stream=True)
         client = self._http(request.model)

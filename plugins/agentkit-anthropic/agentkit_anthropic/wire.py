@@ -263,7 +263,9 @@ def _place_breakpoints(body: dict[str, Any], ttl: str | None) -> None:
     marker: dict[str, Any] = {"type": "ephemeral"}
     if ttl:
         marker["ttl"] = ttl
-    room = MAX_BREAKPOINTS - _count_breakpoints(body)
+    # agentkit's messages and tools carry no cache_control of their own: the one a caller can
+    # add is the top-level one in params (automatic caching)
+    room = MAX_BREAKPOINTS - (1 if "cache_control" in body else 0)
     candidates: list[dict[str, Any] | None] = []
     if body.get("tools"):
         candidates.append(body["tools"][-1])
@@ -293,14 +295,6 @@ def _cacheable(turn: dict[str, Any]) -> dict[str, Any] | None:
             continue
         return block  # type: ignore[no-any-return]
     return None
-
-
-def _count_breakpoints(value: Any) -> int:
-    if isinstance(value, dict):
-        return ("cache_control" in value) + sum(_count_breakpoints(v) for v in value.values())
-    if isinstance(value, list):
-        return sum(_count_breakpoints(v) for v in value)
-    return 0
 
 
 # -- responses -----------------------------------------------------------------------------

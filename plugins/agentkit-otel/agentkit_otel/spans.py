@@ -134,6 +134,8 @@ def _usage(out: dict[str, Any], usage: Any) -> dict[str, Any]:
         out[sc.OUTPUT_TOKENS] = usage.output_tokens
     if usage.cached_tokens:
         out[sc.CACHE_READ_TOKENS] = usage.cached_tokens
+    if usage.cache_creation_tokens:
+        out[sc.CACHE_CREATION_TOKENS] = usage.cache_creation_tokens
     if usage.reasoning_tokens:
         out[sc.REASONING_TOKENS] = usage.reasoning_tokens
     return out

@@ -62,6 +62,17 @@ def traced(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("traced")
+def test_prompt_cache_reads_and_writes_are_usage_attributes(otel_host: PluginHost, recorded: Any) -> None:
+    from agentkit.messages import AssistantMessage, Usage
+
+    usage = Usage(100, 5, cached_tokens=60, cache_creation_tokens=30, requests=1)
+    Agent("scripted/m", provider=ScriptedProvider([AssistantMessage("ok", usage=usage)]), plugin_host=otel_host).run("hi")
+    chat = recorded.span("chat m")
+    assert chat.attributes["gen_ai.usage.cache_read.input_tokens"] == 60
+    assert chat.attributes["gen_ai.usage.cache_creation.input_tokens"] == 30
+
+
+@pytest.mark.usefixtures("traced")
 def test_a_run_over_http_is_invoke_agent_with_chat_and_execute_tool_children(
     otel_host: PluginHost, recorded: Any
 ) -> None:
