@@ -235,7 +235,9 @@ class HttpClient:
         self.env_var = env_var
         self._error_hook = error_hook
         self._transport = transport
-        self._clients: dict[int, tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]] = {}
+        # Each loop's client, with the async generator that closes it when asyncio.run() (or any
+        # loop.shutdown_asyncgens()) ends that loop.
+        self._clients: dict[int, tuple[asyncio.AbstractEventLoop, httpx.AsyncClient, AsyncIterator[None]]] = {}
         self._lock = threading.Lock()
         self._blocking: httpx.AsyncClient | None = None
         self._direct: _blocking.DirectSender | None = None
@@ -253,11 +255,11 @@ class HttpClient:
         entry = self._clients.get(id(loop))
         if entry is not None and entry[0] is loop and not entry[1].is_closed:
             return entry[1]
-        for key, (old_loop, _client) in list(self._clients.items()):
+        for key, (old_loop, *_rest) in list(self._clients.items()):
             if old_loop.is_closed():  # the loop that owned it is gone: drop it
                 del self._clients[key]
         client = self._new_client(self._transport)
-        self._clients[id(loop)] = (loop, client)
+        self._clients[id(loop)] = (loop, client, _closed_with_loop(client))
         return client
 
     def _new_client(self, transport: Any, **options: Any) -> httpx.AsyncClient:
@@ -305,6 +307,7 @@ class HttpClient:
         entry = self._clients.pop(id(loop), None)
         if entry is not None:
             await entry[1].aclose()
+            await entry[2].aclose()  # type: ignore[attr-defined]  # an async generator
 
     def redact(self, text: str) -> str:
         """``text`` with every secret this client sends (the values of its secret headers) replaced.
@@ -522,6 +525,30 @@ class HttpClient:
                     hint=f"is {self.base_url} a {self.provider} server? (check base_url)",
                 )
             ) from None
+
+
+def _closed_with_loop(client: httpx.AsyncClient) -> AsyncIterator[None]:
+    """An async generator, started on the running loop, that closes ``client`` when the loop
+    shuts its async generators down (``asyncio.run()`` does, before closing the loop).
+
+    ``asyncio.run(agent.arun(...))`` in a loop makes a client per call: without this, each
+    left its connections to be collected with the closed loop, unclosed (ResourceWarning).
+    """
+
+    async def closer() -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if not client.is_closed:
+                await client.aclose()
+
+    generator = closer()
+    step = generator.__anext__()  # the loop's first-iteration hook registers the generator
+    try:
+        step.send(None)  # type: ignore[attr-defined]  # runs to its yield at once
+    except StopIteration:
+        pass
+    return generator
 
 
 class Retries:

@@ -143,6 +143,54 @@ def test_a_sync_run_sends_what_an_async_run_sends(server: FakeOpenAIServer) -> N
     assert "pång ✓".encode() in body
 
 
+LEAK_SCRIPT = r"""
+import asyncio, gc, sys
+import agentkit
+from agentkit.testing.fake_openai import FakeOpenAIServer
+
+def agent(url):
+    return agentkit.Agent("openai/gpt-4o-mini", base_url=url, api_key="sk-test")
+
+async def notebook(url):  # sync calls inside a running loop, as in Jupyter
+    a = agent(url)
+    assert a.run("ping").text == "pong"
+    for _event in a.stream("ping"):
+        break
+    assert (await a.arun("ping")).text == "pong"
+    a.close()
+    await asyncio.sleep(0.1)
+    dropped = agent(url)
+    assert dropped.run("ping").text == "pong"
+    del dropped
+    gc.collect()
+
+with FakeOpenAIServer(default="pong") as server:
+    asyncio.run(notebook(server.base_url))
+    a = agent(server.base_url)
+    for _ in range(3):  # a loop per call: each call's client must close with its loop
+        assert asyncio.run(a.arun("ping")).text == "pong"
+    a.close()
+    del a
+    gc.collect()
+print("done", flush=True)
+"""
+
+
+def test_no_unclosed_socket_with_resource_warnings_as_errors(tmp_path: Any) -> None:
+    """``agent.run()`` inside a running loop, and ``asyncio.run(agent.arun())`` call after call,
+    in a fresh interpreter where a ResourceWarning is an error (one raised in a finalizer is
+    printed as "Exception ignored", so stderr is checked too)."""
+    script = tmp_path / "leaks.py"
+    script.write_text(LEAK_SCRIPT)
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-W", "error::ResourceWarning", str(script)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "done"
+    assert "ResourceWarning" not in done.stderr and "Exception ignored" not in done.stderr, done.stderr[-3000:]
+
+
 # -- what a blocking read still honours --------------------------------------------------------------
 
 
