@@ -4,6 +4,7 @@ Streamable HTTP, driven by agents with a scripted model."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import sys
 
@@ -13,6 +14,11 @@ from agentkit import Agent, ImagePart, ToolProgress
 from agentkit.errors import ConfigError
 from agentkit.testing import ScriptedProvider, tool_calls
 from agentkit_mcp import MCPServer, MCPToolError
+
+# the demo server's 1x1 PNG (tests/servers/demo.py)
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+)
 
 
 def agent_for(server: MCPServer, *script: object, **options: object) -> tuple[Agent, ScriptedProvider]:
@@ -120,6 +126,34 @@ def test_results_text_images_structured_and_errors(demo: MCPServer) -> None:
         assert info.value.server == "demo"
 
     asyncio.run(main())
+
+
+def test_embedded_resources_become_their_text(demo: MCPServer) -> None:
+    agent, _ = agent_for(demo, tool_calls(("document", {})), "read")
+    content = agent.run("the document").messages[2].content
+    assert content.split("\n") == [
+        "the notes' text",
+        f"[binary resource demo://logo.png (image/png, {len(PNG)} bytes)]",
+        "[resource link demo://more more]",
+    ]
+
+
+def test_stdio_cwd_and_http_headers(h, tmp_path, demo_http_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    with MCPServer.stdio(sys.executable, [str(h.demo)], cwd=tmp_path) as server:
+        assert asyncio.run(server.call_tool("cwd")) == str(tmp_path)
+    monkeypatch.setenv("DEMO_HEADER_TOKEN", "t0ken")
+    (tmp_path / "agentkit.toml").write_text(
+        f'[mcp.servers.web]\nurl = "{demo_http_url}"\nheaders = {{ X-Demo-Token = "${{DEMO_HEADER_TOKEN}}" }}\n'
+        'include = ["header", "echo"]\nexclude = ["echo"]\nprefix = "web_"\n'
+        '[agents.a]\nmodel = "scripted/x"\ntools = ["mcp:web"]\n'
+    )
+    from agentkit.config import load_config
+
+    config = load_config(tmp_path / "agentkit.toml")
+    provider = ScriptedProvider([tool_calls(("web_header", {"name": "X-Demo-Token"})), "ok"])
+    with config.agent("a", provider=provider) as agent:
+        assert agent.run("token?").messages[2].content == "t0ken"  # ${VAR} filled, sent as a header
+    assert {t.name for t in provider.requests[0].tools} == {"web_header"}  # include, exclude, prefix
 
 
 def test_image_content_reaches_the_model_as_an_image(demo: MCPServer) -> None:

@@ -156,6 +156,30 @@ def header(name: str, ctx: Context) -> str:
 
 
 @server.tool()
+def cwd() -> str:
+    """The server's working directory."""
+    return os.getcwd()
+
+
+@server.tool()
+def document() -> list:
+    """An embedded text resource, an embedded binary one and a resource link."""
+    return [
+        types.EmbeddedResource(
+            type="resource",
+            resource=types.TextResourceContents(uri="demo://notes.txt", mime_type="text/plain", text="the notes' text"),
+        ),
+        types.EmbeddedResource(
+            type="resource",
+            resource=types.BlobResourceContents(
+                uri="demo://logo.png", mime_type="image/png", blob=base64.b64encode(PNG).decode("ascii")
+            ),
+        ),
+        types.ResourceLink(type="resource_link", uri="demo://more", name="more"),
+    ]
+
+
+@server.tool()
 def pid() -> int:
     """The server's process id."""
     return os.getpid()
