@@ -138,10 +138,18 @@ def test_embedded_resources_become_their_text(demo: MCPServer) -> None:
     ]
 
 
-def test_stdio_cwd_and_http_headers(h, tmp_path, demo_http_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    with MCPServer.stdio(sys.executable, [str(h.demo)], cwd=tmp_path) as server:
-        assert asyncio.run(server.call_tool("cwd")) == str(tmp_path)
+def test_stdio_cwd_env_and_http_headers(h, tmp_path, demo_http_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("DEMO_HEADER_TOKEN", "t0ken")
+    with MCPServer.stdio(sys.executable, [str(h.demo)], cwd=tmp_path, env={"DEMO_NAMED": "yes"}) as server:
+
+        async def ask() -> list[str]:
+            return [
+                await server.call_tool("cwd"),
+                await server.call_tool("getenv", {"name": "DEMO_NAMED"}),
+                await server.call_tool("getenv", {"name": "DEMO_HEADER_TOKEN"}),
+            ]
+
+        assert asyncio.run(ask()) == [str(tmp_path), "yes", ""]  # only the keys named reach the server
     (tmp_path / "agentkit.toml").write_text(
         f'[mcp.servers.web]\nurl = "{demo_http_url}"\nheaders = {{ X-Demo-Token = "${{DEMO_HEADER_TOKEN}}" }}\n'
         'include = ["header", "echo"]\nexclude = ["echo"]\nprefix = "web_"\n'
