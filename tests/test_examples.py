@@ -3,7 +3,8 @@
 Each example takes ``--base-url`` (any OpenAI-compatible server); here it is a
 :class:`~agentkit.testing.fake_openai.FakeOpenAIServer` playing the model from a script, so
 the tests check the protocol (what the model was sent, which tools ran, what was stored), not
-a model's wording. ``local_tool_call.py`` runs a real local model and is marked ``llama``.
+a model's wording. ``local_tool_call.py`` runs a real local model, and ``travel_assistant.py`` and
+``persistent_chat.py`` run on one too (``--model llamacpp/smollm2``); those tests are marked ``llama``.
 """
 
 from __future__ import annotations
@@ -269,3 +270,38 @@ def test_local_tool_call_with_smollm2(tmp_path: Path) -> None:
     assert call.startswith("get_weather(") and json.loads(call[len("get_weather(") : -1])["city"]
     assert lines["tool result"].strip().startswith("The weather in ")
     assert lines["answer"].strip()
+
+
+def example_on_smollm2(name: str, *args: str, home: Path) -> tuple[str, str]:
+    """Run an agent example on SmolLM2 in-process; its stdout and stderr (it must exit 0)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGENTKIT_"))}
+    env.update(AGENTKIT_HOME=str(home), PYTHONUNBUFFERED="1")
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), "--model", "llamacpp/smollm2", *args],
+        cwd=home.parent, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, f"{name} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
+    return proc.stdout, proc.stderr
+
+
+@pytest.mark.llama
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed")
+def test_travel_assistant_on_smollm2_ends_with_an_answer(tmp_path: Path) -> None:
+    out, _ = example_on_smollm2("travel_assistant.py", home=tmp_path / "home")
+    answer = next(line for line in out.splitlines() if line.startswith("answer:"))
+    assert answer[len("answer:") :].strip()
+    calls = [line for line in out.splitlines() if line.strip().startswith("tool ")]
+    assert not [line for line in calls if "invalid arguments" in line]  # the grammar made them valid
+
+
+@pytest.mark.llama
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed")
+def test_persistent_chat_on_smollm2_ends_with_an_answer(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    message = "Remember that I prefer window seats, eat vegetarian meals and fly from Lisbon."
+    out, _ = example_on_smollm2("persistent_chat.py", "--session", "trip-1", message, home=home)
+    reply = next(line for line in out.splitlines() if line.startswith("concierge:"))
+    assert reply[len("concierge:") :].strip()
+    out, _ = example_on_smollm2("persistent_chat.py", "--session", "trip-1", "--show", home=home)
+    assert "session 'trip-1' of 'ada'" in out

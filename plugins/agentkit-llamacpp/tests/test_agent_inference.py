@@ -121,3 +121,22 @@ def test_max_turns_stops_a_model_that_keeps_calling_tools() -> None:
     partial = info.value.partial
     assert partial.turns == 2
     assert [m.role for m in partial.messages] == ["user", "assistant", "tool", "assistant", "tool"]
+
+
+def test_the_demo_question_is_answered_correctly(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What `./dev.sh demo` asks first, as it asks it: the answer names Paris."""
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    dev_sh = (Path(__file__).resolve().parents[3] / "dev.sh").read_text(encoding="utf-8")
+    question = re.search(r'^DEMO_QUESTION="([^"]+)"', dev_sh, re.M).group(1)  # type: ignore[union-attr]
+    env = {**os.environ, "AGENTKIT_HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "agentkit", "run", "-m", MODEL, "-p", "temperature=0", question],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "Paris" in proc.stdout and "Traceback" not in proc.stderr, proc.stdout + proc.stderr

@@ -17,5 +17,5 @@ def test_tool_images_are_named_not_sent() -> None:
             ToolMessage("c1", "camera", "a picture", images=[ImagePart(data=b"\x89PNG")]),
         ],
     )
-    out = _wire_messages(request, for_tools=False)
+    out = _wire_messages(request)
     assert out[-1] == {"role": "user", "content": "[camera result]\na picture\n[1 image(s) returned that this model cannot see]"}
