@@ -25,8 +25,8 @@ few percent). When no encoding can be loaded at all, counts are estimated as
 
 from __future__ import annotations
 
+import collections
 import fnmatch
-import functools
 import logging
 import math
 import os
@@ -344,9 +344,59 @@ _REPLY_PRIMING = 3
 _PER_TOOL_CALL = 3
 
 
-@functools.lru_cache(maxsize=4096)
-def _message_tokens(counter: TokenCounter, message: Message) -> int:
-    return _count_message(counter, message)
+class _TokenCache:
+    """Token counts of recent messages, kept for the next request of the same history.
+
+    Keyed by the message itself (frozen, hashable), so the cache holds messages alive: it is
+    bounded by entries and by the characters of their text, so a few large tool results (a
+    file, a web page) cannot pin megabytes after their runs and agents are gone. A message
+    larger than a quarter of the budget is counted but not kept.
+    """
+
+    def __init__(self, entries: int = 4096, chars: int = 4_000_000) -> None:
+        self.entries = entries
+        self.chars = chars
+        self.held = 0  # characters of the messages kept
+        self._data: collections.OrderedDict[tuple[Any, Message], tuple[int, int]] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, counter: TokenCounter, message: Message) -> int:
+        key = (counter, message)
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is not None:
+                self._data.move_to_end(key)
+                return hit[0]
+        tokens = _count_message(counter, message)
+        size = _text_size(message)
+        if size > self.chars // 4:
+            return tokens
+        with self._lock:
+            if key not in self._data:
+                self._data[key] = (tokens, size)
+                self.held += size
+                while len(self._data) > self.entries or self.held > self.chars:
+                    self.held -= self._data.popitem(last=False)[1][1]
+        return tokens
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self.held = 0
+
+
+def _text_size(message: Message) -> int:
+    content = message.content
+    size = len(content) if isinstance(content, str) else sum(len(getattr(p, "text", "")) for p in content)
+    for call in getattr(message, "tool_calls", None) or ():
+        size += len(call.name) + len(call.arguments)
+    return size
+
+
+_message_tokens = _TokenCache()
 
 
 def _count_message(counter: TokenCounter, message: Message) -> int:
@@ -367,7 +417,7 @@ def _count_message(counter: TokenCounter, message: Message) -> int:
 
 def message_tokens(message: Message, counter: TokenCounter) -> int:
     """Tokens one message takes in a request, format overhead included."""
-    if isinstance(message, UserMessage) and message.images:
+    if getattr(message, "images", None):
         return _count_message(counter, message)  # cheap to count, and the cache must not hold image bytes
     try:
         return _message_tokens(counter, message)

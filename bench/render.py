@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["postgres_rows", "render_performance"]
+__all__ = ["postgres_rows", "render_performance", "sync_section"]
 
 
 def _ms(s: dict[str, float]) -> str:
@@ -118,6 +119,9 @@ def render_performance(r: dict[str, Any]) -> str:
         "  the garbage collector paused; the rest is fetching rows or reading the file. This VM is shared",
         "  and moves single runs by up to 2× (its neighbours), hence medians over 9 repeats.",
     ]
+    sync = r.get("sync")
+    if sync:
+        out += ["", *sync_section(sync)]
     imp = r.get("import_time")
     cli = r.get("cli_startup")
     if imp or cli:
@@ -189,6 +193,74 @@ def mcp_section(mcp: Any) -> list[str]:
         f"Target: agentkit adds ≤ {target:g}% to the SDK's round trip; this run: {added:+.1f}%{sync_text} "
         f"({'met' if mcp['met'] else 'not met'}).",
     ]
+    return out
+
+
+def sync_section(y: Any) -> list[str]:
+    """Synchronous runs, 200 threads and fresh agents (``bench/sync_runs.py``)."""
+    t, n = y["targets"], y["counts"]
+    out = [
+        "## Synchronous runs and fresh agents (`bench/sync_runs.py`)",
+        "",
+        "`agent.run()` (the sync API) next to the same exchange written by hand with one sync `httpx.Client`: "
+        "the same two JSON bodies, the same `add` function, the same parsing, against the same fake server; "
+        "each part in fresh processes, agentkit and raw interleaved in each. Load average while measuring: "
+        + " to ".join(f"{v:.0f}" for v in y.get("load", [])) + f" on {os.cpu_count()} cores.",
+        "",
+        "| figure | agentkit | raw httpx | ratio | target |",
+        "|---|---|---|---|---|",
+    ]
+    s = y.get("sequential")
+    if s:
+        out.append(
+            f"| sync run, one at a time (×{n['sequential']} × {n['sequential_repeats']} processes) | "
+            f"{_ms(s['agent_ms'])} | {_ms(s['raw_ms'])} | {s['ratio']:.2f}× | ≤ {t['sequential']}× "
+            f"({_verdict(s['met'])}) |"
+        )
+    f = y.get("first_delta")
+    if f:
+        for flavour, api, raw in (("sync", "agent.stream()", "httpx.Client.stream()"),
+                                  ("async", "agent.astream()", "httpx.AsyncClient.stream()")):  # fmt: skip
+            ratio = f[f"ratio_{flavour}"]
+            out.append(
+                f"| first text delta, {api} vs {raw} (×{n['first_delta']} × {n['first_delta_repeats']}) | "
+                f"{_ms(f[f'agent_{flavour}'])} | {_ms(f[f'raw_{flavour}'])} | {ratio:.2f}× | "
+                f"≤ {t['first_delta']}× ({_verdict(ratio <= t['first_delta'])}) |"
+            )
+    th = y.get("threads")
+    if th:
+        out.append(
+            f"| sync runs from {y['thread_count']} threads at once, one shared agent / client (median of "
+            f"{n['threads_repeats']}) | {th['agent_runs_per_s']['median']:,.0f} runs/s | "
+            f"{th['raw_runs_per_s']['median']:,.0f} runs/s | {th['ratio']:.2f}× | ≥ {t['threads']}× "
+            f"({_verdict(th['met'])}) |"
+        )
+    failed = {k: v for k, v in ((th or {}).get("failed_processes") or {}).items() if v}
+    if failed:
+        out += ["", "Processes of the 200-thread part that failed and were measured again: " + "; ".join(
+            f"{mode}: {len(errors)} ({errors[0]})" for mode, errors in failed.items()
+        ) + "."]
+    fresh = y.get("fresh_agents")
+    if fresh:
+        labels = {
+            "fresh-async": "a new Agent per run, `arun()` then `aclose()`, {n} at once",
+            "shared-async": "one shared Agent, {n} `arun()` at once",
+            "fresh-sync": "a new Agent per run, `with agent: agent.run()`, {n} per round from 50 threads",
+        }
+        out += [
+            "",
+            f"Memory with a fresh agent per run: {n['fresh_rounds']} rounds, RSS after each round "
+            "(after `gc.collect()`), from the RSS after a warm-up round of 50 runs:",
+            "",
+            "| runs | after warm-up | after round 1 | after the last round | growth over the second half |",
+            "|---|---|---|---|---|",
+        ]
+        for mode, m in fresh.items():
+            label = labels.get(mode, mode).format(n=m.get("per_round", n["fresh_per_round"]))
+            out.append(
+                f"| {label} | {m['base_mb']:.0f} MB | {m['rss_mb'][0]:.0f} MB | {m['rss_mb'][-1]:.0f} MB | "
+                f"{m['second_half_growth_mb']:+.1f} MB |"
+            )
     return out
 
 

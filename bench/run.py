@@ -18,7 +18,8 @@ runs against it, and a raw client posts the two bodies agentkit sent with the AP
 Figures (medians with spread): import time (``import agentkit``, ``agentkit --help`` with
 every first-party plugin installed), sequential runs, 500 concurrent runs (throughput and
 peak memory per in-flight run), time to first text delta when streaming, tool dispatch
-overhead, and the storage and memory benchmarks of their own scripts.
+overhead, and the benchmarks of their own scripts (storage, memory, synchronous runs and fresh
+agents in bench/sync_runs.py, ...).
 """
 
 from __future__ import annotations
@@ -495,6 +496,7 @@ def main() -> int:
         ("mcp_calls.py", "mcp", ["--quick"] if q else []),
         ("hooks.py", "hooks", ["--runs", "300", "--repeat", "1"] if q else []),
         ("otel.py", "otel", ["--quick"] if q else []),
+        ("sync_runs.py", "sync", ["--quick"] if q else []),
     ):
         if not (HERE / script).exists():
             continue
@@ -570,6 +572,11 @@ def report(r: dict[str, Any]) -> str:
             f"{row['append_8_own_turns_per_s']['median']:,.0f} from 8, load {row['load_ms']['median']:.1f} ms, "
             f"recall {recall}"
         )
+    sync = r.get("sync")
+    if sync:
+        from sync_runs import report as sync_report  # bench/sync_runs.py
+
+        lines += sync_report(sync).splitlines()
     for key in sorted(set(r) - _REPORTED):  # a part added later still says it ran
         lines.append(f"{key}: measured, see results.json")
     return "\n".join(lines)
@@ -579,7 +586,7 @@ def report(r: dict[str, Any]) -> str:
 _REPORTED = frozenset({
     "machine", "quick", "counts", "server_capacity", "sequential", "concurrent", "first_delta",
     "tool_dispatch", "import_time", "cli_startup", "storage", "memory", "batch", "mcp", "hooks", "otel", "postgres",
-    "anthropic_sequential",
+    "anthropic_sequential", "sync",
 })
 
 

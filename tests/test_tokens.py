@@ -36,6 +36,7 @@ from agentkit.tokens import (
     counter_for,
     encoding_for_model,
     estimate_tokens,
+    message_tokens,
     set_encoding_loader,
 )
 
@@ -307,3 +308,23 @@ def test_tiktoken_file_cache_is_used_without_network(tmp_path) -> None:
     )
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report == {"counts": [6, 4], "warnings": []}  # gpt-4o counted with cl100k, exactly
+
+
+def test_the_token_cache_is_bounded_by_the_text_it_holds() -> None:
+    """The cache of message token counts holds its messages alive: large tool results (a file, a web
+    page) from runs long gone must not pin their text; small ones are kept for the next request."""
+    cache = tokens._message_tokens
+    tokens.clear_caches(warning=False)
+    counter = counter_for("gpt-4")
+    pages = [ToolMessage(tool_call_id=f"c{i}", name="read", content=f"{i} " + "x" * 200_000) for i in range(100)]
+    for page in pages:
+        assert message_tokens(page, counter) > 0
+    assert cache.held <= cache.chars  # 20 MB of text counted, at most the budget kept
+    huge = ToolMessage(tool_call_id="h", name="read", content="y" * cache.chars)
+    message_tokens(huge, counter)
+    assert all(key[1] is not huge for key in cache._data)  # counted, never kept
+    small = ToolMessage(tool_call_id="s", name="add", content="5")
+    first = message_tokens(small, counter)
+    assert message_tokens(small, counter) == first and (counter, small) in cache._data
+    tokens.clear_caches(warning=False)
+    assert len(cache) == 0 and cache.held == 0
