@@ -318,12 +318,14 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "agentkit-ui"
     sys_version = ""
     protocol_version = "HTTP/1.1"
+    _head_only = False
 
     @property
     def app(self) -> UIServer:
         return self.server.app  # type: ignore[attr-defined,no-any-return]
 
     def do_GET(self) -> None:
+        self._head_only = False  # one handler serves every request of a kept-alive connection
         self.app.handle(self)
 
     def do_HEAD(self) -> None:
@@ -363,7 +365,7 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        if not getattr(self, "_head_only", False):
+        if not self._head_only:
             self.wfile.write(body)
 
     def redirect(self, location: str, cookie: str) -> None:

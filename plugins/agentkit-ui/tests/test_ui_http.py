@@ -202,3 +202,16 @@ def test_any_store_plugin_through_the_store_api(store_path: Path, tmp_path: Path
                 mine = get(jsonl.url + "session?id=" + session_id)[2].replace("jsonl store", "STORE")
                 theirs = get(sqlite.url + "session?id=" + session_id)[2].replace("sqlite store", "STORE")
                 assert mine == theirs
+
+
+def test_head_then_get_on_one_kept_alive_connection(viewer: UIServer) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", viewer.port, timeout=30)
+    try:
+        conn.request("HEAD", "/session?id=xss")
+        head = conn.getresponse()
+        assert head.status == 200 and head.read() == b"" and int(head.headers["Content-Length"]) > 1000
+        conn.request("GET", "/session?id=xss")
+        body = conn.getresponse().read()
+        assert len(body) == int(head.headers["Content-Length"]) and body.startswith(b"<!doctype html>")
+    finally:
+        conn.close()
