@@ -10,7 +10,16 @@ from typing import Any
 
 import pytest
 
-from agentkit import AssistantMessage, ConfigError, ModelRequest, ModelResponse, TextDelta, Usage, UserMessage
+from agentkit import (
+    AssistantMessage,
+    ConfigError,
+    ModelRequest,
+    ModelResponse,
+    TextDelta,
+    Usage,
+    UserMessage,
+    to_dict,
+)
 from agentkit.agent import Agent
 from agentkit.cache import DirectoryCache, ResponseCache, cache_key, default_cache_dir, resolve_cache
 from agentkit.hookspecs import hookimpl
@@ -100,6 +109,12 @@ async def test_directory_cache_round_trip_and_corrupt_files(tmp_path: Path) -> N
     assert await cache.get(key) == response
     (tmp_path / "d" / f"{key}.json").write_text("{not json")
     assert await cache.get(key) is None
+    # an entry of the earlier shape (usage, model, finish_reason beside the message) is a miss
+    old = {**to_dict(response), "usage": to_dict(Usage(1, 2, requests=1)), "model": "m", "finish_reason": "stop"}
+    (tmp_path / "d" / f"{key}.json").write_text(json.dumps(old))
+    assert await cache.get(key) is None
+    await cache.put(key, response)
+    assert await cache.get(key) == response
     with pytest.raises(ValueError, match="invalid cache key"):
         await cache.get("../../etc/passwd")
     assert not [p for p in (tmp_path / "d").iterdir() if p.name.startswith(".tmp-")]
