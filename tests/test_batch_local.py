@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from agentkit import Agent
-from agentkit.batch import BatchItem, ItemResult, arun_batch, run_batch
-from agentkit.errors import BatchError, ConfigError
+from agentkit import Agent, hookimpl
+from agentkit.batch import BatchItem, ItemResult, LocalExecutor, arun_batch, run_batch
+from agentkit.errors import BatchError, ConfigError, PluginError
 from agentkit.testing.batch import SECRET, ItemScript, config_text, read_results, write_inputs
 from agentkit.testing.fake_openai import FakeOpenAIServer
 
@@ -367,3 +367,41 @@ def test_run_batch_after_sync_runs_of_the_same_agent_runs_items_concurrently() -
         summary = run_batch(agent, [f"item {n}" for n in range(12)], concurrency=4)
         assert agent.run("item 101").text == "answer to item 101"
     assert summary.ok == 12 and not barrier.broken
+
+
+class CountingExecutor(LocalExecutor):
+    """An executor a third-party plugin could ship: the local one, counting what it ran."""
+
+    name = "counting"
+
+    def __init__(self, *, label: str) -> None:
+        super().__init__()
+        self.label = label
+        self.ran: list[Any] = []
+
+    async def run_item(self, item: BatchItem) -> ItemResult:
+        self.ran.append(item.id)
+        return await super().run_item(item)
+
+
+def test_an_executor_registered_by_a_plugin_is_chosen_by_name(plugin_host: Any) -> None:
+    built: list[CountingExecutor] = []
+
+    class ExecutorPlugin:
+        @hookimpl
+        def register_executors(self, registry: Any) -> None:
+            def factory(**options: Any) -> CountingExecutor:
+                built.append(CountingExecutor(**options))
+                return built[-1]
+
+            registry.add("counting", factory, description="counts items")
+
+    plugin_host.register(ExecutorPlugin(), name="agentkit-counting")
+    agent = Agent("scripted/m", provider_settings={"script": ["done"], "repeat_last": True})
+    summary = run_batch(agent, ["a", "b", "c"], executor="counting", executor_options={"label": "x"}, concurrency=2)
+    assert summary.ok == 3 and [r.text for r in summary.results or ()] == ["done"] * 3
+    assert [(e.label, sorted(e.ran)) for e in built] == [("x", [0, 1, 2])]
+    with pytest.raises(ConfigError, match=r"executor 'counting' has no option 'lable' \(did you mean 'label'\?\)"):
+        run_batch(agent, ["a"], executor="counting", executor_options={"lable": "x"})
+    with pytest.raises(PluginError, match=r"unknown executor 'nope'; installed: counting \(agentkit-counting\)"):
+        run_batch(agent, ["a"], executor="nope")
