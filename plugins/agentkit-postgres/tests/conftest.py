@@ -26,10 +26,17 @@ def need_binaries() -> None:
         pytest.skip(message)
 
 
+#: The shared server does not wait for the disk on commit: its tests check what is stored and
+#: in which order, never what survives a crash (those kill a server of their own, with the
+#: defaults), and 16,000 appends to one session each waiting for a WAL flush cost minutes on
+#: a busy CI disk.
+NO_DISK_WAITS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
     need_binaries()
-    server = PostgresServer(tcp=True).start()
+    server = PostgresServer(tcp=True, settings=NO_DISK_WAITS).start()
     try:
         yield server
     finally:
