@@ -237,6 +237,21 @@ def populate_postgres(
 # -- the run -------------------------------------------------------------------------------------
 
 
+def round_trip(dsn: str, count: int = 300) -> dict[str, float]:
+    """``SELECT 1`` over the same loopback connection: the floor under every figure above (on
+    a busy machine, mostly the wait for the server process and this one to get a CPU again)."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        timings = []
+        for _ in range(count + 20):
+            start = time.perf_counter()
+            conn.execute("SELECT 1").fetchone()
+            timings.append((time.perf_counter() - start) * 1000)
+    ms = timings[20:]
+    return {"median_ms": statistics.median(ms), "p95_ms": statistics.quantiles(ms, n=20)[-1]}
+
+
 def spread(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
@@ -318,12 +333,14 @@ def main(argv: list[str] | None = None) -> int:
         dsn = server.dsn(password=PASSWORD)
         version = server.execute("SHOW server_version")[0][0]
         results = [measure(name, dsn, Path(tmp), args) for name in ("postgres", "sqlite")]
+        floor = round_trip(dsn)
     print(
         f"turns/s appending {args.turns} turns (8 writers: {args.turns // 2} each); a {args.messages:,}-message "
         f"session loaded (ms); recall top 5 over {args.memories:,} memories (ms). PostgreSQL {version} over "
         "loopback TCP."
     )
     print(table(results))
+    print(f"a bare round trip (SELECT 1): {floor['median_ms']:.2f} ms median, {floor['p95_ms']:.2f} ms p95")
     print(
         f"targets (PostgreSQL): >= {TARGETS['writers8_turns_per_s']:,.0f} turns/s from 8 writers, load <= "
         f"{TARGETS['load_ms']:.0f} ms, recall <= {TARGETS['recall_ms']:.0f} ms"
@@ -336,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
             "load_average": os.getloadavg()[0],
+            "round_trip_ms": floor,
             "counts": {k: getattr(args, k) for k in ("turns", "messages", "memories", "queries", "repeat")},
             "targets": TARGETS,
             "results": results,

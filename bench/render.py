@@ -421,6 +421,13 @@ def postgres_rows(pg: Any) -> list[str]:
             f"{rate(r['append_8_shared_turns_per_s'])} | {r['load_ms']['median']:.1f} ms "
             f"({r['load_ms']['min']:.1f}–{r['load_ms']['max']:.1f}) | {r['reload_ms']['median']:.1f} ms |"
         )
+    floor = pg.get("round_trip_ms")
+    if floor:
+        out += [
+            "",
+            f"A bare round trip to the server (`SELECT 1` on one connection) took {floor['median_ms']:.2f} ms "
+            f"(p95 {floor['p95_ms']:.2f} ms) in the same run: the floor under every PostgreSQL figure.",
+        ]
     out += ["", "| recall, top 5 | layout | median | p95 |", "|---|---|---|---|"]
     for r in pg["results"]:
         for layout, row in r["recall"].items():
