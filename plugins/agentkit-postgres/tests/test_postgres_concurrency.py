@@ -261,4 +261,4 @@ async def test_processes_starting_at_once_on_an_empty_database_create_the_schema
         "SELECT component, version, count(*) FROM agentkit.schema_migrations GROUP BY 1, 2 ORDER BY 1, 2",
         database="first_start",
     )
-    assert rows == [("memory", 1, 1), ("sessions", 1, 1), ("sessions", 2, 1)]
+    assert rows == [("memory", 1, 1), ("memory", 2, 1), ("sessions", 1, 1), ("sessions", 2, 1)]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
+import psycopg
 import pytest
 
 from agentkit.errors import MemoryStoreError, SchemaVersionError
@@ -85,7 +87,7 @@ async def test_newer_schema_is_refused(pg_server: PostgresServer, dsn: str, sche
     try:
         with pytest.raises(SchemaVersionError, match="newer") as caught:
             await newer.list()
-        assert (caught.value.found, caught.value.supported) == (99, 1)
+        assert (caught.value.found, caught.value.supported) == (99, 2)
         assert schema in str(caught.value) and "postgres" in str(caught.value)
     finally:
         await newer.aclose()
@@ -98,3 +100,50 @@ def test_bad_settings_are_clear_errors(dsn: str) -> None:
         PostgresMemory(dsn, vectors="faiss")
     with pytest.raises(MemoryStoreError, match="schema"):
         PostgresMemory(dsn, schema="no-dashes")
+
+
+async def test_recall_reads_the_terms_index_without_a_pending_list(
+    pg_server: PostgresServer, dsn: str, schema: str
+) -> None:
+    # A schema of the first release (a GIN index with fastupdate, entries already pending) is
+    # migrated forward: the index is written at once from then on, and what was pending is merged.
+    from agentkit_postgres.schema import ensure_schema
+
+    async def first_release() -> None:
+        conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+        try:
+            await ensure_schema(conn, schema, "memory", upto=1, newer=lambda found, supported: AssertionError())
+        finally:
+            await conn.close()
+
+    def options() -> list[Any]:
+        return pg_server.execute(
+            "SELECT c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relname = 'memories_terms'",
+            (schema,),
+        )
+
+    def pending_pages() -> int:
+        pg_server.execute("CREATE EXTENSION IF NOT EXISTS pageinspect")
+        return int(pg_server.execute(
+            f"SELECT n_pending_pages FROM gin_metapage_info(get_raw_page('{schema}.memories_terms', 0))"
+        )[0][0])  # fmt: skip
+
+    await first_release()
+    assert options() == [(None,)]
+    pg_server.execute(
+        f"INSERT INTO {schema}.memories (id, text, scope, user_id, metadata, meta, terms, created_at, updated_at)"
+        " SELECT 'm' || n, 'seat by the window ' || n, 'user', 'u1', '{}', '{}',"
+        " to_tsvector('simple', 'seat by the window ' || n), 0, 0 FROM generate_series(1, 200) AS n"
+    )
+    assert pending_pages() > 0
+    memory = PostgresMemory(dsn, schema=schema)
+    try:
+        assert len(await memory.search("window seat", user_id="u1", k=5)) == 5  # migrates first
+        assert options() == [(["fastupdate=off"],)]
+        assert pending_pages() == 0
+        await memory.add("an aisle seat, always", user_id="u1")
+        assert pending_pages() == 0
+        assert (await memory.search("aisle", user_id="u1", k=1))[0].record.text == "an aisle seat, always"
+    finally:
+        await memory.aclose()
