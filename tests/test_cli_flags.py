@@ -263,6 +263,28 @@ def test_chat_takes_the_same_flags_and_root_moves_the_file_tools(
     assert "from the first folder" in tool_results[0] and "from the second folder" in tool_results[1]
 
 
+def test_chat_takes_the_run_flags_to_the_server(agentkit: Cli, home: Path) -> None:
+    """Every flag ``run`` takes reaches the request from ``chat`` too: where the model is, its key,
+    -e, --think, the tool timeout and --log-level (each was added to both, issue 23; --user with a
+    memory is seen at work in test_user_flag_chooses_whose_memories)."""
+    flag_key = "sk-from-the-flag-0004"
+    script = ["Hello.", tool_call("slow", {"seconds": 2}), "Too slow."]
+    with FakeOpenAIServer(script, api_key=flag_key) as server:
+        done = agentkit(
+            "--log-level", "debug", "chat", "-m", MODEL, "--base-url", server.base_url, "--api-key", flag_key,
+            "-e", '{"top_k": 7}', "--think", "-T", "cli_tools:slow", "--tool-timeout", "0.2", "--no-cache",
+            "--user", "ada", input="Hi\nGo slowly\n/exit\n", env=env_for(home, OPENAI_API_KEY="sk-env-0005"), sub=True,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        requests = server.chat_requests
+        assert [r.headers["authorization"] for r in server.requests] == [f"Bearer {flag_key}"] * 3
+    assert all(r["top_k"] == 7 and r["reasoning_effort"] == "medium" for r in requests)
+    result = last_message(requests[2])
+    assert result["role"] == "tool" and "0.2" in result["content"], result
+    assert any(line.startswith("DEBUG agentkit") for line in done.stderr.splitlines())
+    assert flag_key not in done.stderr
+
+
 def test_chat_session_command_says_where_the_session_is(
     project: Path, home: Path, agentkit: Cli, server: Any
 ) -> None:
