@@ -10,6 +10,7 @@ from agentkit_anthropic.streaming import StreamAssembler
 from fake_anthropic_server import FAST, KEY, Turn, redacted, text, thinking, tool_use
 
 from agentkit.errors import (
+    AuthenticationError,
     BadRequestError,
     ContextLengthError,
     IncompleteStreamError,
@@ -157,6 +158,8 @@ async def test_malformed_tool_json_is_kept_as_sent(fake, provider) -> None:
         (400, "invalid_request_error", "max_tokens: Field required", BadRequestError),
         (404, "not_found_error", "model: claude-nope", ModelNotFoundError),
         (413, "request_too_large", "Request exceeds the maximum allowed number of bytes.", BadRequestError),
+        (403, "permission_error", "Your API key does not have permission to use the specified resource.",
+         AuthenticationError),
     ],
 )
 async def test_errors_are_typed_from_the_body(fake, provider, status, kind, message, error) -> None:
@@ -167,6 +170,13 @@ async def test_errors_are_typed_from_the_body(fake, provider, status, kind, mess
     assert len(fake.requests) == 1  # never retried
     if status == 413:
         assert "32 MB" in str(info.value)
+    if status == 403:
+        assert "permission denied" in str(info.value) and info.value.env_var == "ANTHROPIC_API_KEY"
+
+
+async def test_an_api_error_is_a_server_error_retried(fake, provider) -> None:
+    fake.script(Turn(status=500, error_type="api_error", error_message="Internal server error"), Turn([text("ok")]))
+    assert (await provider.complete(req())).message.content == "ok" and len(fake.requests) == 2
 
 
 def test_unknown_events_are_skipped_and_pings_anywhere() -> None:
