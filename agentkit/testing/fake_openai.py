@@ -40,8 +40,8 @@ A script item is one of:
 ``default`` item is used; without one the server answers HTTP 400 saying the script is
 exhausted. ``api_key`` makes the server refuse (401) requests without that bearer key.
 Everything received is recorded: ``requests`` (every request), ``chat_requests`` and
-``embedding_requests`` (their JSON bodies); ``max_in_flight`` is the most requests the
-server was answering at once. ``reset(script, default=...)`` starts over, so one
+``embedding_requests`` (their JSON bodies); ``in_flight`` is the number of requests the
+server is answering now, ``max_in_flight`` the most it was answering at once. ``reset(script, default=...)`` starts over, so one
 server can serve many tests (starting a server costs about half a second).
 """
 
@@ -161,6 +161,11 @@ class FakeOpenAIServer:
     def requests(self) -> list[RecordedRequest]:
         """Every request received, in order."""
         return self._server.requests
+
+    @property
+    def in_flight(self) -> int:
+        """The requests this server is answering right now."""
+        return self._server.in_flight
 
     @property
     def max_in_flight(self) -> int:

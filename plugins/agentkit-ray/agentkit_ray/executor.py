@@ -94,6 +94,8 @@ class RayExecutor(Executor):
         self._owns_ray = False
         self._actors: list[Any] = []
         self._load: list[int] = []
+        #: The process ids of the workers as they started (one Ray restarts gets a new one).
+        self.worker_pids: tuple[int, ...] = ()
 
     def __repr__(self) -> str:
         return f"RayExecutor(address={self.address!r}, workers={self.workers!r})"
@@ -143,6 +145,7 @@ class RayExecutor(Executor):
             ) from None
         except RayActorError as exc:
             raise BatchError(f"a Ray worker died while starting: {exc}", hint=_HINT) from exc
+        self.worker_pids = tuple(reply["pid"] for reply in replies)
         problems = [reply["error"] for reply in replies if reply.get("error")]
         if problems:
             raise BatchError(
@@ -169,6 +172,7 @@ class RayExecutor(Executor):
 
     async def close(self) -> None:
         actors, self._actors = self._actors, []
+        self.worker_pids = ()
         if actors:
             try:
                 await asyncio.wait_for(

@@ -25,6 +25,7 @@ from agentkit.batch import run_batch
 from agentkit.errors import BatchError, ConfigError
 from agentkit.testing.batch import SECRET, ItemScript, config_text, read_results, write_inputs
 from agentkit.testing.fake_openai import FakeOpenAIServer
+from agentkit_ray import RayExecutor
 
 pytestmark = pytest.mark.usefixtures("ray_cluster")
 
@@ -38,19 +39,13 @@ def comparable(path: Path) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def worker_pids() -> set[int]:
-    """Processes running agentkit-ray's actor (Ray names them after the actor class)."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                if handle.read().startswith(b"ray::BatchWorker"):
-                    found.add(int(entry))
-        except OSError:
-            continue
-    return found
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def test_the_same_job_on_ray_gives_the_local_executors_results(tmp_path: Path) -> None:
@@ -75,38 +70,55 @@ def test_the_same_job_on_ray_gives_the_local_executors_results(tmp_path: Path) -
 
 
 def test_a_worker_killed_mid_job_is_restarted_and_each_item_is_written_once(tmp_path: Path) -> None:
-    script = ItemScript(delay=0.05)
+    # After 40 answers the server holds every answer until a worker of this job (by the pid it
+    # reported, never a Ray worker of another job on the machine) is killed while all 8 items in
+    # flight wait at the server: so the victim surely had items running, whatever the speed of
+    # the machine. Then the answers flow again.
+    gate = threading.Event()
+    gate.set()
+    script = ItemScript(delay=0.01, gate=gate)
     inputs = write_inputs(tmp_path / "inputs.jsonl", 240)
+    executor = RayExecutor(workers=2)
     killed: list[int] = []
+    failures: list[str] = []
 
-    def kill_one_worker() -> None:
-        deadline = time.monotonic() + 120
-        while sum(script.attempts.values()) < 40 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        pids = worker_pids()
-        if pids:
-            victim = min(pids)
+    def kill_one_worker(server: FakeOpenAIServer) -> None:
+        try:
+            deadline = time.monotonic() + 120
+            while sum(script.attempts.values()) < 40:
+                assert time.monotonic() < deadline, "the job did not get going"
+                time.sleep(0.005)
+            gate.clear()
+            while server.in_flight < 8:  # every item in flight waits at the server
+                assert time.monotonic() < deadline, f"only {server.in_flight} requests in flight"
+                time.sleep(0.005)
+            victim = executor.worker_pids[0]
             os.kill(victim, signal.SIGKILL)
             killed.append(victim)
+        except BaseException as exc:
+            failures.append(repr(exc))
+        finally:
+            gate.set()
 
     with FakeOpenAIServer(script) as server:
         config = tmp_path / "agentkit.toml"
         config.write_text(config_text(server.base_url))
-        killer = threading.Thread(target=kill_one_worker)
+        killer = threading.Thread(target=kill_one_worker, args=(server,))
         killer.start()
         try:
             summary = run_batch(
-                "triage", inputs, output=tmp_path / "out.jsonl", config=config, concurrency=8, executor="ray"
+                "triage", inputs, output=tmp_path / "out.jsonl", config=config, concurrency=8, executor=executor
             )
         finally:
+            gate.set()
             killer.join()
-    assert killed, "no agentkit-ray worker process was found to kill"
+    assert not failures and killed, failures
     assert summary.ok == 240 and summary.failed == 0
     counts = collections.Counter(row["id"] for row in read_results(tmp_path / "out.jsonl"))
     assert set(counts) == {f"t-{n}" for n in range(240)} and max(counts.values()) == 1
-    # the killed worker's items were really running: Ray sent them again to the restarted one
-    assert any(attempts >= 2 for attempts in script.attempts.values())
-    assert killed[0] not in worker_pids()
+    # the killed worker's items were running: Ray sent them again to the restarted worker
+    assert 1 <= sum(attempts >= 2 for attempts in script.attempts.values()) <= 4
+    assert not alive(killed[0])
 
 
 def test_the_command_line_runs_a_job_on_an_existing_cluster(tmp_path: Path, ray_cluster: str) -> None:
