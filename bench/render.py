@@ -214,8 +214,9 @@ def sync_section(y: Any) -> list[str]:
     if s:
         out.append(
             f"| sync run, one at a time (×{n['sequential']} × {n['sequential_repeats']} processes) | "
-            f"{_ms(s['agent_ms'])} | {_ms(s['raw_ms'])} | {s['ratio']:.2f}× | ≤ {t['sequential']}× "
-            f"({_verdict(s['met'])}) |"
+            f"{_ms(s['agent_ms'])} | {_ms(s['raw_ms'])} | {s['ratio']:.2f}× (per process: "
+            + ", ".join(f"{v:.2f}×" for v in s.get("ratio_per_process", []))
+            + f") | ≤ {t['sequential']}× ({_verdict(s['met'])}) |"
         )
     f = y.get("first_delta")
     if f:
