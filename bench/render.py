@@ -205,7 +205,8 @@ def sync_section(y: Any) -> list[str]:
         "`agent.run()` (the sync API) next to the same exchange written by hand with one sync `httpx.Client`: "
         "the same two JSON bodies, the same `add` function, the same parsing, against the same fake server; "
         "each part in fresh processes, agentkit and raw interleaved in each. Load average while measuring: "
-        + " to ".join(f"{v:.0f}" for v in y.get("load", [])) + f" on {os.cpu_count()} cores.",
+        + (f"{min(y['load']):.0f} to {max(y['load']):.0f}" if y.get("load") else "not recorded")
+        + f" on {os.cpu_count()} cores.",
         "",
         "| figure | agentkit | raw httpx | ratio | target |",
         "|---|---|---|---|---|",
@@ -260,7 +261,7 @@ def sync_section(y: Any) -> list[str]:
             label = labels.get(mode, mode).format(n=m.get("per_round", n["fresh_per_round"]))
             out.append(
                 f"| {label} | {m['base_mb']:.0f} MB | {m['rss_mb'][0]:.0f} MB | {m['rss_mb'][-1]:.0f} MB | "
-                f"{m['second_half_growth_mb']:+.1f} MB |"
+                + (f"+{m['second_half_growth_mb']:.1f} MB |" if m["second_half_growth_mb"] > 0 else "none |")
             )
     return out
 

@@ -184,22 +184,15 @@ def worker_threads(base_url: str, mode: str, per_thread: int, bodies: list[dict[
         raw = RawSyncClient(base_url, bodies)
         one = raw.run
 
-    def warm() -> None:
-        for _ in range(2):
-            one()
-
     def work() -> None:
+        for _ in range(2):  # warm-up in the thread itself: its event loop (agentkit), the pool's connections
+            one()
         barrier.wait()
         for _ in range(per_thread):
             texts.append(one())
 
     texts: list[str] = []
     barrier = threading.Barrier(THREADS + 1)
-    warmers = [threading.Thread(target=warm) for _ in range(THREADS)]  # every thread's pool and loop, once
-    for t in warmers:
-        t.start()
-    for t in warmers:
-        t.join()
     threads = [threading.Thread(target=work) for _ in range(THREADS)]
     for t in threads:
         t.start()
@@ -388,9 +381,14 @@ def report(r: dict[str, Any]) -> str:
         rounds = ", ".join(f"{v:.0f}" for v in m["rss_mb"])
         lines.append(
             f"{mode}: RSS {m['base_mb']:.0f} MB after warm-up; after each round {rounds} MB "
-            f"(+{m['growth_mb']:.1f} MB in all, +{m['second_half_growth_mb']:.1f} MB in the second half)"
+            f"({_growth(m['growth_mb'])} in all, {_growth(m['second_half_growth_mb'])} in the second half)"
         )
     return "\n".join(lines)
+
+
+def _growth(mb: float) -> str:
+    """Growth of RSS; a drop (the allocator giving memory back) is no growth, not a negative cost."""
+    return f"+{mb:.1f} MB" if mb > 0 else "no growth"
 
 
 def main() -> int:
