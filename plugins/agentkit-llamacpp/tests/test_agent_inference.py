@@ -140,3 +140,22 @@ def test_the_demo_question_is_answered_correctly(tmp_path) -> None:  # type: ign
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "Paris" in proc.stdout and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+
+
+def test_an_answer_cut_by_max_tokens_says_so(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """finish_reason 'length' reaches the result and the CLI's notice (not a silent stop mid-word)."""
+    import os
+    import subprocess
+    import sys
+
+    from agentkit.cli._render import CUT_NOTICE
+
+    result = Agent(MODEL, params={**PARAMS, "max_tokens": 4}).run("Tell me a long story about a dragon.")
+    assert result.finish_reason == "length" and result.usage.output_tokens == 4
+    env = {**os.environ, "AGENTKIT_HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "agentkit", "run", "-m", MODEL, "-p", "max_tokens=4", "Tell me a long story."],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() and CUT_NOTICE in proc.stderr

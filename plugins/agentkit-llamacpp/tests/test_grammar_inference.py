@@ -12,6 +12,7 @@ import attrs
 import pytest
 
 from agentkit import Agent, ModelRequest, ModelResponse, RunContext, tool
+from agentkit.context_budget import TRIMMED_RESULT
 from agentkit.messages import UserMessage
 from agentkit.providers import ToolSpec
 
@@ -63,7 +64,7 @@ def test_every_call_validates_against_its_tools_schema(provider, choice: str) ->
     import asyncio
 
     calls = []
-    for seed in range(6):
+    for seed in range(4):
         request = ModelRequest(
             "smollm2",
             [UserMessage("Forecast for Paris for the next 12 days, in kelvin, then convert 2.0 degrees.")],
@@ -99,10 +100,10 @@ def test_an_agent_with_tools_in_auto_mode_ends_with_an_answer() -> None:
 
 
 def test_the_context_budget_holds_between_the_turns_of_a_long_run() -> None:
-    """Twelve forced calls, each result about 150 tokens, in a 1,024-token window: older results
-    are trimmed before each call, no call overflows, and the last turn answers."""
+    """Eight forced calls, each result about 150 tokens, in a 768-token window: older results are
+    trimmed before each call, no call overflows, and the last turn answers."""
 
-    @tool
+    @tool(repeatable=True)  # each call runs and adds its whole result, repeated or not
     def remember(text: str) -> str:
         """Store a fact about the user.
 
@@ -111,7 +112,10 @@ def test_the_context_budget_holds_between_the_turns_of_a_long_run() -> None:
         """
         return f"Stored: {text}. " + "Filed under preferences, travel, seats and meals. " * 12
 
+    sent_requests: list[ModelRequest] = []
+
     async def force(ctx: RunContext, request: ModelRequest) -> ModelResponse | None:
+        sent_requests.append(request)
         if not request.tools:
             return None  # the final turn: answer
         return await ctx.agent.provider.complete(attrs.evolve(request, tool_choice="remember"))
@@ -119,17 +123,19 @@ def test_the_context_budget_holds_between_the_turns_of_a_long_run() -> None:
     agent = Agent(
         MODEL,
         tools=[remember],
-        provider_settings={"n_ctx": 1024},
+        provider_settings={"n_ctx": 768},
         params={"temperature": 0.7, "seed": 1, "max_tokens": 64},
-        max_turns=13,
+        max_turns=9,
         final_turn="answer",
         hooks={"before_model_call": force},
     )
     result = agent.run("Remember: window seats, vegetarian meals, flies from Lisbon, likes Oslo.")
-    assert result.turns == 13
-    assert sum(1 for m in result.messages if m.role == "tool") >= 12
+    assert result.turns == 9
+    assert sum(1 for m in result.messages if m.role == "tool") == 8
     assert result.text.strip()
-    assert result.usage.input_tokens > 1024  # the run as a whole used more than one window
+    sent = [m.content for m in sent_requests[-1].messages if m.role == "tool"]
+    assert TRIMMED_RESULT in sent and sent[-1].startswith("Stored:")  # older results trimmed, the last whole
+    assert result.usage.input_tokens > 2 * 768  # the run as a whole used more than two windows
 
 
 def test_models_are_closed_at_exit_without_a_traceback() -> None:
