@@ -16,11 +16,17 @@ import os
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 
-import attrs
-
-from agentkit.errors import AuthenticationError, ConfigError, ProviderError
+from agentkit._provider_http import (
+    KeyedHttpClient,
+    check_setting_names,
+    http_settings,
+    missing_key_error,
+    pop_headers,
+    resolve_api_key,
+)
+from agentkit.errors import ConfigError, ProviderError
 from agentkit.events import ModelResponse, ModelStreamEvent
-from agentkit.http import HttpClient, HttpSettings, OpenResponse, aiter_sse
+from agentkit.http import OpenResponse, aiter_sse
 from agentkit.providers import Capabilities, ModelInfo, ModelRequest, Provider
 
 from .streaming import StreamAssembler
@@ -44,53 +50,21 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 ENV_VAR = "ANTHROPIC_API_KEY"
 BASE_URL_ENV = "ANTHROPIC_BASE_URL"
 
-_HTTP_SETTINGS = tuple(f.name for f in attrs.fields(HttpSettings))
 _OWN_SETTINGS = ("api_key_env", "headers", "cache", "cache_ttl", "max_tokens", "anthropic_version", "beta")
 
 
-class _Key:
-    """An API key that never shows itself in a repr, a log line or a traceback's locals."""
+class _Client(KeyedHttpClient):
+    """KeyedHttpClient that reads the Messages API's error bodies (the key is redacted by the base)."""
 
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "<api key hidden>"
-
-    __str__ = __repr__
-
-
-class _Client(HttpClient):
-    """HttpClient that reads the Messages API's error bodies (the key is redacted by the base)."""
-
-    def __init__(self, *, auth_hint: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._auth_hint = auth_hint
-
-    def error(self, status: int, body: str, model: str | None, retry_after: float | None = None) -> ProviderError:
+    def status_error(self, status: int, body: str, model: str | None, retry_after: float | None) -> ProviderError:
         body = self.redact(body)
         try:
             payload = json.loads(body)
         except ValueError:
             payload = None
-        error = error_for(
+        return error_for(
             status, payload, provider=self.provider, model=model, env_var=self.env_var, retry_after=retry_after, body=body
         )
-        if isinstance(error, AuthenticationError):
-            error = AuthenticationError(
-                f"{'authentication failed' if status != 403 else 'permission denied'}: {self._auth_hint}",
-                env_var=self.env_var,
-                provider=self.provider,
-                model=model,
-                status_code=status,
-                body=error.body,
-            )
-        return error
 
 
 class AnthropicProvider(Provider):
@@ -110,27 +84,14 @@ class AnthropicProvider(Provider):
     name = "anthropic"
 
     def __init__(self, *, base_url: str | None = None, api_key: str | None = None, **settings: Any) -> None:
-        unknown = sorted(set(settings) - set(_HTTP_SETTINGS) - set(_OWN_SETTINGS))
-        if unknown:
-            raise ConfigError(
-                f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
-                "for provider 'anthropic'",
-                key_path="provider_settings",
-                hint="known settings: " + ", ".join(sorted((*_OWN_SETTINGS, *_HTTP_SETTINGS))),
-            )
+        check_setting_names(settings, _OWN_SETTINGS, provider="anthropic")
         env = os.environ
         url = (base_url or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
         self.base_url = url[: -len("/v1")] if url.endswith("/v1") else url
         api_key_env = settings.pop("api_key_env", None)
         self.env_var: str = api_key_env or ENV_VAR
-        if api_key is not None:
-            key = api_key or None
-            self._key_source = "the key given as api_key"
-        else:
-            key = env.get(self.env_var) or None
-            self._key_source = f"the key in {self.env_var}"
-        self._key = _Key(key) if key else None
-        headers = {str(k): str(v) for k, v in (settings.pop("headers", None) or {}).items()}
+        self._key, self._key_source = resolve_api_key(api_key, self.env_var)
+        headers = pop_headers(settings)
         version = settings.pop("anthropic_version", None) or API_VERSION
         beta = settings.pop("beta", None)
         if isinstance(beta, str):
@@ -147,12 +108,7 @@ class AnthropicProvider(Provider):
         if ttl not in (None, "5m", "1h"):
             raise ConfigError(f"cache_ttl must be '5m' or '1h', not {ttl!r}", key_path="provider_settings.cache_ttl")
         self._options = WireOptions(cache=bool(settings.pop("cache", True)), cache_ttl=ttl, max_tokens=max_tokens)
-        for name, value in settings.items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ConfigError(
-                    f"{name} must be a non-negative number, not {value!r}", key_path=f"provider_settings.{name}"
-                )
-        self.http_settings = HttpSettings(**settings)
+        self.http_settings = http_settings(settings)
         # Structured output goes through the loop's forced final_answer tool, validated and
         # re-asked as for every provider without a native JSON mode.
         self.capabilities = Capabilities(
@@ -168,13 +124,7 @@ class AnthropicProvider(Provider):
 
     def _http(self, model: str | None) -> _Client:
         if self._key is None:
-            raise AuthenticationError(
-                f"no API key: set the environment variable {self.env_var}",
-                env_var=self.env_var,
-                provider=self.name,
-                model=model,
-                hint=f"export {self.env_var}=..., or pass api_key= / api_key_env= in the provider settings",
-            )
+            raise missing_key_error(self.env_var, provider=self.name, model=model)
         if self._client is None:
             headers = {
                 "accept": "application/json",

@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from agentkit._provider_http import HTTP_SETTINGS
 from agentkit.errors import (
     BadRequestError,
     ConfigError,
@@ -48,7 +49,6 @@ log = logging.getLogger("agentkit_ollama")
 OLLAMA_HTTP_DEFAULTS = HttpSettings(
     connect_timeout=10.0, read_timeout=120.0, first_byte_timeout=600.0, total_timeout=1800.0, max_retries=2
 )
-_HTTP_FIELDS = tuple(a.name for a in attrs.fields(HttpSettings))
 _OWN_SETTINGS = ("headers", "keep_alive", "think", "logprobs", "top_logprobs", "options", "num_ctx")
 _API_KEY_ENV = "OLLAMA_API_KEY"
 
@@ -85,16 +85,16 @@ class OllamaProvider(Provider):
         api_key: str | None = None,
         **settings: Any,
     ) -> None:
-        unknown = sorted(set(settings) - set(_HTTP_FIELDS) - set(_OWN_SETTINGS) - OPTION_NAMES - set(ALIASES))
+        unknown = sorted(set(settings) - set(HTTP_SETTINGS) - set(_OWN_SETTINGS) - OPTION_NAMES - set(ALIASES))
         if unknown:
-            known = ", ".join(sorted((*_OWN_SETTINGS, *_HTTP_FIELDS, "base_url", "api_key")))
+            known = ", ".join(sorted((*_OWN_SETTINGS, *HTTP_SETTINGS, "base_url", "api_key")))
             raise ConfigError(
                 f"unknown Ollama provider setting{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
                 hint=f"settings the ollama provider takes: {known}, and Ollama's model options "
                 "(temperature, top_p, num_predict, ...)",
             )
         self.host: ResolvedHost = resolve_host(base_url)
-        self.settings = _http_settings({k: v for k, v in settings.items() if k in _HTTP_FIELDS})
+        self.settings = _http_settings({k: v for k, v in settings.items() if k in HTTP_SETTINGS})
         self._defaults = _default_params(settings)
         num_ctx = self._defaults.get("options", {}).get("num_ctx")
         self._num_ctx: int | None = int(num_ctx) if num_ctx else None

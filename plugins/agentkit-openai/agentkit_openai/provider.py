@@ -14,10 +14,15 @@ import os
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 
-import attrs
-
+from agentkit._provider_http import (
+    KeyedHttpClient,
+    check_setting_names,
+    http_settings,
+    missing_key_error,
+    pop_headers,
+    resolve_api_key,
+)
 from agentkit.errors import (
-    AuthenticationError,
     ConfigError,
     PluginError,
     ProviderError,
@@ -26,7 +31,7 @@ from agentkit.events import (
     ModelResponse,
     ModelStreamEvent,
 )
-from agentkit.http import HttpClient, HttpSettings, OpenResponse, aiter_sse
+from agentkit.http import OpenResponse, aiter_sse
 from agentkit.providers import Capabilities, ModelInfo, ModelRequest, Provider
 
 from .profiles import PROFILES, Profile
@@ -44,7 +49,6 @@ __all__ = ["OpenAIProvider"]
 
 log = logging.getLogger("agentkit_openai")
 
-_HTTP_SETTINGS = tuple(f.name for f in attrs.fields(HttpSettings))
 _OWN_SETTINGS = (
     "api_key_env",
     "headers",
@@ -53,47 +57,6 @@ _OWN_SETTINGS = (
     "stream_usage",
     "embedding_batch_size",
 )
-
-
-class _Key:
-    """An API key that never shows itself in a repr, a log line or a traceback's locals."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "<api key hidden>"
-
-    __str__ = __repr__
-
-
-class _Client(HttpClient):
-    """HttpClient whose 401 names where the key came from (the key itself is redacted by the base)."""
-
-    def __init__(self, *, auth_hint: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._auth_hint = auth_hint
-
-    def error(
-        self, status: int, body: str, model: str | None, retry_after: float | None = None
-    ) -> ProviderError:
-        error = super().error(status, body, model, retry_after)
-        if isinstance(error, AuthenticationError):
-            what = "authentication failed" if status == 401 else "permission denied"
-            return AuthenticationError(
-                f"{what}: {self._auth_hint}",
-                env_var=self.env_var,
-                provider=self.provider,
-                model=model,
-                status_code=status,
-                body=error.body,
-            )
-        return error
 
 
 class OpenAIProvider(Provider):
@@ -127,14 +90,7 @@ class OpenAIProvider(Provider):
                 f"unknown OpenAI-compatible profile {profile!r}; profiles: {', '.join(sorted(PROFILES))}",
                 plugin="agentkit-openai",
             ) from None
-        unknown = sorted(set(settings) - set(_HTTP_SETTINGS) - set(_OWN_SETTINGS))
-        if unknown:
-            raise ConfigError(
-                f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
-                f"for provider {profile!r}",
-                key_path="provider_settings",
-                hint="known settings: " + ", ".join(sorted((*_OWN_SETTINGS, *_HTTP_SETTINGS))),
-            )
+        check_setting_names(settings, _OWN_SETTINGS, provider=profile)
         self.name = profile
         self.profile = spec
         env = os.environ
@@ -145,19 +101,11 @@ class OpenAIProvider(Provider):
 
         api_key_env = settings.pop("api_key_env", None)
         self.env_var: str | None = api_key_env or spec.env_var
-        if api_key is not None:
-            # "" means "no key" on purpose (a config that moved base_url withholds the user's
-            # environment key from a host they did not choose): never fall back to the variable.
-            key: str | None = api_key or None
-            self._key_source = "the key given as api_key"
-        else:
-            key = (env.get(self.env_var) if self.env_var else None) or None
-            self._key_source = f"the key in {self.env_var}"
-        self._key = _Key(key) if key else None
+        self._key, self._key_source = resolve_api_key(api_key, self.env_var)
         # A hosted API refuses anonymous calls; so does anything whose key variable was named.
         self._key_required = bool(api_key_env) or (spec.requires_key and not custom_endpoint)
 
-        self._headers = {str(k): str(v) for k, v in (settings.pop("headers", None) or {}).items()}
+        self._headers = pop_headers(settings)
         mode = settings.pop("structured_output", None) or spec.structured_output
         if mode not in ("json_schema", "json_object", "none"):
             raise ConfigError(
@@ -180,13 +128,7 @@ class OpenAIProvider(Provider):
                 key_path="provider_settings.embedding_batch_size",
             )
         self.embedding_batch_size = batch
-        for name, value in settings.items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ConfigError(
-                    f"{name} must be a non-negative number, not {value!r}",
-                    key_path=f"provider_settings.{name}",
-                )
-        self.http_settings = HttpSettings(**settings)
+        self.http_settings = http_settings(settings)
         self.capabilities = Capabilities(
             streaming=True,
             tools=True,
@@ -195,7 +137,7 @@ class OpenAIProvider(Provider):
             embeddings=True,
             list_models=True,
         )
-        self._client: _Client | None = None
+        self._client: KeyedHttpClient | None = None
 
     def __repr__(self) -> str:
         key = "set" if self._key is not None else "not set"
@@ -203,15 +145,9 @@ class OpenAIProvider(Provider):
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _http(self, model: str | None) -> _Client:
+    def _http(self, model: str | None) -> KeyedHttpClient:
         if self._key is None and self._key_required:
-            raise AuthenticationError(
-                f"no API key: set the environment variable {self.env_var}",
-                env_var=self.env_var,
-                provider=self.name,
-                model=model,
-                hint=f"export {self.env_var}=..., or pass api_key= / api_key_env= in the provider settings",
-            )
+            raise missing_key_error(self.env_var, provider=self.name, model=model)
         if self._client is None:
             headers = {"Accept": "application/json", "User-Agent": "agentkit-openai/0.1", **self._headers}
             if self._key is not None:
@@ -224,7 +160,7 @@ class OpenAIProvider(Provider):
                 hint = f"no key was sent; set {self.env_var}"
             else:
                 hint = "the server wants a key; pass api_key= or api_key_env= in the provider settings"
-            self._client = _Client(
+            self._client = KeyedHttpClient(
                 auth_hint=hint,
                 provider=self.name,
                 base_url=self.base_url,
