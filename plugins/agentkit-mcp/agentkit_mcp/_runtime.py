@@ -18,60 +18,41 @@ to the server's process group), so no child process outlives the program.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import concurrent.futures
 import contextvars
-import threading
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
+
+from agentkit._background import BackgroundLoop
 
 __all__ = ["call", "call_soon_in", "on_runtime", "runtime_loop", "track"]
 
 T = TypeVar("T")
 
-_lock = threading.Lock()
-_loop: asyncio.AbstractEventLoop | None = None
-_thread: threading.Thread | None = None
-# objects with an ``aclose()`` coroutine to run at exit (live connections)
-_open: weakref.WeakSet[Any] = weakref.WeakSet()
-
 #: Seconds the exit handler waits for connections to close (the SDK's own shutdown is bounded).
 EXIT_TIMEOUT = 10.0
 
 
+def _kill(connections: list[Any]) -> None:
+    """At exit, a last resort when closing timed out: kill what is left."""
+    for connection in connections:
+        kill = getattr(connection, "kill", None)
+        if kill is not None:
+            kill()
+
+
+_background = BackgroundLoop("agentkit-mcp", label="the MCP loop", exit_timeout=EXIT_TIMEOUT, on_exit_failure=_kill)
+
+
 def runtime_loop() -> asyncio.AbstractEventLoop:
     """The MCP loop, started on first call."""
-    global _loop, _thread
-    loop = _loop
-    if loop is not None:
-        return loop
-    with _lock:
-        if _loop is None:
-            fresh = asyncio.new_event_loop()
-            started = threading.Event()
-
-            def main() -> None:
-                asyncio.set_event_loop(fresh)
-                fresh.call_soon(started.set)
-                fresh.run_forever()
-
-            thread = threading.Thread(target=main, name="agentkit-mcp", daemon=True)
-            thread.start()
-            started.wait()
-            _thread = thread
-            _loop = fresh
-            atexit.register(_close_all)
-        return _loop
+    return _background.loop()
 
 
 def on_runtime() -> bool:
     """Whether the caller runs on the MCP loop."""
-    try:
-        return asyncio.get_running_loop() is _loop
-    except RuntimeError:
-        return False
+    return _background.on_loop()
 
 
 async def call(
@@ -144,9 +125,7 @@ async def call(
 
 def call_sync(factory: Callable[[], Coroutine[Any, Any, T]], timeout: float | None = None) -> T:
     """Run ``factory()`` on the MCP loop from synchronous code (not from the MCP loop itself)."""
-    if on_runtime():
-        raise RuntimeError("call_sync() cannot be used on the MCP loop; await call() instead")
-    return asyncio.run_coroutine_threadsafe(factory(), runtime_loop()).result(timeout)
+    return _background.call_sync(factory, timeout)
 
 
 def call_soon_in(
@@ -177,28 +156,8 @@ def call_soon_in(
 
 def track(connection: Any) -> None:
     """Close ``connection`` (its ``aclose()``) at interpreter exit if it is still open then."""
-    _open.add(connection)
+    _background.track(connection)
 
 
 def untrack(connection: Any) -> None:
-    _open.discard(connection)
-
-
-def _close_all() -> None:
-    loop = _loop
-    if loop is None or loop.is_closed() or not loop.is_running():
-        return
-    connections = list(_open)
-    if not connections:
-        return
-
-    async def close_all() -> None:
-        await asyncio.gather(*(c.aclose() for c in connections), return_exceptions=True)
-
-    try:
-        asyncio.run_coroutine_threadsafe(close_all(), loop).result(EXIT_TIMEOUT)
-    except Exception:  # at exit, a last resort: kill what is left
-        for connection in connections:
-            kill = getattr(connection, "kill", None)
-            if kill is not None:
-                kill()
+    _background.untrack(connection)
