@@ -21,9 +21,9 @@ generator pluggy's call returned is the outermost: entered first, left last.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import AsyncGenerator, Generator, Sequence
+from types import AsyncGeneratorType, GeneratorType
 from typing import Any
 
 from .errors import PluginError
@@ -61,9 +61,9 @@ class Around:
             if gen is None:
                 continue
             try:
-                if inspect.isgenerator(gen):
+                if isinstance(gen, GeneratorType):
                     next(gen)
-                elif inspect.isasyncgen(gen):
+                elif isinstance(gen, AsyncGeneratorType):
                     await gen.__anext__()
                 else:
                     raise PluginError(
@@ -85,7 +85,7 @@ class Around:
         entered, self._entered = self._entered, []
         for gen in reversed(entered):
             try:
-                if inspect.isgenerator(gen):
+                if isinstance(gen, GeneratorType):
                     gen.send(value)
                 else:
                     await gen.asend(value)  # type: ignore[union-attr]
@@ -104,7 +104,7 @@ class Around:
         own: BaseException | None = None  # a cancellation or an exit a generator raised itself
         for gen in reversed(entered):
             try:
-                if inspect.isgenerator(gen):
+                if isinstance(gen, GeneratorType):
                     gen.throw(error)
                 else:
                     await gen.athrow(error)  # type: ignore[union-attr]
@@ -131,7 +131,7 @@ class Around:
     async def _yielded_again(self, gen: Any) -> None:
         log.warning("%s hook %s yielded more than once; it was closed", self.hook, _who(gen))
         try:
-            if inspect.isgenerator(gen):
+            if isinstance(gen, GeneratorType):
                 gen.close()
             else:
                 await gen.aclose()

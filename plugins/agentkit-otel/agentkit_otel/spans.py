@@ -20,6 +20,7 @@ key, a header or a provider setting other than its name and its ``base_url``'s h
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Generator
 from typing import Any
@@ -147,12 +148,10 @@ def chat_span(
     """``chat {model}``: one model call, current while the provider is called and streams."""
     tel = run.telemetry
     run.tools = request.tools
-    metric_attributes: dict[str, Any] = {
-        sc.OPERATION: "chat",
-        sc.PROVIDER: sc.provider_name(provider.name),
-        sc.REQUEST_MODEL: request.model,
-        **sc.server_attributes(provider),
-    }
+    base_url = getattr(provider, "base_url", None)
+    if not isinstance(base_url, str):
+        base_url = None  # none to read a server from (and the cache's key must be hashable)
+    metric_attributes = _chat_metric_attributes(provider.name, base_url, request.model, None)[0]
     attributes = {**metric_attributes, **sc.request_attributes(request.params)}
     if run.conversation_id:
         attributes[sc.CONVERSATION_ID] = run.conversation_id
@@ -165,19 +164,20 @@ def chat_span(
         if request.tools:
             attributes[sc.TOOL_DEFINITIONS] = sc.tool_definitions(request.tools)
     span = tel.tracer.start_span(f"chat {request.model}", kind=SpanKind.CLIENT, attributes=attributes)
-    token = otel_context.attach(trace.set_span_in_context(span))
+    current = trace.set_span_in_context(span)
+    token = otel_context.attach(current)
     started = time.perf_counter()
     try:
         response = yield
     except BaseException as error:
         kind = _fail(span, error, capture=run.capture)
-        tel.duration.record(time.perf_counter() - started, {**metric_attributes, sc.ERROR_TYPE: kind})
+        tel.duration.record(
+            time.perf_counter() - started, {**metric_attributes, sc.ERROR_TYPE: kind}, current
+        )
         raise
     else:
         elapsed = time.perf_counter() - started
         usage = response.usage
-        if response.model:
-            metric_attributes[sc.RESPONSE_MODEL] = response.model
         if span.is_recording():
             ended: dict[str, Any] = {}
             if response.model:
@@ -191,13 +191,47 @@ def chat_span(
                 ended[sc.OUTPUT_MESSAGES] = sc.output_messages(response.message, response.finish_reason)
             span.set_attributes(ended)
         if not response.cached:  # an answer from agentkit's cache is no call to the model
-            tel.duration.record(elapsed, metric_attributes)
+            # the same attribute dicts for every call with these models (the SDK copies them)
+            ended_attributes, inputs, outputs = _chat_metric_attributes(
+                provider.name, base_url, request.model, response.model or None
+            )
+            tel.duration.record(elapsed, ended_attributes, current)
             if usage.input_tokens or usage.output_tokens:
-                tel.token_usage.record(usage.input_tokens, {**metric_attributes, sc.TOKEN_TYPE: "input"})
-                tel.token_usage.record(usage.output_tokens, {**metric_attributes, sc.TOKEN_TYPE: "output"})
+                tel.token_usage.record(usage.input_tokens, inputs, current)
+                tel.token_usage.record(usage.output_tokens, outputs, current)
     finally:
         otel_context.detach(token)
         span.end()
+
+
+@functools.lru_cache(maxsize=256)
+def _chat_metric_attributes(
+    provider: str, base_url: str | None, request_model: str, response_model: str | None
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The metric attributes of a model call to ``request_model`` through ``provider`` (at
+    ``base_url``) answered by ``response_model``, made once per combination and shared by every
+    such call (never to be changed: the SDK copies what it keeps): the duration's, and the
+    token usage's for input and output tokens."""
+    attributes: dict[str, Any] = {
+        sc.OPERATION: "chat",
+        sc.PROVIDER: sc.provider_name(provider),
+        sc.REQUEST_MODEL: request_model,
+        **sc.server_attributes(_BaseUrl(base_url)),
+    }
+    if response_model:
+        attributes[sc.RESPONSE_MODEL] = response_model
+    return (
+        attributes,
+        {**attributes, sc.TOKEN_TYPE: "input"},
+        {**attributes, sc.TOKEN_TYPE: "output"},
+    )
+
+
+@attrs.frozen
+class _BaseUrl:
+    """What :func:`~agentkit_otel.semconv.server_attributes` reads of a provider."""
+
+    base_url: str | None
 
 
 def tool_span(run: TracedRun, ctx: RunContext, call: ToolCall) -> Generator[None, ToolMessage, None]:
