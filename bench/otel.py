@@ -19,7 +19,9 @@ run in turn on every iteration so that drift of the machine hits all alike:
 - ``raw httpx``: bench/run.py's baseline, the same two requests with httpx alone.
 
 A second process measures ``on, no SDK`` (the API's no-op provider) against ``off``, and a third
-tracing's own cost without HTTP (the same run on the scripted provider, on against off). Figures:
+tracing's own cost without HTTP (the same run on the scripted provider, on against off), and
+a fourth the Python function calls per run of that run (cProfile's count), which the machine's
+load does not move. Figures:
 median milliseconds per run with the interquartile range, and the client process's CPU time per
 run (its threads included: the span processor's export thread too). Target: tracing on with an SDK adds at
 most 10% to a run.
@@ -162,6 +164,35 @@ async def scripted_worker(runs: int) -> dict[str, Any]:
     return {"off_us": off, "on_us": on, "added_us": on - off}
 
 
+async def calls_worker(runs: int) -> dict[str, Any]:
+    """Python function calls per run (cProfile's count, its C calls included), off and on, on
+    the scripted provider: a figure the machine's load does not move."""
+    import cProfile
+    import pstats
+
+    sys.path.insert(0, str(HERE))
+    from run import PROMPT, add  # bench/run.py
+
+    from agentkit import Agent, tool
+    from agentkit.testing import ScriptedProvider, tool_calls
+
+    _sdk()
+    script = [tool_calls(("add", {"a": 2, "b": 3})), "2 + 3 = 5."] * (4 * runs + 100)
+    agent = Agent("scripted/bench-model", provider=ScriptedProvider(script), tools=[tool(add)])
+    out: dict[str, Any] = {}
+    for name in ("off", "on", "off", "on"):  # the first of each warms up
+        if name == "on":
+            os.environ["AGENTKIT_OTEL"] = "1"
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(runs):
+            await agent.arun(PROMPT)
+        profile.disable()
+        os.environ.pop("AGENTKIT_OTEL", None)
+        out[name] = pstats.Stats(profile).total_calls / runs  # type: ignore[attr-defined]
+    return {"off_calls": out["off"], "on_calls": out["on"], "added_calls": out["on"] - out["off"]}
+
+
 def _worker_process(base_url: str, runs: int, mode: str) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTKIT_OTEL"))}
     out = subprocess.run(
@@ -178,6 +209,8 @@ def main() -> int:
         base_url, runs, mode = sys.argv[2], int(sys.argv[3]), sys.argv[4]
         if mode == "scripted":
             print(json.dumps(asyncio.run(scripted_worker(runs))))
+        elif mode == "calls":
+            print(json.dumps(asyncio.run(calls_worker(runs))))
         else:
             print(json.dumps(asyncio.run(worker(base_url, runs, mode == "sdk"))))
         return 0
@@ -198,6 +231,7 @@ def main() -> int:
         with_sdk = _worker_process(base_url, runs, "sdk")
         api_only = _worker_process(base_url, runs, "api")
         scripted = _worker_process(base_url, max(runs, 500), "scripted")
+        calls = _worker_process(base_url, 200, "calls")
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -208,6 +242,7 @@ def main() -> int:
         "sdk": with_sdk,
         "api_only": api_only,
         "scripted": scripted,
+        "calls": calls,
         "added_with_sdk": added,
         "added_when_off": with_sdk["off"]["median"] / with_sdk["not loaded"]["median"] - 1,
         "added_without_sdk": api_only["on"]["median"] / api_only["off"]["median"] - 1,
@@ -232,6 +267,10 @@ def main() -> int:
     print(
         f"without HTTP (scripted provider): {scripted['off_us']:.0f} us per run off, {scripted['on_us']:.0f} us on "
         f"({scripted['added_us']:+.0f} us)"
+    )
+    print(
+        f"function calls per run without HTTP: {calls['off_calls']:.0f} off, {calls['on_calls']:.0f} on "
+        f"({calls['added_calls']:+.0f}, of which the SDK's and the API's are most)"
     )
     print(
         f"tracing on with an SDK adds {added * 100:+.1f}% (target <= {TARGET * 100:.0f}%: "
