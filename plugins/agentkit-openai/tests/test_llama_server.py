@@ -128,12 +128,13 @@ def get_weather(weather_calls: list[str]) -> agentkit.Tool:
 
 
 def forced_tool_agent(base_url: str, tool: agentkit.Tool) -> agentkit.Agent:
-    # params' tool_choice forces one round of tool calls, then the model answers
+    # tool_choice forces one round of tool calls, then the model answers
     return agentkit.Agent(
         "openai/gemma",
         base_url=base_url,
         tools=[tool],
-        params={"tool_choice": "get_weather", "max_tokens": 48, "temperature": 0.0},
+        tool_choice="get_weather",
+        params={"max_tokens": 48, "temperature": 0.0},
         max_turns=4,
     )
 
