@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import json
 import os
 import socket
 import ssl
@@ -37,7 +36,7 @@ from typing import Any
 import httpcore
 import httpx
 
-__all__ = ["BlockingTransport", "DirectSender", "interrupt", "is_blocking_loop", "mark_blocking", "shared_ssl_context", "wait_until"]
+__all__ = ["BlockingTransport", "interrupt", "is_blocking_loop", "mark_blocking", "shared_ssl_context", "wait_until"]
 
 #: Loops that serve one synchronous call, where blocking I/O is what the caller waits for anyway.
 _BLOCKING: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
@@ -241,69 +240,6 @@ class BlockingTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         self.close()
-
-
-class DirectSender:
-    """What ``client.send(client.build_request(method, path, json=body), stream=True)`` does for
-    a client over a :class:`BlockingTransport`, without httpx's client layer on every request.
-
-    A synchronous run's exchange costs httpx's URL merging and parsing, header merging, cookie
-    extraction and response wrapping twice per request (about as much CPU as the socket work:
-    bench/sync_runs.py). They give the same result every time, so they are done once per
-    (method, path): the request's URL and headers are built by the client itself, kept, and
-    only the body and its length change. What would make a request differ falls back to the
-    client: cookies in its jar (a ``Set-Cookie`` answer is still stored, as httpx does).
-    """
-
-    __slots__ = ("_client", "_extensions", "_templates", "_transport")
-
-    def __init__(self, client: httpx.AsyncClient, transport: BlockingTransport) -> None:
-        self._client = client
-        self._transport = transport
-        self._templates: dict[tuple[str, str], tuple[httpx.Request, httpcore.URL, list[tuple[bytes, bytes]]]] = {}
-        self._extensions: dict[str, Any] | None = None
-
-    def usable(self) -> bool:
-        """Whether a request can skip the client (no cookie to send)."""
-        return not self._client.cookies
-
-    def send(self, method: str, path: str, json_body: Any) -> httpx.Response:
-        template = self._templates.get((method, path))
-        if template is None:
-            template = self._template(method, path)
-        request, url, headers = template
-        body = json.dumps(json_body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-        core = httpcore.Request(
-            method=request.method.encode(),
-            url=url,
-            headers=[*headers, (b"Content-Length", str(len(body)).encode())],
-            content=body,
-            extensions=self._extensions,
-        )
-        with _mapped():
-            answer = self._transport._current_pool().handle_request(core)
-        response = httpx.Response(
-            status_code=answer.status,
-            headers=answer.headers,
-            stream=_Body(answer.stream),  # type: ignore[arg-type]
-            extensions=answer.extensions,
-            request=request,
-        )
-        if "set-cookie" in response.headers:
-            self._client.cookies.extract_cookies(response)
-        return response
-
-    def _template(self, method: str, path: str) -> tuple[httpx.Request, httpcore.URL, list[tuple[bytes, bytes]]]:
-        if len(self._templates) >= 64:  # paths naming models, say: keep a bounded few
-            self._templates.clear()
-        request = self._client.build_request(method, path, json={})
-        if self._extensions is None:
-            self._extensions = dict(request.extensions)
-        u = request.url
-        url = httpcore.URL(scheme=u.raw_scheme, host=u.raw_host, port=u.port, target=u.raw_path)
-        headers = [(k, v) for k, v in request.headers.raw if k.lower() not in (b"content-length", b"cookie")]
-        entry = self._templates[(method, path)] = (request, url, headers)
-        return entry
 
 
 class _Body(httpx.AsyncByteStream):

@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 import attrs
 import httpx
 
-from . import _blocking
+from . import _blocking, _direct
 from .errors import (
     AgentkitError,
     AuthenticationError,
@@ -237,30 +237,43 @@ class HttpClient:
         self._transport = transport
         # Each loop's client, with the async generator that closes it when asyncio.run() (or any
         # loop.shutdown_asyncgens()) ends that loop.
-        self._clients: dict[int, tuple[asyncio.AbstractEventLoop, httpx.AsyncClient, AsyncIterator[None]]] = {}
+        self._clients: dict[
+            int, tuple[asyncio.AbstractEventLoop, httpx.AsyncClient, AsyncIterator[None], _direct.DirectSender | None]
+        ] = {}
         self._lock = threading.Lock()
         self._blocking: httpx.AsyncClient | None = None
-        self._direct: _blocking.DirectSender | None = None
+        self._blocking_direct: _direct.DirectSender | None = None
         self._finalizer: weakref.finalize[Any, Any] | None = None
 
     def __repr__(self) -> str:  # never show headers: they hold the key
         return f"HttpClient(provider={self.provider!r}, base_url={self.base_url!r})"
 
-    def _client(self) -> httpx.AsyncClient:
+    def _client(self) -> tuple[httpx.AsyncClient, _direct.DirectSender | None]:
+        """The running loop's client, and the sender that skips its client layer (if it can)."""
         loop = asyncio.get_running_loop()
         if self._transport is None and _blocking.is_blocking_loop(loop):
             blocking = self._blocking or self._blocking_client()
             if blocking is not None:
-                return blocking
+                return blocking, self._blocking_direct
         entry = self._clients.get(id(loop))
         if entry is not None and entry[0] is loop and not entry[1].is_closed:
-            return entry[1]
+            return entry[1], entry[3]
         for key, (old_loop, *_rest) in list(self._clients.items()):
             if old_loop.is_closed():  # the loop that owned it is gone: drop it
                 del self._clients[key]
-        client = self._new_client(self._transport)
-        self._clients[id(loop)] = (loop, client, _closed_with_loop(client))
-        return client
+        direct = None
+        if self._transport is not None:  # the caller's transport: used the ordinary way
+            client = self._new_client(self._transport)
+        else:
+            proxy = _proxy_for(self.base_url)
+            if proxy is not None and not proxy.startswith(("http://", "https://")):
+                client = self._new_client(None)  # SOCKS: httpx's own transport speaks it
+            else:
+                transport = _direct.PoolTransport(limits=_LIMITS, proxy=proxy)
+                client = self._new_client(transport, trust_env=False)
+                direct = _direct.DirectSender(client, transport)
+        self._clients[id(loop)] = (loop, client, _closed_with_loop(client), direct)
+        return client, direct
 
     def _new_client(self, transport: Any, **options: Any) -> httpx.AsyncClient:
         s = self.settings
@@ -287,7 +300,7 @@ class HttpClient:
                     return None
                 transport = _blocking.BlockingTransport(limits=_LIMITS, proxy=proxy)
                 self._blocking = self._new_client(transport, trust_env=False)
-                self._direct = _blocking.DirectSender(self._blocking, transport)
+                self._blocking_direct = _direct.DirectSender(self._blocking, transport)
                 # A client dropped without aclose() closes its sockets when collected (and at
                 # exit), so sync code that never closes its agent leaks nothing and warns of nothing.
                 self._finalizer = weakref.finalize(self, transport.close)
@@ -297,7 +310,7 @@ class HttpClient:
         """Close this loop's client and the pool of synchronous runs (it reconnects if used again);
         clients of other loops are dropped with their loops."""
         with self._lock:
-            blocking, self._blocking, self._direct = self._blocking, None, None
+            blocking, self._blocking, self._blocking_direct = self._blocking, None, None
         if blocking is not None:
             await blocking.aclose()
         try:
@@ -373,9 +386,8 @@ class HttpClient:
         if retries is None:
             retries = Retries(self, model, deadline)
         deadline = retries.deadline
-        client = self._client()
-        direct = self._direct if client is self._blocking and json_body is not None else None
-        if direct is not None and not direct.usable():
+        client, direct = self._client()
+        if json_body is None or (direct is not None and not direct.usable()):
             direct = None
         # One timer for the whole exchange: the send here, then every read of the body.
         watchdog = _Watchdog(min(s.first_byte_timeout, s.read_timeout))
@@ -400,10 +412,12 @@ class HttpClient:
                 watchdog.guard(now, min(deadline, now + s.first_byte_timeout))
                 retry_after = None
                 try:
-                    if request is None:  # a sync run: blocking I/O, httpx's client layer done once
-                        response = direct.send(method, path, json_body)  # type: ignore[union-attr]
+                    if direct is None:
+                        response = await client.send(request, stream=True)  # type: ignore[arg-type]
+                    elif direct.blocking:  # a sync run: blocking I/O; httpx's client layer done once
+                        response = direct.send(method, path, json_body)
                     else:
-                        response = await client.send(request, stream=True)
+                        response = await direct.asend(method, path, json_body)
                 except BaseException as exc:
                     if watchdog.release(exc):  # the first-byte timeout or the deadline
                         error: ProviderError = ProviderTimeoutError(
