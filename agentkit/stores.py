@@ -29,6 +29,7 @@ import logging
 import os
 import re
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -674,7 +675,11 @@ def open_store(
     return store
 
 
-_shared: dict[tuple[Any, ...], Store] = {}
+# One store per (spec, $AGENTKIT_HOME) of each plugin host. Hosts are weak keys: a host that is
+# dropped (tests, servers that build agents) is not kept alive here, nor are its stores. The
+# process's own host is ``None``, which cannot be a weak key.
+_shared: weakref.WeakKeyDictionary[Any, dict[tuple[str, str | None], Store]] = weakref.WeakKeyDictionary()
+_shared_unhosted: dict[tuple[str, str | None], Store] = {}
 _shared_lock = threading.Lock()
 
 
@@ -686,22 +691,20 @@ def shared_store(spec: Store | str | Mapping[str, Any] | None = None, *, host: A
     """
     if isinstance(spec, Store):
         return spec
-    key = (
-        host,
-        json.dumps(spec, sort_keys=True, default=str),
-        os.environ.get("AGENTKIT_HOME"),
-    )
+    key = (json.dumps(spec, sort_keys=True, default=str), os.environ.get("AGENTKIT_HOME"))
     with _shared_lock:
-        store = _shared.get(key)
+        stores = _shared_unhosted if host is None else _shared.setdefault(host, {})
+        store = stores.get(key)
         if store is None:
-            store = _shared[key] = open_store(spec, host=host)
+            store = stores[key] = open_store(spec, host=host)
         return store
 
 
 def close_shared_stores() -> None:
     """Close every store :func:`shared_store` opened (at shutdown, or between tests)."""
     with _shared_lock:
-        stores = list(_shared.values())
+        stores = [*_shared_unhosted.values(), *(store for per_host in _shared.values() for store in per_host.values())]
+        _shared_unhosted.clear()
         _shared.clear()
     for store in stores:
         store.close()

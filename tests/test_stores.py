@@ -127,6 +127,37 @@ def test_shared_store_is_one_per_spec_and_home(
     assert b is not a and b.path == tmp_path / "two" / "agentkit.db"  # type: ignore[attr-defined]
 
 
+def test_a_dropped_host_and_its_shared_stores_are_collected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """shared_store keys stores by plugin host weakly: hosts made and dropped (tests, servers
+    building agents) do not pile up, nor do their stores and worker threads."""
+    import gc
+    import weakref
+
+    import agentkit_sqlite.plugin
+    from agentkit.plugins import PluginHost
+
+    monkeypatch.setenv("AGENTKIT_HOME", str(tmp_path))
+    kept = PluginHost(entry_points=False)
+    kept.register(agentkit_sqlite.plugin, name="agentkit-sqlite")
+    kept_store = shared_store("memory", host=kept)
+
+    def make() -> tuple[weakref.ref[Any], list[weakref.ref[Any]]]:
+        host = PluginHost(entry_points=False)
+        host.register(agentkit_sqlite.plugin, name="agentkit-sqlite")
+        stores = [shared_store("memory", host=host), shared_store(None, host=host)]
+        assert shared_store("memory", host=host) is stores[0]
+        assert stores[0] is not kept_store  # one per host
+        return weakref.ref(host), [weakref.ref(s) for s in stores]
+
+    host_ref, store_refs = make()
+    gc.collect()
+    assert host_ref() is None
+    assert [ref() for ref in store_refs] == [None, None]
+    assert shared_store("memory", host=kept) is kept_store  # a live host keeps its stores
+
+
 # -- the contract lives in the base class ---------------------------------------------------
 
 
