@@ -6,8 +6,9 @@ by ``api_key_env``, else the provider's own variable. The key is held by :class:
 never shows itself in a repr, a log line or a traceback's locals; a refused key is reported
 by :class:`KeyedHttpClient` with where it came from, never what it is (the key itself is
 redacted by :class:`~agentkit.http.HttpClient`). Their settings are checked the same way too:
-unknown names rejected with the known ones listed, ``headers`` a table, and every remaining
-setting a non-negative number for :class:`~agentkit.http.HttpSettings`.
+unknown names rejected with the known ones listed, ``headers`` a table, and each setting of
+:class:`~agentkit.http.HttpSettings` checked by :func:`http_settings` against its rule in
+:data:`HTTP_SETTING_RULES` (agentkit-ollama uses that check too).
 
 Private, for first-party plugins: third-party plugins build on :mod:`agentkit.http`.
 """
@@ -15,7 +16,7 @@ Private, for first-party plugins: third-party plugins build on :mod:`agentkit.ht
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
 import attrs
@@ -25,6 +26,7 @@ from .http import HttpClient, HttpSettings
 
 __all__ = [
     "HTTP_SETTINGS",
+    "HTTP_SETTING_RULES",
     "ApiKey",
     "KeyedHttpClient",
     "check_setting_names",
@@ -128,9 +130,37 @@ def pop_headers(settings: MutableMapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in (settings.pop("headers", None) or {}).items()}
 
 
-def http_settings(settings: Mapping[str, Any]) -> HttpSettings:
-    """:class:`~agentkit.http.HttpSettings` from what is left of the settings: each a non-negative number."""
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+_ABOVE_ZERO = (lambda v: _number(v) and v > 0, "a number of seconds > 0")
+_ZERO_OR_MORE = (lambda v: _number(v) and v >= 0, "a number of seconds >= 0")
+_COUNT = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a whole number >= 0")
+
+#: What each of :data:`HTTP_SETTINGS` accepts, and how an error says it. A timeout of 0 would
+#: fail every call, so timeouts are above 0; waits may be 0 (retry at once, end at once) and
+#: ``max_retries`` 0 (never retry).
+HTTP_SETTING_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "connect_timeout": _ABOVE_ZERO,
+    "read_timeout": _ABOVE_ZERO,
+    "first_byte_timeout": _ABOVE_ZERO,
+    "total_timeout": _ABOVE_ZERO,
+    "max_retries": _COUNT,
+    "backoff_base": _ZERO_OR_MORE,
+    "backoff_max": _ZERO_OR_MORE,
+    "max_retry_wait": _ZERO_OR_MORE,
+    "end_grace": _ZERO_OR_MORE,
+}
+
+
+def http_settings(settings: Mapping[str, Any], defaults: HttpSettings | None = None) -> HttpSettings:
+    """``defaults`` (:class:`~agentkit.http.HttpSettings`' own by default) with ``settings``, the
+    HTTP settings a provider was given, each checked against its rule in :data:`HTTP_SETTING_RULES`."""
     for name, value in settings.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ConfigError(f"{name} must be a non-negative number, not {value!r}", key_path=f"provider_settings.{name}")
-    return HttpSettings(**settings)
+        accepts, said = HTTP_SETTING_RULES[name]
+        if not accepts(value):
+            raise ConfigError(
+                f"{name} must be {said}, not {value!r}", key_path=f"provider_settings.{name}"
+            )
+    return attrs.evolve(defaults, **settings) if defaults is not None else HttpSettings(**settings)

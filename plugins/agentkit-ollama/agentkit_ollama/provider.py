@@ -21,9 +21,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import aclosing, contextmanager
 from typing import Any
 
-import attrs
-
-from agentkit._provider_http import HTTP_SETTINGS
+from agentkit._provider_http import HTTP_SETTINGS, http_settings
 from agentkit.errors import (
     BadRequestError,
     ConfigError,
@@ -94,7 +92,9 @@ class OllamaProvider(Provider):
                 "(temperature, top_p, num_predict, ...)",
             )
         self.host: ResolvedHost = resolve_host(base_url)
-        self.settings = _http_settings({k: v for k, v in settings.items() if k in HTTP_SETTINGS})
+        self.settings = http_settings(
+            {k: v for k, v in settings.items() if k in HTTP_SETTINGS}, defaults=OLLAMA_HTTP_DEFAULTS
+        )
         self._defaults = _default_params(settings)
         num_ctx = self._defaults.get("options", {}).get("num_ctx")
         self._num_ctx: int | None = int(num_ctx) if num_ctx else None
@@ -351,21 +351,6 @@ def context_from_show(data: Mapping[str, Any]) -> int | None:
         if isinstance(value, int | float) and value > 0:
             return int(value)
     return None
-
-
-def _http_settings(given: Mapping[str, Any]) -> HttpSettings:
-    for key, value in given.items():
-        if key == "max_retries":
-            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-        else:
-            ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-        if not ok:
-            raise ConfigError(
-                f"Ollama provider setting {key!r} must be a "
-                + ("whole number >= 0" if key == "max_retries" else "number of seconds > 0")
-                + f", not {value!r}"
-            )
-    return attrs.evolve(OLLAMA_HTTP_DEFAULTS, **given)
 
 
 def _default_params(settings: Mapping[str, Any]) -> dict[str, Any]:
