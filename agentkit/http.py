@@ -16,14 +16,15 @@ Provider plugins build an :class:`HttpClient`; :meth:`HttpClient.request_json` s
 and returns its JSON, :meth:`HttpClient.stream` yields what a reader makes of a streamed body
 (resending it while nothing reached the caller), and :meth:`HttpClient.open` gives the opened
 response itself. Bodies are read with :func:`aiter_sse` or :func:`aiter_ndjson`.
+
+The stream framing (``agentkit._framing``) and the retry policy (``agentkit._retry``) are
+modules of their own; their public names are imported from here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
-import email.utils
 import json
 import logging
 import random
@@ -38,6 +39,10 @@ import attrs
 import httpx
 
 from . import _blocking, _direct
+from ._framing import SseEvent, aiter_ndjson, aiter_sse
+from ._framing import aiter_lines as aiter_lines
+from ._retry import RETRYABLE_STATUS as RETRYABLE_STATUS
+from ._retry import Retries, is_retryable, parse_retry_after
 from .errors import (
     AgentkitError,
     AuthenticationError,
@@ -72,7 +77,6 @@ __all__ = [
 
 log = logging.getLogger("agentkit.http")
 
-RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 521, 522, 524, 529})
 #: Header names whose values are secrets (``authorization``, ``api-key``, ``x-goog-api-key``,
 #: ``x-auth-token``, ``cookie``...): redacted in logs, and taken out of error text.
 _SECRET_HEADER = re.compile(r"auth|key|token|secret|passw|cookie|session|signature", re.IGNORECASE)
@@ -119,29 +123,6 @@ def is_secret_header(name: str) -> bool:
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers with secrets replaced, for debug logs."""
     return {k: ("<redacted>" if is_secret_header(k) else v) for k, v in headers.items()}
-
-
-def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date)."""
-    lower = {k.lower(): v for k, v in headers.items()}
-    ms = lower.get("retry-after-ms")
-    if ms is not None:
-        try:
-            return max(0.0, float(ms) / 1000.0)
-        except ValueError:
-            pass
-    value = lower.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def error_for_status(
@@ -565,57 +546,6 @@ def _closed_with_loop(client: httpx.AsyncClient) -> AsyncIterator[None]:
     return generator
 
 
-class Retries:
-    """The retry budget and total deadline of one exchange, shared by every send of its request.
-
-    :meth:`pause` is called with each failure: it waits before the next attempt (the server's
-    ``Retry-After``, else capped exponential backoff with jitter), or raises the failure when it
-    may not be retried: not a connection error, a timeout, a cut body or a retryable status
-    (408, 409, 429, 5xx; never a context-length error), the budget is spent, or the wait would
-    pass the deadline. A provider that reads a stream calls it only while nothing has reached
-    its caller.
-    """
-
-    def __init__(self, client: HttpClient, model: str | None = None, deadline: float | None = None) -> None:
-        self.settings = s = client.settings
-        self.deadline = deadline if deadline is not None else time.monotonic() + s.total_timeout
-        self.attempts = 0  # failures so far
-        self._client = client
-        self._model = model
-
-    async def pause(self, error: ProviderError, retry_after: float | None = None) -> None:
-        """Wait before sending again, or raise ``error`` (see the class docs)."""
-        s = self.settings
-        self.attempts += 1
-        if not is_retryable(error):
-            raise error
-        if retry_after is not None and retry_after > s.max_retry_wait:
-            raise RateLimitError(
-                f"asked to wait {retry_after:g}s, more than the {s.max_retry_wait:g}s cap",
-                provider=self._client.provider,
-                model=self._model,
-                status_code=error.status_code,
-                retry_after=retry_after,
-            )
-        if self.attempts > s.max_retries:
-            raise error
-        wait = retry_after if retry_after is not None else s.backoff(self.attempts)
-        if time.monotonic() + wait >= self.deadline:
-            raise error
-        log.info("%s: retrying after %.2fs (%s)", self._client.provider, wait, error)
-        await asyncio.sleep(wait)
-
-
-def is_retryable(error: ProviderError) -> bool:
-    """Whether sending the request again may help: a retryable status (408, 409, 429, 5xx), a
-    connection error, a timeout or a cut body; never a context-length error."""
-    if isinstance(error, ContextLengthError):
-        return False
-    if error.status_code is not None:
-        return error.status_code in RETRYABLE_STATUS
-    return isinstance(error, (ProviderConnectionError, ProviderTimeoutError, IncompleteStreamError, ServerError))
-
-
 async def _read_capped(response: httpx.Response, limit: int) -> bytes:
     out = bytearray()
     async for chunk in response.aiter_raw():
@@ -802,66 +732,3 @@ class OpenResponse:
     async def aclose(self) -> None:
         self._watchdog.disarm()
         await self.response.aclose()
-
-
-async def aiter_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
-    """Lines of a byte stream: UTF-8 decoded incrementally, split on LF, CRLF or CR."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    buffer = ""
-    async for chunk in chunks:
-        buffer += decoder.decode(chunk)
-        if buffer.endswith("\r"):  # may be the first half of CRLF: wait for more
-            head, buffer = buffer[:-1], "\r"
-        else:
-            head, buffer = buffer, ""
-        parts = head.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        buffer = parts.pop() + buffer
-        for line in parts:
-            yield line
-    buffer += decoder.decode(b"", final=True)
-    if buffer:
-        for line in buffer.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-            if line:
-                yield line
-
-
-@attrs.frozen
-class SseEvent:
-    """One server-sent event."""
-
-    data: str
-    event: str | None = None
-    id: str | None = None
-
-
-async def aiter_sse(chunks: AsyncIterator[bytes]) -> AsyncIterator[SseEvent]:
-    """Server-sent events of a byte stream, framed per the HTML spec (comments skipped)."""
-    data: list[str] = []
-    event: str | None = None
-    event_id: str | None = None
-    async for line in aiter_lines(chunks):
-        if not line:
-            if data:
-                yield SseEvent("\n".join(data), event, event_id)
-            data, event = [], None
-            continue
-        if line.startswith(":"):
-            continue  # comment / keep-alive
-        field, _, value = line.partition(":")
-        if value.startswith(" "):
-            value = value[1:]
-        if field == "data":
-            data.append(value)
-        elif field == "event":
-            event = value
-        elif field == "id":
-            event_id = value
-    if data:  # a final event without its blank line: still deliver it
-        yield SseEvent("\n".join(data), event, event_id)
-
-
-async def aiter_ndjson(chunks: AsyncIterator[bytes]) -> AsyncIterator[Any]:
-    """JSON values of a newline-delimited JSON stream (blank lines skipped)."""
-    async for line in aiter_lines(chunks):
-        if line.strip():
-            yield json.loads(line)
