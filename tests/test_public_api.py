@@ -142,6 +142,38 @@ def test_unknown_attribute_is_an_attribute_error():
         agentkit.Nope  # noqa: B018
 
 
+@pytest.mark.parametrize("package", ["agentkit", "agentkit_openai", "agentkit_anthropic", "agentkit_mcp"])
+def test_packages_export_lazily_through_the_one_helper(package: str) -> None:
+    """agentkit and the plugin packages get ``__getattr__``/``__dir__`` from agentkit._lazy."""
+    out = run(
+        f"""
+        import json, sys
+        import {package} as pkg
+        before = set(sys.modules)
+        first = sorted(pkg.__all__)[0]
+        value = getattr(pkg, first)
+        try:
+            pkg.Nope
+        except AttributeError as exc:
+            error = str(exc)
+        print(json.dumps({{
+            "helper": pkg.__getattr__.__module__,
+            "imported": sorted(set(sys.modules) - before) != [],
+            "kept": pkg.__dict__.get(first) is value,
+            "dir": sorted(set(pkg.__all__) - set(dir(pkg))),
+            "error": error,
+        }}))
+        """
+    )
+    assert out == {
+        "helper": "agentkit._lazy",
+        "imported": True,
+        "kept": True,
+        "dir": [],
+        "error": f"module {package!r} has no attribute 'Nope'",
+    }
+
+
 def test_star_import_gives_exactly_the_public_names():
     code = "ns = {}; exec('from agentkit import *', ns); print(sorted(k for k in ns if k != '__builtins__'))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
@@ -209,7 +241,8 @@ def test_import_agentkit_imports_nothing_heavy_and_no_plugin():
     )
     roots = {name.split(".")[0] for name in out}
     assert not roots & set(HEAVY), roots & set(HEAVY)
-    assert [m for m in out if m.startswith("agentkit")] == ["agentkit"]
+    assert [m for m in out if m.startswith("agentkit")] == ["agentkit", "agentkit._lazy"]  # its PEP 562 helper
+    assert "typing" not in out  # TYPE_CHECKING is a plain False at start-up
     assert not [m for m in out if m.startswith(("agentkit_", "llm_"))]
 
 
