@@ -23,6 +23,7 @@ from typing import Any
 import httpcore
 import httpx
 
+from ._asyncio_net import AsyncioBackend
 from ._blocking import BlockingTransport, _Body, _mapped, shared_ssl_context
 
 __all__ = ["DirectSender", "PoolTransport"]
@@ -30,7 +31,8 @@ __all__ = ["DirectSender", "PoolTransport"]
 
 class PoolTransport(httpx.AsyncBaseTransport):
     """httpx's default async transport, reduced to what providers use (HTTP/1.1, a pool, an
-    ``http://``/``https://`` proxy or none), with its pool reachable by :class:`DirectSender`."""
+    ``http://``/``https://`` proxy or none), with its pool reachable by :class:`DirectSender`,
+    on asyncio's own transports (:mod:`agentkit._asyncio_net`) rather than through anyio."""
 
     def __init__(self, *, limits: httpx.Limits, proxy: str | None = None) -> None:
         common: dict[str, Any] = {
@@ -38,6 +40,7 @@ class PoolTransport(httpx.AsyncBaseTransport):
             "max_connections": limits.max_connections,
             "max_keepalive_connections": limits.max_keepalive_connections,
             "keepalive_expiry": limits.keepalive_expiry,
+            "network_backend": AsyncioBackend(),
         }
         self.pool: httpcore.AsyncConnectionPool = (
             httpcore.AsyncConnectionPool(**common)
