@@ -7,6 +7,8 @@ session for Streamable HTTP), does the handshake, then waits until it is told to
 Requests are sent from other tasks of the same loop through :attr:`Connection.session`.
 
 A stdio server's stderr goes to a temporary file, so that an error can quote its last lines.
+Its process is kept too (:meth:`Connection.kill`): the last resort at interpreter exit, when
+closing the connection did not finish in time, kills it and its process group.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -91,6 +95,7 @@ class Connection:
         self._task: asyncio.Task[None] | None = None
         self._errlog: Any = None
         self._write: Any = None  # the stream the SDK's writer task sends from
+        self._process: Any = None  # a stdio server's process (the SDK's), for kill()
         #: Tasks kept alive in a thread's sync loop (:func:`agentkit._sync.keep_tasks`).
         self.resident: set[asyncio.Task[Any]] = set()
         #: Requests in flight, and whether to close once none is (the connection was replaced).
@@ -175,7 +180,9 @@ class Connection:
 
             self._errlog = tempfile.TemporaryFile(prefix="agentkit-mcp-stderr-")  # noqa: SIM115 - closed in aclose()
             params = StdioServerParameters(command=t.command, args=list(t.args), env=t.env, cwd=t.cwd)
-            streams = await stack.enter_async_context(stdio_client(params, errlog=self._errlog))
+            spawner = stdio_client(params, errlog=self._errlog)
+            streams = await stack.enter_async_context(spawner)
+            self._process = _server_process(spawner)
             return streams[0], streams[1]
         import httpx2
         from mcp.client.streamable_http import streamable_http_client
@@ -241,6 +248,31 @@ class Connection:
             tool=tool,
         )
 
+    @property
+    def pid(self) -> int | None:
+        """The stdio server's process id (``None``: an HTTP server, or not started)."""
+        return None if self._process is None else int(self._process.pid)
+
+    def kill(self) -> None:
+        """Kill the stdio server's process and its process group at once (SIGKILL), from any thread.
+
+        The last resort at interpreter exit, when :meth:`aclose` did not finish in time (a hung
+        server, a stuck loop): no child process may outlive the program. Nothing for HTTP.
+        """
+        process = self._process
+        if process is None or process.returncode is not None:
+            return
+        pid = int(process.pid)
+        try:
+            if sys.platform == "win32":  # pragma: no cover - the SDK puts it in a Job Object
+                os.kill(pid, signal.SIGTERM)  # TerminateProcess
+            elif os.getpgid(pid) == pid:  # its own process group (the SDK starts a new session)
+                os.killpg(pid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass  # already gone
+
     async def aclose(self) -> None:
         """End the connection: the SDK closes stdin, then terminates the server's process group."""
         from agentkit._sync import release_tasks
@@ -264,6 +296,15 @@ class Connection:
                 pass
         if self._errlog is not None:
             self._errlog.close()
+
+
+def _server_process(spawner: Any) -> Any:
+    """The server's process inside the SDK's ``stdio_client`` context manager (the local
+    ``process`` of its suspended generator): the SDK does not expose it, and :meth:`Connection.kill`
+    needs it. ``None`` if a later SDK keeps it elsewhere (a test checks that it is found)."""
+    frame = getattr(getattr(spawner, "gen", None), "ag_frame", None)
+    process = None if frame is None else frame.f_locals.get("process")
+    return process if hasattr(process, "pid") and hasattr(process, "returncode") else None
 
 
 def _leaf(exc: BaseException) -> BaseException:

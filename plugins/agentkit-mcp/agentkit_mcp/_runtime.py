@@ -12,7 +12,10 @@ a server opened by sync runs (``agent.run()``), in their thread's loop for sync 
 (:func:`agentkit._sync.sync_loop`), until another loop uses it: it then moves here for good.
 
 At interpreter exit every connection still open on the MCP loop is closed (stdin closed, then SIGTERM/SIGKILL
-to the server's process group), so no child process outlives the program.
+to the server's process group), so no child process outlives the program; a server still there
+when that timed out is killed (SIGKILL to its process group). After ``fork()`` the child starts
+an MCP loop of its own, and its servers start again there on first use (``MCPServer`` leaves the
+parent's connections alone: closing them from the child would end them for the parent).
 """
 
 from __future__ import annotations
@@ -35,14 +38,19 @@ EXIT_TIMEOUT = 10.0
 
 
 def _kill(connections: list[Any]) -> None:
-    """At exit, a last resort when closing timed out: kill what is left."""
+    """At exit, a last resort when closing timed out: kill the servers' processes that are left
+    (:meth:`agentkit_mcp._connection.Connection.kill`)."""
     for connection in connections:
-        kill = getattr(connection, "kill", None)
-        if kill is not None:
-            kill()
+        connection.kill()
 
 
-_background = BackgroundLoop("agentkit-mcp", label="the MCP loop", exit_timeout=EXIT_TIMEOUT, on_exit_failure=_kill)
+_background = BackgroundLoop(
+    "agentkit-mcp",
+    label="the MCP loop",
+    exit_timeout=EXIT_TIMEOUT,
+    on_exit_failure=_kill,
+    restart_after_fork=True,
+)
 
 
 def runtime_loop() -> asyncio.AbstractEventLoop:

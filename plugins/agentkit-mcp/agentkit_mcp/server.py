@@ -15,7 +15,8 @@ the loop that uses it (``async with``: the caller's; sync runs: their thread's l
 calls), or on the MCP loop (:mod:`agentkit_mcp._runtime`) once several loops use it. Before each model
 call the loop asks for the tools; the list is cached and fetched again after the server sends
 ``notifications/tools/list_changed``. Arguments are checked against each tool's
-``inputSchema`` before the call, like any agentkit tool's.
+``inputSchema`` before the call, like any agentkit tool's. In a forked child the server starts
+again on first use, in the child's own loop; the parent's connection is left to the parent.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import asyncio
 import contextvars
 import inspect
 import json
+import os
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -124,6 +126,7 @@ class MCPServer(Toolset):
         self._names: dict[str, str] = {}  # agentkit name -> MCP name
         self._sampler: tuple[Any, str, str] | None = None
         self.tools_changed = 0  # notifications/tools/list_changed received
+        self._pid = os.getpid()  # the process whose connection this is (see _check_fork)
 
     @classmethod
     def stdio(
@@ -179,11 +182,13 @@ class MCPServer(Toolset):
 
     async def aclose(self) -> None:
         """Close the connection (the server process ends); the next use reconnects."""
+        self._check_fork()
         if self._conn is None and self._sampler is None:
             return
         await self._on_home(self._close)
 
     def close(self) -> None:
+        self._check_fork()
         if self._conn is None and self._sampler is None:
             return
         if self._sync_home:  # in a thread's sync loop: closed there (another thread moves it first)
@@ -226,6 +231,7 @@ class MCPServer(Toolset):
         loop (another thread, async code, a sync stream), it moves to the MCP loop for good:
         the server is started again there, and the old process ends once its calls are done.
         """
+        self._check_fork()
         loop = asyncio.get_running_loop()
         home = self._home
         if home is loop:
@@ -239,6 +245,16 @@ class MCPServer(Toolset):
         if self._sync_home:
             self._leave_sync_home()
         return await _runtime.call(factory, self._home)  # type: ignore[arg-type]
+
+    def _check_fork(self) -> None:
+        """In a forked child, forget the parent's connection, untouched: its process, its pipes
+        and the loop that runs it are the parent's (closing it here would end it for the parent).
+        The server starts again in this process on first use (on the child's own MCP loop)."""
+        if self._pid == os.getpid():
+            return
+        self._pid = os.getpid()
+        self._conn, self._listed = None, None
+        self._home, self._sync_home, self._shared, self._lock = None, False, False, None
 
     def _leave_sync_home(self) -> None:
         home, conn = self._home, self._conn

@@ -1,10 +1,12 @@
 """Faults: a server that never answers (timeout), one that exits mid-call, one that writes
-garbage to stdout, a huge result, abort during a call, a server that fails to start, and no
-child process left at interpreter exit."""
+garbage to stdout, a huge result, abort during a call, a server that fails to start, no
+child process left at interpreter exit (a hung one killed), and fork()."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -147,3 +149,70 @@ def test_no_child_process_is_left_at_interpreter_exit(h, tmp_path: Path, where: 
     assert done.returncode == 0, done.stderr
     pid = int(done.stdout.strip())
     assert h.wait_dead(pid, timeout=5)
+
+
+def test_a_hung_stdio_server_is_killed_when_closing_it_at_exit_times_out(h) -> None:
+    """The exit handler's last resort: a server that ignores its closed stdin and SIGTERM is
+    still there when closing gives up (here after 0.5 s), so its process group is killed: the
+    server and the process it started (asyncio, collecting the server's transport at exit, may
+    kill the server itself, never what it started)."""
+    program = textwrap.dedent(
+        f"""
+        import asyncio, sys, time
+        from agentkit_mcp import MCPServer, _runtime
+        _runtime._background.exit_timeout = 0.5
+        server = MCPServer.stdio(sys.executable, [{str(h.demo)!r}])
+        print(asyncio.run(server.call_tool("freeze")), server._conn.pid, flush=True)
+        time.sleep(1)  # the server hangs 0.2 s after its answer
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    pid, helper, known = map(int, done.stdout.split())
+    try:
+        assert known == pid  # the connection found its server's process in the SDK's stdio_client
+        assert h.wait_dead(pid, timeout=5)
+        assert h.wait_dead(helper, timeout=5)
+    finally:
+        for left in (pid, helper):
+            if h.alive(left):
+                os.kill(left, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("where", ["mcp loop", "sync runs"])
+def test_a_forked_child_calls_tools_on_a_server_of_its_own(h, where: str) -> None:
+    """After fork() the child starts an MCP loop and a server process of its own; the parent's
+    connection is left alone and still works once the child is gone."""
+    program = textwrap.dedent(
+        f"""
+        import asyncio, os, sys
+        from agentkit import Agent
+        from agentkit.testing import ScriptedProvider, tool_calls
+        from agentkit_mcp import MCPServer
+        server = MCPServer.stdio(sys.executable, [{str(h.demo)!r}])
+        agent = Agent("scripted/t", provider=ScriptedProvider([tool_calls(("pid", {{}})), "ok"] * 2), tools=[server])
+
+        def server_pid():
+            if {where!r} == "mcp loop":
+                return int(asyncio.run(asyncio.wait_for(server.call_tool("pid"), 60)))
+            return int(agent.run("pid?").messages[2].content)
+
+        parent = server_pid()
+        child = os.fork()
+        if child == 0:
+            print("child", server_pid(), flush=True)
+            server.close()
+            sys.exit(0)
+        os.waitpid(child, 0)
+        print("parent", parent, server_pid(), flush=True)
+        server.close()
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    in_child = int(lines["child"])
+    before, after = map(int, lines["parent"].split())
+    assert in_child != before  # the child's own server process
+    assert after == before  # the parent's connection survived the child
+    assert h.wait_dead(in_child, timeout=5)  # the child closed its own

@@ -3,8 +3,8 @@ successor) for the tests: ``python demo.py`` speaks stdio, ``python demo.py --ht
 serves Streamable HTTP on 127.0.0.1:PORT/mcp.
 
 Tools cover what the client must handle: text, images, structured content, isError, progress,
-list_changed, sampling, elicitation, roots, a huge result, a slow call (cancellation) and a
-crash. ``--garbage`` writes a non-JSON line to stdout before serving.
+list_changed, sampling, elicitation, roots, a huge result, a slow call (cancellation), a
+crash and a hung server. ``--garbage`` writes a non-JSON line to stdout before serving.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import signal
+import subprocess
 import sys
+import time
 
 import mcp_types as types
 from mcp.server.mcpserver import Context, MCPServer
@@ -141,6 +144,17 @@ def crash() -> str:
     sys.stderr.write("demo: fatal: the disk is on fire\n")
     sys.stderr.flush()
     os._exit(3)
+
+
+@server.tool()
+async def freeze() -> str:
+    """Start a helper process (in this server's process group), answer with both process ids,
+    then hang: SIGTERM ignored, the event loop blocked (so a closed stdin goes unread), as a
+    wedged server would."""
+    helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    asyncio.get_running_loop().call_later(0.2, time.sleep, 3600)
+    return f"{os.getpid()} {helper.pid}"
 
 
 @server.tool()
