@@ -10,8 +10,7 @@ Names are imported on first access, so importing this package costs nothing.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from agentkit._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "Cut": "agentkit.testing.servers",
@@ -30,8 +29,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agentkit.testing' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -18,9 +18,9 @@ imported, so their failed assertions show the values compared, like the tests' o
 
 from __future__ import annotations
 
-import importlib
 import sys
-from typing import Any
+
+from agentkit._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "MemoryConformance": "agentkit.testing.conformance.memory",
@@ -35,8 +35,4 @@ if "pytest" in sys.modules:  # running under pytest (the suites import it anyway
     pytest.register_assert_rewrite(*sorted(set(_EXPORTS.values())), "agentkit.testing.conformance.writers")
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agentkit.testing.conformance' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -5,18 +5,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from agentkit._lazy import lazy_exports
 
-__all__ = ["ALIASES", "LlamaCppProvider", "resolve_model_path"]
+_EXPORTS: dict[str, str] = {
+    "ALIASES": "agentkit_llamacpp.models",
+    "LlamaCppProvider": "agentkit_llamacpp.provider",
+    "resolve_model_path": "agentkit_llamacpp.models",
+}
 
+__all__ = sorted(_EXPORTS)
 
-def __getattr__(name: str) -> Any:
-    if name == "LlamaCppProvider":
-        from .provider import LlamaCppProvider
-
-        return LlamaCppProvider
-    if name in ("ALIASES", "resolve_model_path"):
-        from . import models
-
-        return getattr(models, name)
-    raise AttributeError(name)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -7,8 +7,7 @@ costs nothing until a provider is built.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from agentkit._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "DEFAULT_HOST": "agentkit_ollama.host",
@@ -20,8 +19,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agentkit_ollama' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -5,8 +5,7 @@ Names are imported on first access, so the plugin's entry point never imports Ra
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from agentkit._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "BatchWorker": "agentkit_ray._worker",
@@ -16,8 +15,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agentkit_ray' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -8,17 +8,15 @@ docstring: :class:`UIServer` is imported when first used.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agentkit._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .server import UIServer
 
+_EXPORTS: dict[str, str] = {"UIServer": "agentkit_ui.server"}
+
 __all__ = ["UIServer"]
 
-
-def __getattr__(name: str) -> Any:
-    if name == "UIServer":
-        from .server import UIServer
-
-        return UIServer
-    raise AttributeError(f"module 'agentkit_ui' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
