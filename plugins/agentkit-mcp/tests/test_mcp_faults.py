@@ -158,23 +158,34 @@ def test_a_hung_stdio_server_is_killed_when_closing_it_at_exit_times_out(h) -> N
     kill the server itself, never what it started)."""
     program = textwrap.dedent(
         f"""
-        import asyncio, sys, time
+        import asyncio, sys
         from agentkit_mcp import MCPServer, _runtime
         _runtime._background.exit_timeout = 0.5
         server = MCPServer.stdio(sys.executable, [{str(h.demo)!r}])
         print(asyncio.run(server.call_tool("freeze")), server._conn.pid, flush=True)
-        time.sleep(1)  # the server hangs 0.2 s after its answer
+
+        async def until_it_hangs():  # it does shortly after its answer
+            for _ in range(100):
+                try:
+                    await asyncio.wait_for(server.call_tool("pid"), 0.5)
+                except TimeoutError:
+                    return
+                await asyncio.sleep(0.1)
+            raise SystemExit("the server never hung")
+
+        asyncio.run(until_it_hangs())
         """
     )
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    pid, helper, known = map(int, done.stdout.split())
+    pids = [int(word) for word in done.stdout.split()]
     try:
+        assert done.returncode == 0, done.stderr
+        pid, helper, known = pids
         assert known == pid  # the connection found its server's process in the SDK's stdio_client
         assert h.wait_dead(pid, timeout=5)
         assert h.wait_dead(helper, timeout=5)
     finally:
-        for left in (pid, helper):
+        for left in pids[:2]:
             if h.alive(left):
                 os.kill(left, signal.SIGKILL)
 
