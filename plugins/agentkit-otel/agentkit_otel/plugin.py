@@ -22,6 +22,17 @@ if TYPE_CHECKING:
 
 __all__ = ["around_model_call", "around_run", "around_tool_call", "configure", "register_config_sections"]
 
+# agentkit_otel.spans once the first traced run imported it (a global: no import statement per call)
+_spans: Any = None
+
+
+def _load_spans() -> Any:
+    global _spans
+    from . import spans
+
+    _spans = spans
+    return spans
+
 
 @hookimpl
 def register_config_sections(registry: ConfigSectionRegistrar) -> None:
@@ -51,9 +62,7 @@ def around_run(ctx: RunContext) -> Any:
     """``invoke_agent {agent}``: the run's span, current for the whole run."""
     if not settings.enabled():
         return None
-    from . import spans
-
-    return spans.run_span(ctx)
+    return (_spans or _load_spans()).run_span(ctx)
 
 
 @hookimpl
@@ -62,9 +71,7 @@ def around_model_call(ctx: RunContext, request: ModelRequest, provider: Provider
     run = settings.CURRENT_RUN.get()
     if run is None or run.run_id != ctx.run_id:
         return None
-    from . import spans
-
-    return spans.chat_span(run, ctx, request, provider)
+    return _spans.chat_span(run, ctx, request, provider)  # a traced run imported them
 
 
 @hookimpl
@@ -73,6 +80,4 @@ def around_tool_call(ctx: RunContext, call: ToolCall) -> Any:
     run = settings.CURRENT_RUN.get()
     if run is None or run.run_id != ctx.run_id:
         return None
-    from . import spans
-
-    return spans.tool_span(run, ctx, call)
+    return _spans.tool_span(run, ctx, call)  # a traced run imported them

@@ -26,9 +26,9 @@ from collections.abc import Generator
 from typing import Any
 
 import attrs
-from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.context import attach, detach, get_current
+from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
 
 from agentkit.errors import MaxTurnsError, ProviderError, RunAbortedError
 from agentkit.events import ModelResponse, RunResult
@@ -95,12 +95,14 @@ def _run_span(tel: Telemetry, ctx: RunContext) -> Generator[None, RunResult, Non
     if ctx.session_id:
         attributes[sc.CONVERSATION_ID] = ctx.session_id
     run = TracedRun(ctx.run_id, tel, capture_content(), ctx.session_id)
+    parent = get_current()
     span = tel.tracer.start_span(
         f"invoke_agent {agent_name}" if agent_name else "invoke_agent",
+        parent,
         kind=SpanKind.INTERNAL,
         attributes=attributes,
     )
-    token = otel_context.attach(trace.set_span_in_context(span))
+    token = attach(set_span_in_context(span, parent))
     run_token = CURRENT_RUN.set(run)
     try:
         result = yield
@@ -122,7 +124,7 @@ def _run_span(tel: Telemetry, ctx: RunContext) -> Generator[None, RunResult, Non
             span.set_attributes(ended)
     finally:
         CURRENT_RUN.reset(run_token)
-        otel_context.detach(token)
+        detach(token)
         span.end()
 
 
@@ -163,9 +165,10 @@ def chat_span(
         attributes[sc.INPUT_MESSAGES] = sc.input_messages(request.messages)
         if request.tools:
             attributes[sc.TOOL_DEFINITIONS] = sc.tool_definitions(request.tools)
-    span = tel.tracer.start_span(f"chat {request.model}", kind=SpanKind.CLIENT, attributes=attributes)
-    current = trace.set_span_in_context(span)
-    token = otel_context.attach(current)
+    parent = get_current()
+    span = tel.tracer.start_span(f"chat {request.model}", parent, kind=SpanKind.CLIENT, attributes=attributes)
+    current = set_span_in_context(span, parent)
+    token = attach(current)
     started = time.perf_counter()
     try:
         response = yield
@@ -177,30 +180,32 @@ def chat_span(
         raise
     else:
         elapsed = time.perf_counter() - started
+        message = response.message  # (ModelResponse's usage, model and finish_reason read it)
         usage = response.usage
+        answered_by = message.model or None
         if span.is_recording():
             ended: dict[str, Any] = {}
-            if response.model:
-                ended[sc.RESPONSE_MODEL] = response.model
-            if response.finish_reason:
-                ended[sc.FINISH_REASONS] = [response.finish_reason]
+            if answered_by:
+                ended[sc.RESPONSE_MODEL] = answered_by
+            if message.finish_reason:
+                ended[sc.FINISH_REASONS] = [message.finish_reason]
             _usage(ended, usage)
             if response.cached:
                 ended[sc.CACHED] = True
             if run.capture:
-                ended[sc.OUTPUT_MESSAGES] = sc.output_messages(response.message, response.finish_reason)
+                ended[sc.OUTPUT_MESSAGES] = sc.output_messages(message, message.finish_reason)
             span.set_attributes(ended)
         if not response.cached:  # an answer from agentkit's cache is no call to the model
             # the same attribute dicts for every call with these models (the SDK copies them)
             ended_attributes, inputs, outputs = _chat_metric_attributes(
-                provider.name, base_url, request.model, response.model or None
+                provider.name, base_url, request.model, answered_by
             )
             tel.duration.record(elapsed, ended_attributes, current)
             if usage.input_tokens or usage.output_tokens:
                 tel.token_usage.record(usage.input_tokens, inputs, current)
                 tel.token_usage.record(usage.output_tokens, outputs, current)
     finally:
-        otel_context.detach(token)
+        detach(token)
         span.end()
 
 
@@ -249,10 +254,11 @@ def tool_span(run: TracedRun, ctx: RunContext, call: ToolCall) -> Generator[None
         attributes[sc.CONVERSATION_ID] = run.conversation_id
     if run.capture:
         attributes[sc.TOOL_ARGUMENTS] = call.arguments
+    parent = get_current()
     span = run.telemetry.tracer.start_span(
-        f"execute_tool {call.name}", kind=SpanKind.INTERNAL, attributes=attributes
+        f"execute_tool {call.name}", parent, kind=SpanKind.INTERNAL, attributes=attributes
     )
-    token = otel_context.attach(trace.set_span_in_context(span))
+    token = attach(set_span_in_context(span, parent))
     try:
         result = yield
     except BaseException as error:
@@ -267,5 +273,5 @@ def tool_span(run: TracedRun, ctx: RunContext, call: ToolCall) -> Generator[None
             elif run.capture:
                 span.set_attribute(sc.TOOL_RESULT, result.content)
     finally:
-        otel_context.detach(token)
+        detach(token)
         span.end()
