@@ -308,6 +308,15 @@ def otel_section(o: Any) -> list[str]:
             "nearly all of it in the SDK (span creation, the batch processor, six histogram records with "
             "exemplars): a run's share depends on how long its model calls take.",
         ]
+    calls = o.get("calls")
+    if calls and "added_calls_otel" in calls:
+        out += [
+            "",
+            f"Python function calls per run without HTTP (cProfile's count, which the load does not move): "
+            f"{calls['off_calls']:,.0f} off, {calls['on_calls']:,.0f} on ({calls['added_calls']:+,.0f}: "
+            f"{calls['added_calls_otel']:,.0f} in the OpenTelemetry API and SDK, {calls['added_calls_agentkit']:,.0f} "
+            "in agentkit-otel and the loop's `around_*` plumbing).",
+        ]
     return out
 
 
