@@ -71,7 +71,7 @@ def around_model_call(ctx: RunContext, request: ModelRequest, provider: Provider
     run = settings.CURRENT_RUN.get()
     if run is None or run.run_id != ctx.run_id:
         return None
-    return _spans.chat_span(run, ctx, request, provider)  # a traced run imported them
+    return (_spans or _load_spans()).chat_span(run, ctx, request, provider)
 
 
 @hookimpl
@@ -80,4 +80,4 @@ def around_tool_call(ctx: RunContext, call: ToolCall) -> Any:
     run = settings.CURRENT_RUN.get()
     if run is None or run.run_id != ctx.run_id:
         return None
-    return _spans.tool_span(run, ctx, call)  # a traced run imported them
+    return (_spans or _load_spans()).tool_span(run, ctx, call)
