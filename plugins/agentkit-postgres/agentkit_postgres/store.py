@@ -5,7 +5,11 @@ message rows and the session row's new count, usage and timestamp are committed 
 not at all. Appends to one session queue on its row (``SELECT ... FOR UPDATE``), so each
 writer's turns stay whole and in order; appends to different sessions run in parallel. A
 write is two round trips: the session row (with ``BEGIN``), then the rows, the update and
-``COMMIT`` in one pipeline. A read is one statement, so one snapshot.
+``COMMIT`` in one pipeline. An append to a session as this store last saw it is one
+statement, conditional on the row's version: one round trip. A session another writer
+appended to meanwhile is *contended*: its next appends go straight to the lock (a conditional
+statement that fails still queues on the row lock, behind the other writer's commit), until
+this store finds it was the last writer again. A read is one statement, so one snapshot.
 
 Search is PostgreSQL full-text search over a GIN index, on terms computed by agentkit's own
 tokenizer (:func:`agentkit.stores.search_terms`), so it means the same as in every store.
@@ -102,6 +106,8 @@ class PostgresStore(Store):
         # What this store last read or wrote of recent sessions, with the row's version. Only
         # appends use it, and only as a guess: their write is conditional on the version.
         self._infos: OrderedDict[str, tuple[int, SessionInfo]] = OrderedDict()
+        # Sessions where that guess lost to another writer: their appends take the lock at once.
+        self._contended: OrderedDict[str, None] = OrderedDict()
         # The messages this store last decoded of a few sessions, with the write id of the last
         # row: rows are never changed, only added or deleted, so while the row at that position
         # has that id the prefix is the same, and a read decodes only the rows after it.
@@ -216,13 +222,17 @@ class PostgresStore(Store):
         start: list[int] = []  # where this write's rows begin (known once the row is locked)
         what = "storing a turn" if messages else "updating a session"
         seen = self._infos.get(session_id)
-        if seen is not None:  # one round trip, if the session is still as this store saw it
+        if seen is not None and session_id not in self._contended:
+            # one round trip, if the session is still as this store saw it
             done = await self._extend_seen(session_id, messages, change, write_id, seen, what)
             if done is not None:
                 return done
+            self._mark_contended(session_id)  # another writer was first
 
         async def work(conn: Conn) -> SessionInfo:
-            old = await self._locked(conn, session_id)
+            version, old = await self._locked_version(conn, session_id)
+            if seen is not None and version == seen[0]:  # nobody wrote since this store did
+                self._contended.pop(session_id, None)
             info = change(old)
             start[:] = [old.message_count]
             await self._insert(conn, encode(session_id), old.message_count, write_id, messages)
@@ -366,10 +376,20 @@ class PostgresStore(Store):
     # -- helpers ---------------------------------------------------------------------------
 
     async def _locked(self, conn: Conn, session_id: str) -> SessionInfo:
+        return (await self._locked_version(conn, session_id))[1]
+
+    async def _locked_version(self, conn: Conn, session_id: str) -> tuple[int, SessionInfo]:
+        """The session row, locked until the commit: its version and info."""
         row = await (await conn.execute(self._sql.find_locked, (encode(session_id),))).fetchone()
         if row is None:
             raise self.not_found(session_id)
-        return self._info(row, session_id)
+        return row[9], self._info(row, session_id)
+
+    def _mark_contended(self, session_id: str) -> None:
+        self._contended[session_id] = None
+        self._contended.move_to_end(session_id)
+        if len(self._contended) > CACHED_INFOS:
+            self._contended.popitem(last=False)
 
     async def _has_version(self, conn: Conn, session_id: str, version: int) -> bool:
         row = await (await conn.execute(self._sql.version, (encode(session_id),))).fetchone()

@@ -84,6 +84,35 @@ async def test_cached_reads_and_appends_notice_every_change_by_another_store(dsn
         await theirs.aclose()
 
 
+async def test_a_store_that_lost_a_race_appends_under_the_lock_until_it_writes_alone_again(
+    dsn: str, schema: str
+) -> None:
+    # A conditional append that fails has queued on the row lock for nothing: after one,
+    # the store takes the lock at once (two round trips instead of three), and goes back to
+    # the one-statement append once no other writer came between two of its own.
+    mine, theirs = PostgresStore(dsn, schema=schema), PostgresStore(dsn, schema=schema)
+    turn = [UserMessage("q"), AssistantMessage("a")]
+    try:
+        await mine.create_session("race")
+        await mine.append_turn("race", turn)
+        assert "race" not in mine._contended
+        await theirs.append_turn("race", turn)
+        await mine.append_turn("race", turn)  # its guess lost: appended under the lock
+        assert "race" in mine._contended
+        await theirs.append_turn("race", turn)
+        await mine.append_turn("race", turn)  # another writer came between: still contended
+        assert "race" in mine._contended
+        await mine.append_turn("race", turn)  # under the lock, and alone since its last write
+        assert "race" not in mine._contended
+        info = await mine.append_turn("race", turn)  # one statement again
+        assert info.message_count == 14
+        assert await theirs.read_messages("race") == turn * 7
+        assert (await theirs.get_session("race")).message_count == 14
+    finally:
+        await mine.aclose()
+        await theirs.aclose()
+
+
 async def test_search_is_full_text_search_over_the_gin_index(pg_server: PostgresServer, schema: str) -> None:
     # The store's own search statement, planned by the server: with sequential scans priced
     # out, a plan can only avoid them through an index that matches the query's expression.
