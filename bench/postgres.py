@@ -75,24 +75,26 @@ def store_factory(name: str, dsn: str, root: Path) -> Callable[[], Store]:
     return lambda: SqliteStore(root / "bench.db")
 
 
-async def append_one_writer(make: Callable[[], Store], turns: int, session: str) -> float:
+async def append_one_writer(make: Callable[[], Store], turns: int, session: str) -> tuple[float, float]:
+    """Turns per second, and this process's CPU time per turn (ms, every thread)."""
     store = make()
     try:
         await store.create_session(session)
         batches = [_turn(i) for i in range(turns)]
         usage = Usage(120, 40, requests=1)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for turn in batches:
             await store.append_turn(session, turn, usage=usage, model="provider/model")
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
         assert (await store.get_session(session)).message_count == 2 * turns
-        return turns / elapsed
+        return turns / elapsed, cpu / turns * 1000
     finally:
         await store.aclose()
 
 
-def append_writers(name: str, dsn: str, root: Path, turns: int, shared: bool) -> float:
-    """``WRITERS`` processes appending ``turns`` each at once; total turns per second."""
+def append_writers(name: str, dsn: str, root: Path, turns: int, shared: bool) -> tuple[float, float]:
+    """``WRITERS`` processes appending ``turns`` each at once: total turns per second, and the
+    writers' mean CPU time per turn (ms, each process's every thread)."""
     go = root / f"go-{uuid.uuid4().hex}"
     tag = uuid.uuid4().hex[:8]
     procs = [
@@ -115,7 +117,8 @@ def append_writers(name: str, dsn: str, root: Path, turns: int, shared: bool) ->
                 proc.kill()
                 proc.wait()
     assert all(proc.returncode == 0 for proc in procs)
-    return WRITERS * turns / (max(s[1] for s in spans) - min(s[0] for s in spans))
+    rate = WRITERS * turns / (max(s[1] for s in spans) - min(s[0] for s in spans))
+    return rate, statistics.mean(s[2] for s in spans) / turns * 1000
 
 
 async def _writer(name: str, dsn: str, root: Path, turns: int, go: Path, session: str) -> None:
@@ -125,12 +128,12 @@ async def _writer(name: str, dsn: str, root: Path, turns: int, go: Path, session
     print("ready", flush=True)
     while not go.exists():
         time.sleep(0.0005)
-    start = time.time()
+    start, cpu = time.time(), time.process_time()
     for turn in batches:
         await store.append_turn(session, turn, usage=Usage(120, 40, requests=1))
-    end = time.time()
+    end, cpu = time.time(), time.process_time() - cpu
     await store.aclose()
-    print(json.dumps([start, end]), flush=True)
+    print(json.dumps([start, end, cpu]), flush=True)
 
 
 async def load(make: Callable[[], Store], messages: int, repeat: int) -> dict[str, Any]:
@@ -252,20 +255,84 @@ def round_trip(dsn: str, count: int = 300) -> dict[str, float]:
     return {"median_ms": statistics.median(ms), "p95_ms": statistics.quantiles(ms, n=20)[-1]}
 
 
+def disk_flush(directory: Path, count: int = 200) -> dict[str, float]:
+    """An 8 kB write and ``fdatasync`` of a file in the server's data directory, as a commit's
+    WAL flush (``pg_test_fsync`` measures the same): what each durable commit, or each group of
+    commits sharing a flush, waits for at least."""
+    path = directory / f"agentkit-bench-flush-{uuid.uuid4().hex[:8]}"
+    sync = getattr(os, "fdatasync", os.fsync)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        block = os.urandom(8192)
+        timings = []
+        for _ in range(count + 5):
+            start = time.perf_counter()
+            os.pwrite(fd, block, 0)
+            sync(fd)
+            timings.append((time.perf_counter() - start) * 1000)
+    finally:
+        os.close(fd)
+        path.unlink()
+    ms = timings[5:]
+    return {"median_ms": statistics.median(ms), "p95_ms": statistics.quantiles(ms, n=20)[-1]}
+
+
 def spread(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
+def server_counts(name: str, dsn: str) -> tuple[int, int] | None:
+    """The server's count of WAL flushes to disk (``pg_stat_wal.wal_sync``, PostgreSQL 14+)
+    and of transactions committed in this database, or ``None`` (SQLite). A durable commit
+    waits for a flush; commits made while one is under way share the next (group commit)."""
+    if name != "postgres":
+        return None
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        try:
+            row = conn.execute(
+                "SELECT (SELECT wal_sync FROM pg_stat_wal), xact_commit FROM pg_stat_database"
+                " WHERE datname = current_database()"
+            ).fetchone()
+        except psycopg.Error:
+            return None
+    return (int(row[0]), int(row[1])) if row else None
+
+
 def measure(name: str, dsn: str, root: Path, args: argparse.Namespace) -> dict[str, Any]:
     make = store_factory(name, dsn, root)
-    one = [asyncio.run(append_one_writer(make, args.turns, f"one-{n}")) for n in range(args.repeat)]
-    own = [append_writers(name, dsn, root, args.turns // 2, shared=False) for _ in range(args.repeat)]
-    shared = [append_writers(name, dsn, root, args.turns // 2, shared=True) for _ in range(args.repeat)]
+    runs: dict[str, Callable[[], tuple[float, float]]] = {
+        "1 writer": lambda: asyncio.run(append_one_writer(make, args.turns, f"one-{uuid.uuid4().hex[:8]}")),
+        "8 own": lambda: append_writers(name, dsn, root, args.turns // 2, shared=False),
+        "8 shared": lambda: append_writers(name, dsn, root, args.turns // 2, shared=True),
+    }
+    rates: dict[str, list[float]] = {}
+    per_turn: dict[str, dict[str, float | None]] = {}
+    for label, run in runs.items():
+        turns = args.turns if label == "1 writer" else WRITERS * (args.turns // 2)
+        cpu, flushes, commits = [], [], []
+        rates[label] = []
+        for _ in range(args.repeat):
+            before = server_counts(name, dsn)
+            rate, ms = run()
+            after = server_counts(name, dsn)
+            rates[label].append(rate)
+            cpu.append(ms)
+            if before is not None and after is not None:
+                flushes.append((after[0] - before[0]) / turns)
+                commits.append((after[1] - before[1]) / turns)
+        per_turn[label] = {
+            "client_cpu_ms": statistics.median(cpu),
+            "wal_flushes": statistics.median(flushes) if flushes else None,
+            "commits": statistics.median(commits) if commits else None,
+        }
     return {
         "store": name,
-        "append_1_turns_per_s": spread(one),
-        "append_8_own_turns_per_s": spread(own),
-        "append_8_shared_turns_per_s": spread(shared),
+        "append_1_turns_per_s": spread(rates["1 writer"]),
+        "append_8_own_turns_per_s": spread(rates["8 own"]),
+        "append_8_shared_turns_per_s": spread(rates["8 shared"]),
+        "append_per_turn": per_turn,
         **asyncio.run(load(make, args.messages, args.repeat)),
         "recall": asyncio.run(recall(name, dsn, root, args.memories, args.queries)),
     }
@@ -284,6 +351,16 @@ def table(results: list[dict[str, Any]]) -> str:
             f"{r['reload_ms']['median']:>8.1f}{one['median_ms']:>11.2f}{one['p95_ms']:>7.2f}"
             f"{many['median_ms']:>14.2f}{many['p95_ms']:>7.2f}"
         )
+    lines += [
+        "",
+        "per turn appended: client CPU ms (the writer's process, every thread) / transactions / WAL flushes",
+    ]
+    for r in results:
+        cells = []
+        for label, row in r["append_per_turn"].items():
+            server = "" if row["commits"] is None else f" / {row['commits']:.2f} / {row['wal_flushes']:.2f}"
+            cells.append(f"{label} {row['client_cpu_ms']:.3f}{server}")
+        lines.append(f"{r['store']:<9}" + ";  ".join(cells))
     return "\n".join(lines)
 
 
@@ -313,7 +390,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, help="runs per figure (default 3; quick 1)")
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a PostgreSQL server setting for the run (repeatable), e.g. commit_delay=1000; the "
+        "targets are for the server's defaults",
+    )
     args = parser.parse_args(argv)
+    if any("=" not in item for item in args.setting):
+        parser.error("--setting takes NAME=VALUE")
+    settings = dict(item.split("=", 1) for item in args.setting)
     args.turns = args.turns or (200 if args.quick else 2000)
     args.memories = args.memories or (5_000 if args.quick else 100_000)
     args.repeat = args.repeat or (1 if args.quick else 3)
@@ -329,11 +417,15 @@ def main(argv: list[str] | None = None) -> int:
                 json.dumps({"benchmark": "postgres", "skipped": "no PostgreSQL binaries"}) + "\n"
             )
         return 0
-    with PostgresServer(tcp=True) as server, tempfile.TemporaryDirectory(prefix="agentkit-bench-") as tmp:
+    with (
+        PostgresServer(tcp=True, settings=settings) as server,
+        tempfile.TemporaryDirectory(prefix="agentkit-bench-") as tmp,
+    ):
         dsn = server.dsn(password=PASSWORD)
         version = server.execute("SHOW server_version")[0][0]
         results = [measure(name, dsn, Path(tmp), args) for name in ("postgres", "sqlite")]
         floor = round_trip(dsn)
+        flush = disk_flush(server.data)
     print(
         f"turns/s appending {args.turns} turns (8 writers: {args.turns // 2} each); a {args.messages:,}-message "
         f"session loaded (ms); recall top 5 over {args.memories:,} memories (ms). PostgreSQL {version} over "
@@ -341,6 +433,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(table(results))
     print(f"a bare round trip (SELECT 1): {floor['median_ms']:.2f} ms median, {floor['p95_ms']:.2f} ms p95")
+    print(
+        f"a flush of the server's disk (8 kB write + fdatasync): {flush['median_ms']:.2f} ms median, "
+        f"{flush['p95_ms']:.2f} ms p95"
+    )
+    if settings:
+        given = ", ".join(f"{k}={v}" for k, v in settings.items())
+        print(f"server settings changed for this run ({given}): the targets are for the defaults")
     print(
         f"targets (PostgreSQL): >= {TARGETS['writers8_turns_per_s']:,.0f} turns/s from 8 writers, load <= "
         f"{TARGETS['load_ms']:.0f} ms, recall <= {TARGETS['recall_ms']:.0f} ms"
@@ -354,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "load_average": os.getloadavg()[0],
             "round_trip_ms": floor,
+            "disk_flush_ms": flush,
+            "server_settings": settings,
             "counts": {k: getattr(args, k) for k in ("turns", "messages", "memories", "queries", "repeat")},
             "targets": TARGETS,
             "results": results,

@@ -411,8 +411,14 @@ def postgres_rows(pg: Any) -> list[str]:
     def rate(x: Any) -> str:
         return f"{x['median']:,.0f} ({x['min']:,.0f}–{x['max']:,.0f})"
 
+    changed = ", ".join(f"`{k}={v}`" for k, v in (pg.get("server_settings") or {}).items())
+    settings = (
+        f"settings changed for this run: {changed}; the targets are for the defaults"
+        if changed
+        else "default settings"
+    )
     out = [
-        f"PostgreSQL {pg['postgres'].split()[0]} started for the run (default settings: every commit waits for "
+        f"PostgreSQL {pg['postgres'].split()[0]} started for the run ({settings}: every commit waits for "
         "its WAL flush) and reached over loopback TCP, beside SQLite (a file, `synchronous=normal`: no "
         f"flush per commit) in the same run. Turns of two messages, {n['turns']:,} per run appended one at a "
         f"time by 1 writer, {n['turns'] // 2:,} each by 8 writer processes at once (each to a session of "
@@ -432,12 +438,35 @@ def postgres_rows(pg: Any) -> list[str]:
             f"{rate(r['append_8_shared_turns_per_s'])} | {r['load_ms']['median']:.1f} ms "
             f"({r['load_ms']['min']:.1f}–{r['load_ms']['max']:.1f}) | {r['reload_ms']['median']:.1f} ms |"
         )
+    per_turn = [r for r in pg["results"] if r.get("append_per_turn")]
+    if per_turn:
+        labels = list(per_turn[0]["append_per_turn"])
+        out += [
+            "",
+            "| per turn appended: client CPU (the writer's process, every thread) / transactions / WAL "
+            "flushes | " + " | ".join(labels) + " |",
+            "|---|" + "---|" * len(labels),
+        ]
+        for r in per_turn:
+            cells = []
+            for x in r["append_per_turn"].values():
+                server = "" if x.get("commits") is None else f" / {x['commits']:.2f} / {x['wal_flushes']:.2f}"
+                cells.append(f"{x['client_cpu_ms']:.3f} ms{server}")
+            out.append(f"| {r['store']} | " + " | ".join(cells) + " |")
     floor = pg.get("round_trip_ms")
     if floor:
         out += [
             "",
             f"A bare round trip to the server (`SELECT 1` on one connection) took {floor['median_ms']:.2f} ms "
             f"(p95 {floor['p95_ms']:.2f} ms) in the same run: the floor under every PostgreSQL figure.",
+        ]
+    flush = pg.get("disk_flush_ms")
+    if flush:
+        out += [
+            "",
+            f"A flush of the server's disk (an 8 kB write and `fdatasync` in its data directory) took "
+            f"{flush['median_ms']:.2f} ms (p95 {flush['p95_ms']:.2f} ms): what every durable commit, or "
+            "group of commits sharing a flush, waits for.",
         ]
     out += ["", "| recall, top 5 | layout | median | p95 |", "|---|---|---|---|"]
     for r in pg["results"]:
