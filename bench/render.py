@@ -415,11 +415,11 @@ def postgres_rows(pg: Any) -> list[str]:
     settings = (
         f"settings changed for this run: {changed}; the targets are for the defaults"
         if changed
-        else "default settings"
+        else "default settings: every commit waits for its WAL flush"
     )
     out = [
-        f"PostgreSQL {pg['postgres'].split()[0]} started for the run ({settings}: every commit waits for "
-        "its WAL flush) and reached over loopback TCP, beside SQLite (a file, `synchronous=normal`: no "
+        f"PostgreSQL {pg['postgres'].split()[0]} started for the run ({settings}) and reached over loopback "
+        "TCP, beside SQLite (a file, `synchronous=normal`: no "
         f"flush per commit) in the same run. Turns of two messages, {n['turns']:,} per run appended one at a "
         f"time by 1 writer, {n['turns'] // 2:,} each by 8 writer processes at once (each to a session of "
         f"its own, then all to one session); medians and min–max of {n['repeat']} runs. Load: a "
