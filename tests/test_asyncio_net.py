@@ -10,6 +10,7 @@ Real servers on 127.0.0.1 started by the tests (plain sockets, and TLS with cert
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import ssl
@@ -217,3 +218,53 @@ def test_a_server_that_never_answers_times_out() -> None:
             asyncio.run(post_all(client(url, settings), [{}]))
     finally:
         stop()
+
+
+def test_https_through_an_http_connect_proxy(
+    ca: trustme.CA, tls_server: tuple[str, list[Any]], tmp_path: Path
+) -> None:
+    """``HTTPS_PROXY``: a CONNECT tunnel, then TLS to the server through it (start_tls on the
+    tunnel's connection), in an async and a sync run."""
+    tunnels: list[bytes] = []
+
+    def pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def tunnel(conn: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += conn.recv(4096)
+        request_line = head.split(b"\r\n", 1)[0]
+        tunnels.append(request_line)
+        host, port = request_line.split()[1].decode().rsplit(":", 1)
+        with conn, socket.create_connection((host, int(port))) as upstream:
+            conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            back = threading.Thread(target=pipe, args=(upstream, conn), daemon=True)
+            back.start()
+            pipe(conn, upstream)
+            back.join(10)
+
+    url, peers = tls_server
+    proxy_url, _accepted, stop = serve_raw(tunnel)
+    cafile = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(cafile))
+    env = {k: v for k, v in os.environ.items() if k.upper() not in ("NO_PROXY", "ALL_PROXY", "HTTP_PROXY")}
+    env.update(SSL_CERT_FILE=str(cafile), HTTPS_PROXY=proxy_url.removesuffix("/v1"))
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", TLS_SCRIPT, url], capture_output=True, text=True, env=env, timeout=120, check=False
+        )
+    finally:
+        stop()
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
+    server = url.removeprefix("https://").removesuffix("/v1")
+    assert tunnels == [f"CONNECT {server} HTTP/1.1".encode()] * 2  # one tunnel per run, kept alive
+    assert len(peers) == 6
