@@ -6,8 +6,9 @@ imported when a store or memory backend is first built).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
+
+from agentkit._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "PostgresMemory": "agentkit_postgres.memory",
@@ -16,11 +17,12 @@ _EXPORTS: dict[str, str] = {
     "SCHEMA_VERSION": "agentkit_postgres.schema",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["SCHEMA_VERSION", "PostgresMemory", "PostgresServer", "PostgresStore"]
 
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agentkit_postgres' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+if TYPE_CHECKING:
+    from agentkit_postgres.memory import PostgresMemory
+    from agentkit_postgres.schema import SCHEMA_VERSION
+    from agentkit_postgres.store import PostgresStore
+    from agentkit_postgres.testing import PostgresServer
