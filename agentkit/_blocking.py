@@ -8,7 +8,8 @@ as asyncio I/O through anyio. The pool belongs to the :class:`~agentkit.http.Htt
 to a loop, so connections (and the TLS context) live from one sync run to the next and are
 shared by every thread.
 
-What the event loop would have given, done here instead:
+What the event loop would have given, done here instead (the loop marks, deadlines and
+interruptions themselves live in :mod:`agentkit._loop_marks`, which imports no HTTP library):
 
 - **deadlines**: :func:`wait_until` (called by the HTTP layer's watchdog for each wait: the
   first byte, each idle read, the total deadline) sets how long the next socket read may
@@ -23,29 +24,29 @@ What the event loop would have given, done here instead:
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import os
 import socket
 import ssl
 import threading
 import time
-import weakref
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import httpcore
 import httpx
 
+from ._loop_marks import (
+    _CANCELLED,
+    _READING,
+    _WAIT_END,
+    interrupt,
+    is_blocking_loop,
+    mark_blocking,
+    wait_until,
+)
+
 __all__ = ["BlockingTransport", "interrupt", "is_blocking_loop", "mark_blocking", "shared_ssl_context", "wait_until"]
 
-#: Loops that serve one synchronous call, where blocking I/O is what the caller waits for anyway.
-_BLOCKING: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
-#: When the current wait (of the HTTP exchange running in this context) must be over.
-_WAIT_END: contextvars.ContextVar[float | None] = contextvars.ContextVar("agentkit_wait_end", default=None)
-#: The socket read in progress on each blocking loop (at most one: the loop is blocked in it).
-_READING: dict[asyncio.AbstractEventLoop, _Stream] = {}
-#: Tasks to cancel at their next blocking read (their cancel() is queued on a loop that is blocked).
-_CANCELLED: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
 #: Pools set aside after a fork: never used, never closed (their sockets are the parent's).
 _ORPHANS: list[Any] = []
 
@@ -63,35 +64,6 @@ def shared_ssl_context() -> ssl.SSLContext:
             if entry is None or entry[0] != os.getpid():
                 entry = _ssl = (os.getpid(), httpx.create_ssl_context())
     return entry[1]
-
-
-def mark_blocking(loop: asyncio.AbstractEventLoop) -> None:
-    """``loop`` serves one synchronous call: HTTP clients may block it."""
-    _BLOCKING.add(loop)
-
-
-def is_blocking_loop(loop: asyncio.AbstractEventLoop) -> bool:
-    return loop in _BLOCKING
-
-
-def wait_until(expires: float | None) -> None:
-    """The next socket reads of this context (task) must be over by ``expires`` (time.monotonic());
-    ``None``: the transport's own read timeout applies."""
-    _WAIT_END.set(expires)
-
-
-def interrupt(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any] | None = None) -> None:
-    """Make the blocking read in progress on ``loop`` (if ``task`` is given: only the one of that
-    task, or its next one) end at once with ``CancelledError``. Safe from any thread."""
-    if task is not None:
-        _CANCELLED.add(task)
-    stream = _READING.get(loop)
-    if stream is not None and (task is None or stream.task is task):
-        stream.interrupted = True
-        try:
-            stream.socket.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 # -- the network backend: httpcore's, with deadlines and interruption ------------------------------

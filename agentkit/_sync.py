@@ -34,7 +34,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from typing import Any, TypeVar
 
-from . import _blocking
+from . import _loop_marks
 
 __all__ = ["blocked_loop", "iterate_sync", "keep_tasks", "release_tasks", "run_sync", "sync_loop"]
 
@@ -97,7 +97,7 @@ class _Driver:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        _blocking.mark_blocking(self.loop)
+        _loop_marks.mark_blocking(self.loop)
         self.pid = os.getpid()
         self._task: asyncio.Task[Any] | None = None
 
@@ -119,7 +119,7 @@ class _Driver:
                 if interrupts > 1 or task.done():
                     raise KeyboardInterrupt()
                 task.cancel()
-                _blocking.interrupt(loop)  # a blocking read does not see the cancel until it returns
+                _loop_marks.interrupt(loop)  # a blocking read does not see the cancel until it returns
                 loop.call_soon_threadsafe(lambda: None)
 
             signal.signal(signal.SIGINT, on_sigint)
@@ -148,7 +148,7 @@ class _Driver:
             self.loop.call_soon_threadsafe(task.cancel)
         except RuntimeError:  # the loop has closed: the call is over
             return
-        _blocking.interrupt(self.loop)
+        _loop_marks.interrupt(self.loop)
 
     def _cancel_leftovers(self, *, residents: bool = False) -> None:
         loop = self.loop
@@ -257,7 +257,7 @@ class _LoopThread:
     def __init__(self) -> None:
         self.blocked = asyncio.get_running_loop()
         self.loop = asyncio.new_event_loop()
-        _blocking.mark_blocking(self.loop)
+        _loop_marks.mark_blocking(self.loop)
         self.thread = threading.Thread(target=self.loop.run_forever, name="agentkit-stream", daemon=True)
         self.thread.start()
 
@@ -270,7 +270,7 @@ class _LoopThread:
         except BaseException:
             if not future.done():  # Ctrl-C in the caller: cancel the step, its blocking read too
                 self.loop.call_soon_threadsafe(future.cancel)
-                _blocking.interrupt(self.loop)
+                _loop_marks.interrupt(self.loop)
             raise
 
     def close(self) -> None:

@@ -27,7 +27,7 @@ import threading
 from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import _blocking
+from . import _loop_marks
 from ._agent_checks import check_names, check_run_arguments, check_wiring
 from ._options import signature
 from ._run import OPTIONS, RUN_OPTIONS, ModelTarget, Resources, RunSettings, build_settings, unknown_option
@@ -79,7 +79,7 @@ class _Control:
                 self.loop.call_soon_threadsafe(self.task.cancel)
             except RuntimeError:  # the loop has closed: the run is over
                 return
-            _blocking.interrupt(self.loop, self.task)  # a sync run blocked in a read: cut it
+            _loop_marks.interrupt(self.loop, self.task)  # a sync run blocked in a read: cut it
 
 
 class Agent:

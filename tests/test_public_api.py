@@ -272,6 +272,19 @@ def test_import_agentkit_imports_nothing_heavy_and_no_plugin():
     assert not [m for m in out if m.startswith(("agentkit_", "llm_"))]
 
 
+def test_agent_and_tool_import_no_http_stack():
+    """``from agentkit import Agent, tool`` leaves httpx and httpcore to the first HTTP provider
+    (with httpx's command-line extras installed they cost ~150 ms to import)."""
+    out = run(
+        """
+        import json, sys
+        from agentkit import Agent, tool
+        print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("httpx", "httpcore", "anyio"))))
+        """
+    )
+    assert out == []
+
+
 def test_import_agentkit_opens_no_file_but_code_and_no_socket():
     out = run(
         """
