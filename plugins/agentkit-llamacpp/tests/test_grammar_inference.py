@@ -103,8 +103,10 @@ def test_the_context_budget_holds_between_the_turns_of_a_long_run() -> None:
     """Eight forced calls, each result about 150 tokens, in a 768-token window: older results are
     trimmed before each call, no call overflows, and the last turn answers."""
 
-    @tool(repeatable=True)  # each call runs and adds its whole result, repeated or not
-    def remember(text: str) -> str:
+    # each call runs and adds its whole result, repeated or not; the fact's length is bounded (the
+    # grammar holds the model to it) so that a rambling 135M model cannot run a call past max_tokens
+    @tool(repeatable=True)
+    def remember(text: Annotated[str, {"maxLength": 80}]) -> str:
         """Store a fact about the user.
 
         Args:
