@@ -146,6 +146,35 @@ class _Backend(httpcore.NetworkBackend):
         time.sleep(seconds)
 
 
+# -- httpx's request as httpcore's, and the pools' options ---------------------------------------
+
+
+def core_url(url: httpx.URL) -> httpcore.URL:
+    return httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path)
+
+
+def core_request(request: httpx.Request) -> httpcore.Request:
+    """``request`` as httpcore's transports take it (what httpx's own transports do)."""
+    return httpcore.Request(
+        method=request.method,
+        url=core_url(request.url),
+        headers=request.headers.raw,
+        content=request.stream,  # type: ignore[arg-type]  # httpx's streams iterate both ways
+        extensions=request.extensions,
+    )
+
+
+def pool_options(limits: httpx.Limits, network_backend: Any) -> dict[str, Any]:
+    """The keyword arguments of an httpcore pool (or HTTP proxy) under ``limits``."""
+    return {
+        "ssl_context": shared_ssl_context(),
+        "max_connections": limits.max_connections,
+        "max_keepalive_connections": limits.max_keepalive_connections,
+        "keepalive_expiry": limits.keepalive_expiry,
+        "network_backend": network_backend,
+    }
+
+
 # -- the transport ------------------------------------------------------------------------------
 
 
@@ -164,14 +193,7 @@ class BlockingTransport(httpx.AsyncBaseTransport):
         self._pool = self._new_pool()
 
     def _new_pool(self) -> httpcore.ConnectionPool:
-        limits = self._limits
-        common: dict[str, Any] = {
-            "ssl_context": shared_ssl_context(),
-            "max_connections": limits.max_connections,
-            "max_keepalive_connections": limits.max_keepalive_connections,
-            "keepalive_expiry": limits.keepalive_expiry,
-            "network_backend": _Backend(),
-        }
+        common = pool_options(self._limits, _Backend())
         if self._proxy is None:
             return httpcore.ConnectionPool(**common)
         return httpcore.HTTPProxy(proxy_url=self._proxy, **common)
@@ -186,16 +208,8 @@ class BlockingTransport(httpx.AsyncBaseTransport):
         return self._pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        core = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
-            headers=request.headers.raw,
-            content=request.stream,  # type: ignore[arg-type]  # a JSON body: bytes, iterable
-            extensions=request.extensions,
-        )
         with _mapped():
-            response = self._current_pool().handle_request(core)
+            response = self._current_pool().handle_request(core_request(request))
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,

@@ -24,7 +24,7 @@ import httpcore
 import httpx
 
 from ._asyncio_net import AsyncioBackend
-from ._blocking import BlockingTransport, _Body, _mapped, shared_ssl_context
+from ._blocking import BlockingTransport, _Body, _mapped, core_request, core_url, pool_options
 
 __all__ = ["DirectSender", "PoolTransport"]
 
@@ -35,13 +35,7 @@ class PoolTransport(httpx.AsyncBaseTransport):
     on asyncio's own transports (:mod:`agentkit._asyncio_net`) rather than through anyio."""
 
     def __init__(self, *, limits: httpx.Limits, proxy: str | None = None) -> None:
-        common: dict[str, Any] = {
-            "ssl_context": shared_ssl_context(),
-            "max_connections": limits.max_connections,
-            "max_keepalive_connections": limits.max_keepalive_connections,
-            "keepalive_expiry": limits.keepalive_expiry,
-            "network_backend": AsyncioBackend(),
-        }
+        common = pool_options(limits, AsyncioBackend())
         self.pool: httpcore.AsyncConnectionPool = (
             httpcore.AsyncConnectionPool(**common)
             if proxy is None
@@ -49,16 +43,8 @@ class PoolTransport(httpx.AsyncBaseTransport):
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        core = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
-            headers=request.headers.raw,
-            content=request.stream,  # type: ignore[arg-type]  # httpx's streams are async iterables
-            extensions=request.extensions,
-        )
         with _mapped():
-            answer = await self.pool.handle_async_request(core)
+            answer = await self.pool.handle_async_request(core_request(request))
         return httpx.Response(
             status_code=answer.status,
             headers=answer.headers,
@@ -140,8 +126,7 @@ class DirectSender:
         request = self._client.build_request(method, path, json={})
         if self._extensions is None:
             self._extensions = dict(request.extensions)
-        u = request.url
-        url = httpcore.URL(scheme=u.raw_scheme, host=u.raw_host, port=u.port, target=u.raw_path)
+        url = core_url(request.url)
         headers = [(k, v) for k, v in request.headers.raw if k.lower() not in (b"content-length", b"cookie")]
         entry = self._templates[(method, path)] = (request, url, headers)
         return entry

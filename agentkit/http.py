@@ -191,6 +191,15 @@ def _proxy_for(url: str) -> str | None:
     return proxy if "://" in proxy else f"http://{proxy}"
 
 
+def _pool_proxy(url: str) -> tuple[bool, str | None]:
+    """Whether agentkit's own connection pools can reach ``url`` (not behind a SOCKS proxy,
+    which only httpx's transport speaks), and the ``http://``/``https://`` proxy to go through."""
+    proxy = _proxy_for(url)
+    if proxy is not None and not proxy.startswith(("http://", "https://")):
+        return False, None
+    return True, proxy
+
+
 class HttpClient:
     """An httpx client per event loop, with the retry and timeout policy of :class:`HttpSettings`.
 
@@ -246,8 +255,8 @@ class HttpClient:
         if self._transport is not None:  # the caller's transport: used the ordinary way
             client = self._new_client(self._transport)
         else:
-            proxy = _proxy_for(self.base_url)
-            if proxy is not None and not proxy.startswith(("http://", "https://")):
+            reachable, proxy = _pool_proxy(self.base_url)
+            if not reachable:
                 client = self._new_client(None)  # SOCKS: httpx's own transport speaks it
             else:
                 transport = _direct.PoolTransport(limits=_LIMITS, proxy=proxy)
@@ -276,8 +285,8 @@ class HttpClient:
         it cannot speak (SOCKS), where the usual client per loop serves."""
         with self._lock:
             if self._blocking is None:
-                proxy = _proxy_for(self.base_url)
-                if proxy is not None and not proxy.startswith(("http://", "https://")):
+                reachable, proxy = _pool_proxy(self.base_url)
+                if not reachable:
                     return None
                 transport = _blocking.BlockingTransport(limits=_LIMITS, proxy=proxy)
                 self._blocking = self._new_client(transport, trust_env=False)
