@@ -12,8 +12,8 @@ that loop, within a time limit; what did not close in time is handed to a last-r
 With ``restart_after_fork``, a forked child starts a loop of its own and leaves the parent's
 resources alone (closing them from the child would close them for the parent).
 
-Private, for first-party plugins (agentkit-mcp, agentkit-postgres), which add what is their
-own on top: how a caller awaits the work, cancellation, shielded writes.
+Private, for first-party plugins (agentkit-mcp), which add what is their own on top: how a
+caller awaits the work, cancellation.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """One schema of one PostgreSQL database, as the store and the memory backend use it.
 
-:class:`Database` owns a psycopg connection pool (on the plugin's own event loop, see
-:mod:`agentkit_postgres._runtime`), creates the schema on first use, and runs each unit of
+:class:`Database` owns a pool of psycopg connections (:mod:`agentkit_postgres._pool`: shared
+by every event loop of the process; each unit of work runs on its caller's loop), creates the
+schema on first use (once per process, whichever loop comes first), and runs each unit of
 work in one transaction:
 
 - a connection lost before the commit (the server restarted, the network broke) means
@@ -13,27 +14,29 @@ work in one transaction:
   (never the password), not a wait on the pool.
 
 So a turn is stored whole or not at all, a committed turn is never lost or stored twice, and
-the call after a restart reconnects by itself.
+the call after a restart reconnects by itself. A write finishes even if its caller is
+cancelled (it runs in a task of its own on the caller's loop), so it is never cut half-way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import math
 import os
 import re
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import attrs
 import psycopg
-import psycopg_pool
 from psycopg import AsyncConnection, errors
 
-from . import _runtime
 from ._dsn import Dsn, conninfo_with
+from ._pool import Pool, PoolClosed, PoolTimeout
 from .schema import ensure_schema
 
 __all__ = ["Database", "Settings", "check_settings"]
@@ -126,11 +129,12 @@ class Database:
         self._fail = fail
         self._newer = newer
         self._prepare = prepare
-        self._pool: psycopg_pool.AsyncConnectionPool[Any] | None = None
-        self._pid = 0
-        self._lock: asyncio.Lock | None = None
+        self._pool: Pool | None = None
+        # the first use in this process (pid, its outcome), under way or done: one caller sets
+        # up the schema and the pool while the others, on any loop, wait for it
+        self._first: tuple[int, concurrent.futures.Future[None]] | None = None
+        self._first_lock = threading.Lock()
         self._closed = False
-        self._closing: set[asyncio.Task[None]] = set()  # pools being closed in the background
         self._schema_ready = False
         ct = settings.connect_timeout
         self._conninfo = conninfo_with(
@@ -155,7 +159,7 @@ class Database:
         verify: Verify | None = None,
         session_id: str | None = None,
     ) -> T:
-        """Run ``work(conn)`` in one transaction on the plugin's loop; its result.
+        """Run ``work(conn)`` in one transaction on the caller's loop; its result.
 
         A ``write`` finishes even if the caller is cancelled. A ``single`` write is one
         statement, its own transaction (one round trip); its work returns whether it wrote
@@ -167,79 +171,77 @@ class Database:
             raise self._fail(
                 f"the PostgreSQL {self.component} backend ({self.where}) is closed", None, session_id
             )
-        return await _runtime.call(
-            lambda: self._run(
-                work, what=what, write=write, single=single, verify=verify, session_id=session_id
-            ),
-            shield=write,
-        )
+        run = self._run(work, what=what, write=write, single=single, verify=verify, session_id=session_id)
+        if not write:
+            return await run
+        task = asyncio.ensure_future(run)  # cancelling the caller does not cut the write short
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.add_done_callback(_retrieve)  # its outcome is nobody's now: no "never retrieved"
+            raise
 
     async def aclose(self) -> None:
-        """Close the pool (on the plugin's loop)."""
-        self._closed = True
-        if (self._pool is not None or self._closing) and self._pid == os.getpid():
-            await _runtime.call(self._close)
+        """Close the pool (see :meth:`close`)."""
+        self.close()
 
     def close(self) -> None:
-        """Synchronous :meth:`aclose`."""
+        """Close the pool: idle connections at once, those in use when their work is done."""
         self._closed = True
-        if (self._pool is None and not self._closing) or self._pid != os.getpid():
-            return
-        if _runtime.on_runtime():  # pragma: no cover - nothing of ours closes from there
-            asyncio.get_running_loop().create_task(self._close())
-            return
-        _runtime.call_sync(self._close, timeout=_runtime.EXIT_TIMEOUT)
-
-    async def _close(self) -> None:
-        pool, self._pool = self._pool, None
-        _runtime.untrack(self)
+        with self._first_lock:
+            pool, self._pool = self._pool, None
         if pool is not None:
-            await pool.close()
-        if self._closing:
-            await asyncio.gather(*self._closing, return_exceptions=True)
+            pool.close()
 
-    # -- on the plugin's loop --------------------------------------------------------------------
+    # -- connections -----------------------------------------------------------------------------
 
-    async def _ready(self) -> psycopg_pool.AsyncConnectionPool[Any]:
-        pool = self._pool
-        if pool is not None and self._pid == os.getpid():
-            return pool
-        if self._lock is None or self._pid != os.getpid():
-            self._lock, self._pool, self._pid = (
-                asyncio.Lock(),
-                None,
-                os.getpid(),
-            )  # (a parent's pool is left alone)
-        async with self._lock:
-            if self._pool is not None:
-                return self._pool
-            if self._closed:
-                raise psycopg_pool.PoolClosed("closed")
-            conn = await self.connect()  # a server that is not there: a clear error now, not a wait
+    async def _ready(self) -> Pool:
+        """This process's pool, made (and the schema created) by the first call."""
+        while True:
+            pool = self._pool
+            if pool is not None and pool.pid == os.getpid():
+                return pool
+            with self._first_lock:
+                if self._closed:
+                    raise PoolClosed("closed")
+                pid = os.getpid()
+                if self._first is None or self._first[0] != pid:  # (a parent's pool is left alone)
+                    first: concurrent.futures.Future[None] = concurrent.futures.Future()
+                    self._first, mine = (pid, first), True
+                else:
+                    first, mine = self._first[1], False
+            if not mine:
+                try:  # (shielded: a waiter cancelled must not cancel the set-up for the others)
+                    await asyncio.shield(asyncio.wrap_future(first))
+                except _Retry:
+                    pass  # the caller setting up was cancelled: one of the waiters takes over
+                continue
             try:
-                if not self._schema_ready:
-                    await ensure_schema(conn, self.settings.schema, self.component, newer=self._newer)
-                    if self._prepare is not None:
-                        await self._prepare(conn)
-                    self._schema_ready = True
-            except psycopg.Error as exc:
-                raise self._translate(exc, "creating its tables", None) from None
-            finally:
-                await conn.close()
-            pool = psycopg_pool.AsyncConnectionPool(
-                self._conninfo,
-                min_size=1,
-                max_size=self.settings.pool_size,
-                open=False,
-                kwargs={"autocommit": True},
-                configure=self._configure,
-                timeout=self.settings.pool_timeout,
-                name=f"agentkit-postgres:{self.settings.schema}:{self.component}",
-            )
-            await pool.open(wait=False)
-            self._pool = pool
-            _runtime.track(self)
-            return pool
+                await self._set_up()
+            except BaseException as exc:
+                with self._first_lock:
+                    self._first = None
+                first.set_exception(exc if isinstance(exc, Exception) else _Retry())
+                raise
+            with self._first_lock:
+                if not self._closed:
+                    self._pool = Pool(
+                        self._connect_raw, size=self.settings.pool_size, timeout=self.settings.pool_timeout
+                    )
+            first.set_result(None)
+
+    async def _set_up(self) -> None:
+        conn = await self.connect()  # a server that is not there: a clear error now, not a wait
+        try:
+            if not self._schema_ready:
+                await ensure_schema(conn, self.settings.schema, self.component, newer=self._newer)
+                if self._prepare is not None:
+                    await self._prepare(conn)
+                self._schema_ready = True
+        except psycopg.Error as exc:
+            raise self._translate(exc, "creating its tables", None) from None
+        finally:
+            await conn.close()
 
     async def _configure(self, conn: AsyncConnection[Any]) -> None:
         timeout = self.settings.statement_timeout
@@ -289,14 +291,14 @@ class Database:
                 if not lost and not isinstance(exc, errors.SerializationFailure | errors.DeadlockDetected):
                     raise self._translate(exc, what, session_id) from None
                 if lost:
-                    self._discard(pool)  # a server that restarted left every connection dead
+                    pool.drop_idle()  # a server that restarted left every connection dead
                     if await self._after_lost(committing and write, verify, what, session_id):
                         # the commit got in before the connection dropped
                         return True if single else result  # type: ignore[return-value]
                 if attempt == ATTEMPTS:
                     raise self._translate(exc, what, session_id) from None
             finally:
-                await pool.putconn(conn)
+                pool.put(conn)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _after_lost(
@@ -340,42 +342,27 @@ class Database:
         finally:
             await probe.close()
 
-    async def _checkout(
-        self, what: str, session_id: str | None
-    ) -> tuple[psycopg_pool.AsyncConnectionPool[Any], AsyncConnection[Any]]:
+    async def _checkout(self, what: str, session_id: str | None) -> tuple[Pool, AsyncConnection[Any]]:
         """A connection from the pool (made again after a failure); a clear error if none."""
         while True:
             pool = await self._ready()
             try:
-                return pool, await pool.getconn()
-            except psycopg_pool.PoolClosed:
+                return pool, await pool.get()
+            except PoolClosed:
                 if self._closed:
                     raise self._fail(
                         f"the PostgreSQL {self.component} backend ({self.where}) is closed", None, session_id
                     ) from None
-                continue  # replaced meanwhile by a fresh pool
-            except psycopg_pool.PoolTimeout:
-                try:
-                    probe = await self.connect()  # a server that does not answer: its own error, with why
-                except Exception:
-                    self._discard(pool)
-                    raise
-                await probe.close()
+                continue  # (a forked child's first call: a pool of its own)
+            except PoolTimeout:
                 raise self._fail(
                     f"no free connection to PostgreSQL ({self.where}) for {what} within pool_timeout "
                     f"({self.settings.pool_timeout:g} s): all {self.settings.pool_size} were busy",
                     "raise pool_size (the server's max_connections permitting) or pool_timeout",
                     session_id,
                 ) from None
-
-    def _discard(self, pool: psycopg_pool.AsyncConnectionPool[Any]) -> None:
-        """Replace ``pool`` on next use: a pool whose server went away keeps dead connections
-        and retries with growing pauses, while a fresh one connects when the server is back."""
-        if self._pool is pool:
-            self._pool = None
-            task = asyncio.get_running_loop().create_task(pool.close(timeout=5.0))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            except psycopg.Error as exc:  # a new connection could not be opened
+                raise self._connect_error(exc) from None
 
     # -- errors ----------------------------------------------------------------------------------
 
@@ -423,6 +410,15 @@ class Database:
         else:
             hint = "is PostgreSQL running there? check the host and port of the DSN"
         return self._fail(f"cannot connect to PostgreSQL {dsn.where()}: {reason}", hint, None)
+
+
+class _Retry(Exception):
+    """The caller setting up the pool was cancelled: a waiting caller does it instead."""
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 _CONNECTION_STATES = ("08", "57P01", "57P02", "57P03")
