@@ -96,7 +96,7 @@ class Pool:
                 woken = True
             except TimeoutError:
                 with self._lock:  # one last look: a wake-up sent to a loop that closed is lost
-                    if not self._idle or self.closed:
+                    if self.closed or not self._free():
                         raise PoolTimeout(f"no connection came free within {self.timeout:g} s") from None
             except BaseException:
                 self._pass_on(wake)
@@ -163,11 +163,16 @@ class Pool:
             if not wake.done() and _wake(loop, wake):
                 return
 
+    def _free(self) -> bool:
+        """Whether a caller would get a connection now (under the lock)."""
+        return bool(self._idle) or self._open < self.size
+
     def _pass_on(self, wake: asyncio.Future[None]) -> None:
-        """A waiter that stops waiting (cancelled, timed out) passes a wake-up it got on."""
+        """A waiter that stops waiting (cancelled) passes on a wake-up it may have been sent:
+        when a connection is free, the next waiter is woken."""
         with self._lock:
             self._waiters = deque((lp, w) for lp, w in self._waiters if w is not wake)
-            if wake.done() and not wake.cancelled():
+            if self._free():
                 self._wake_one()
 
 

@@ -220,3 +220,52 @@ def test_a_forked_child_opens_connections_of_its_own_and_leaves_the_parents_alon
         await store.aclose()
 
     asyncio.run(check())
+
+
+def test_many_loops_taking_giving_back_and_giving_up_never_exceed_the_size(dsn: str) -> None:
+    """Five threads, each on a loop of its own, take and give back connections of a pool of 2
+    while some of their waits are cancelled (a connection being opened included): every wait
+    not cancelled gets a connection, and no more than two are ever open at once."""
+    opened: list[int] = []  # connections open (or being opened) as each was begun
+
+    async def connect() -> psycopg.AsyncConnection[object]:
+        opened.append(pool._open)
+        return await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+
+    pool = Pool(connect, size=2, timeout=20)
+    errors: list[BaseException] = []
+    served = [0] * 5
+
+    def user(n: int) -> None:
+        async def main() -> None:
+            for i in range(30):
+                if i % 4 == n % 4:  # a wait given up: cancelled after a moment
+                    task = asyncio.create_task(pool.get())
+                    await asyncio.sleep(0.001 * (i % 3))
+                    if task.cancel():
+                        continue
+                    pool.put(await task)  # it got one before the cancel: give it back
+                    continue
+                conn = await pool.get()
+                try:
+                    await conn.execute("SELECT pg_sleep(0.002)")
+                    served[n] += 1
+                finally:
+                    pool.put(conn)
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=user, args=(n,)) for n in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    try:
+        assert not errors, errors
+        assert sum(served) == sum(30 - len([i for i in range(30) if i % 4 == n % 4]) for n in range(5))
+        assert opened and max(opened) <= 2 and pool._open <= 2 and not pool._waiters
+    finally:
+        pool.close()
