@@ -92,7 +92,9 @@ class Pool:
             if deadline is None:
                 deadline = loop.time() + self.timeout
             try:
-                await asyncio.wait_for(wake, max(0.0, deadline - loop.time()))
+                # (not wait_for: on Python 3.11 it can swallow a cancel that comes with the wake-up)
+                async with asyncio.timeout_at(deadline):
+                    await wake
                 woken = True
             except TimeoutError:
                 with self._lock:  # one last look: a wake-up sent to a loop that closed is lost
