@@ -174,6 +174,84 @@ async def scripted_worker(runs: int) -> dict[str, Any]:
     }
 
 
+async def floor_worker(base_url: str, runs: int) -> dict[str, Any]:
+    """The OpenTelemetry SDK's own work for one traced run, without agentkit: one run over HTTP
+    is traced into in-memory exporters (the benchmark's SDK otherwise), then its spans, with
+    the attributes they ended with, and its histogram records, with theirs, are made again
+    directly through the API (nested and in the order the run made them, each record in its
+    ``chat`` span's context) ``runs`` times. What that costs this thread is the least any
+    instrumentation following the conventions could add to a run under this SDK."""
+    sys.path.insert(0, str(HERE))
+    from opentelemetry import metrics
+    from opentelemetry.context import attach, detach, get_current
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import set_span_in_context
+    from run import PROMPT, make_agent  # bench/run.py
+
+    import agentkit_otel
+
+    spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
+    traced = TracerProvider()
+    traced.add_span_processor(SimpleSpanProcessor(spans))
+    agentkit_otel.instrument(tracer_provider=traced, meter_provider=MeterProvider(metric_readers=[reader]))
+    try:
+        await make_agent(base_url).arun(PROMPT)
+    finally:
+        agentkit_otel.uninstrument()
+    finished = spans.get_finished_spans()
+    made = {s.name.split()[0]: s for s in finished}  # invoke_agent, chat, execute_tool
+    assert len(finished) == 4 and len(made) == 3, [s.name for s in finished]
+    points: list[tuple[str, float, dict[str, Any]]] = []  # what each model call records
+    for metric in reader.get_metrics_data().resource_metrics[0].scope_metrics[0].metrics:
+        for point in metric.data.data_points:
+            assert point.count == 2, (metric.name, point)  # the same attributes in both model calls
+            points.append((metric.name, point.sum / 2, dict(point.attributes)))
+    assert len(points) == 3, points
+
+    tracer_provider, _ = _sdk()  # the benchmark's SDK: a batch processor, every measurement kept
+    tracer = tracer_provider.get_tracer("floor")
+    meter = metrics.get_meter("floor")
+    histograms = {name: meter.create_histogram(name) for name, _, _ in points}
+    run_span, chat, tool_span = made["invoke_agent"], made["chat"], made["execute_tool"]
+
+    def span(template: Any) -> tuple[Any, object, Any]:
+        parent = get_current()
+        live = tracer.start_span(template.name, parent, kind=template.kind, attributes=template.attributes)
+        context = set_span_in_context(live, parent)
+        return live, attach(context), context
+
+    def model_call() -> None:
+        live, token, context = span(chat)
+        for name, value, attributes in points:
+            histograms[name].record(value, attributes, context)
+        detach(token)
+        live.end()
+
+    def one_run() -> None:
+        live, token, _ = span(run_span)
+        model_call()
+        tool, tool_token, _ = span(tool_span)
+        detach(tool_token)
+        tool.end()
+        model_call()
+        detach(token)
+        live.end()
+
+    for _ in range(200):
+        one_run()
+    cpu = []
+    for _ in range(runs // 50):
+        used = time.thread_time()
+        for _ in range(50):
+            one_run()
+        cpu.append((time.thread_time() - used) / 50 * 1e6)
+    return {"sdk_floor_cpu_us": statistics.median(cpu)}
+
+
 def _owner(stats: dict[Any, Any], func: Any, seen: frozenset[Any] = frozenset()) -> str:
     """Whose code ``func`` is: ``"otel"`` (the OpenTelemetry API and SDK) or ``"agentkit"``
     (agentkit, its plugins, the benchmark). Built-ins and the standard library count for whoever
@@ -260,7 +338,9 @@ def _worker_process(base_url: str, runs: int, mode: str) -> dict[str, Any]:
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         base_url, runs, mode = sys.argv[2], int(sys.argv[3]), sys.argv[4]
-        if mode == "scripted":
+        if mode == "floor":
+            print(json.dumps(asyncio.run(floor_worker(base_url, runs))))
+        elif mode == "scripted":
             print(json.dumps(asyncio.run(scripted_worker(runs))))
         elif mode == "calls":
             print(json.dumps(asyncio.run(calls_worker(runs))))
@@ -285,6 +365,7 @@ def main() -> int:
         api_only = _worker_process(base_url, runs, "api")
         scripted = _worker_process(base_url, max(runs, 500), "scripted")
         calls = _worker_process(base_url, 200, "calls")
+        floor = _worker_process(base_url, max(runs, 500), "floor")
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -296,6 +377,8 @@ def main() -> int:
         "api_only": api_only,
         "scripted": scripted,
         "calls": calls,
+        "sdk_floor_cpu_us": floor["sdk_floor_cpu_us"],
+        "sdk_floor_of_run": floor["sdk_floor_cpu_us"] / 1000 / with_sdk["off"]["median"],
         "added_with_sdk": added,
         "added_when_off": with_sdk["off"]["median"] / with_sdk["not loaded"]["median"] - 1,
         "added_without_sdk": api_only["on"]["median"] / api_only["off"]["median"] - 1,
@@ -326,6 +409,10 @@ def main() -> int:
         f"function calls per run without HTTP: {calls['off_calls']:.0f} off, {calls['on_calls']:.0f} on "
         f"({calls['added_calls']:+.0f}: {calls['added_calls_otel']:.0f} in the OpenTelemetry API and SDK, "
         f"{calls['added_calls_agentkit']:.0f} in agentkit-otel and agentkit's around_* plumbing)"
+    )
+    print(
+        f"the OpenTelemetry SDK alone, making the same spans and records without agentkit: "
+        f"{floor['sdk_floor_cpu_us']:.0f} us of CPU per run, {result['sdk_floor_of_run'] * 100:.1f}% of the untraced run"
     )
     print(
         f"tracing on with an SDK adds {added * 100:+.1f}% (target <= {TARGET * 100:.0f}%: "
