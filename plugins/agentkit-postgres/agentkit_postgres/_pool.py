@@ -9,7 +9,9 @@ lock; at most ``size`` connections are open, and a caller that finds all of them
 on its own loop, for one to come back (``timeout`` seconds at most).
 
 A connection given back broken, closed, or not idle (a transaction left open) is closed, not
-kept. After a connection was lost, :meth:`Pool.drop_idle` closes the idle ones too (a server
+kept; one left idle longer than ``max_idle`` seconds is closed rather than used (a firewall or
+NAT may have dropped it silently meanwhile, and a statement sent on it would wait for an answer
+that never comes). After a connection was lost, :meth:`Pool.drop_idle` closes the idle ones too (a server
 that restarted left them all dead), so the next caller opens a fresh one. Pools still open at
 interpreter exit close their idle connections then, politely (the server sees a goodbye, not a
 dropped socket). A forked child never closes its parent's connections (that would close them
@@ -22,6 +24,7 @@ import asyncio
 import atexit
 import os
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -33,6 +36,9 @@ from psycopg.pq import TransactionStatus
 __all__ = ["Pool", "PoolClosed", "PoolTimeout"]
 
 Conn = AsyncConnection[Any]
+
+#: Seconds a connection may stay idle and still be used (then it is closed and another opened).
+MAX_IDLE = 300.0
 
 
 class PoolClosed(Exception):
@@ -49,16 +55,26 @@ class Pool:
     :param connect: opens and configures a new connection (raises psycopg's errors).
     :param size: the most connections open at once.
     :param timeout: seconds :meth:`get` waits when all ``size`` are busy.
+    :param max_idle: seconds a connection may have been idle and still be used.
     """
 
-    def __init__(self, connect: Callable[[], Awaitable[Conn]], *, size: int, timeout: float) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], Awaitable[Conn]],
+        *,
+        size: int,
+        timeout: float,
+        max_idle: float = MAX_IDLE,
+    ) -> None:
         self._connect = connect
         self.size = size
         self.timeout = timeout
+        self.max_idle = max_idle
         self.pid = os.getpid()  # a forked child makes a pool of its own (the parent's is the parent's)
         self.closed = False
         self._lock = threading.Lock()
-        self._idle: list[Conn] = []  # last in, first out: the warmest connection first
+        # (connection, when it was given back): last in, first out, the warmest first
+        self._idle: list[tuple[Conn, float]] = []
         self._open = 0  # connections open or being opened (idle ones included)
         self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
         _OPEN.add(self)
@@ -72,20 +88,20 @@ class Pool:
             with self._lock:
                 if self.closed:
                     raise PoolClosed("the pool is closed")
-                while self._idle:
-                    conn = self._idle.pop()
-                    if not conn.closed:
-                        return conn
-                    self._open -= 1  # closed while idle
-                if self._open < self.size:
-                    self._open += 1
-                else:
+                conn, stale = self._take_idle()
+                if conn is None and self._open < self.size:
+                    self._open += 1  # room for one more: this caller opens it
+                elif conn is None:
                     loop = asyncio.get_running_loop()
                     wake = loop.create_future()
                     if woken:  # woken, and another caller was quicker: first in line again
                         self._waiters.appendleft((loop, wake))
                     else:
                         self._waiters.append((loop, wake))
+            if stale:
+                _close_now(*stale)
+            if conn is not None:
+                return conn
             if wake is None:
                 return await self._new()
             loop = asyncio.get_running_loop()
@@ -103,6 +119,19 @@ class Pool:
             except BaseException:
                 self._pass_on(wake)
                 raise
+
+    def _take_idle(self) -> tuple[Conn | None, list[Conn]]:
+        """The warmest idle connection still fit for use (under the lock), and those found
+        closed or idle too long on the way (no longer counted: to be closed)."""
+        stale: list[Conn] = []
+        oldest = time.monotonic() - self.max_idle
+        while self._idle:
+            conn, since = self._idle.pop()
+            if since >= oldest and not conn.closed:
+                return conn, stale
+            self._open -= 1
+            stale.append(conn)
+        return None, stale
 
     async def _new(self) -> Conn:
         try:
@@ -122,7 +151,7 @@ class Pool:
         )
         with self._lock:
             if usable and not self.closed:
-                self._idle.append(conn)
+                self._idle.append((conn, time.monotonic()))
             else:
                 self._open -= 1
                 usable = False
@@ -139,8 +168,7 @@ class Pool:
             self._open -= len(idle)
             for _ in idle:
                 self._wake_one()
-        for conn in idle:
-            _close_now(conn)
+        _close_now(*(conn for conn, _ in idle))
 
     def close(self) -> None:
         """Close the idle connections now and those in use when they come back; wake every waiter."""
@@ -192,12 +220,13 @@ def _wake(loop: asyncio.AbstractEventLoop, wake: asyncio.Future[None]) -> bool:
     return True
 
 
-def _close_now(conn: Conn) -> None:
-    """Close ``conn`` at once, from any loop or thread (closing does not wait on the network)."""
-    try:
-        conn.pgconn.finish()
-    except Exception:  # pragma: no cover - already gone
-        pass
+def _close_now(*conns: Conn) -> None:
+    """Close ``conns`` at once, from any loop or thread (closing does not wait on the network)."""
+    for conn in conns:
+        try:
+            conn.pgconn.finish()
+        except Exception:  # pragma: no cover - already gone
+            pass
 
 
 # pools not closed yet, closed at interpreter exit

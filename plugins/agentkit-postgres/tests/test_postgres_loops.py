@@ -196,7 +196,7 @@ def test_a_forked_child_opens_connections_of_its_own_and_leaves_the_parents_alon
 
     asyncio.run(append("parent", "before"))  # the parent's one connection is idle in the pool
     assert store.db._pool is not None
-    (conn,) = store.db._pool._idle
+    ((conn, _),) = store.db._pool._idle
     backend = conn.info.backend_pid
     pid = os.fork()
     if pid == 0:  # the child: its own connection; the parent's is not closed from here
@@ -212,7 +212,7 @@ def test_a_forked_child_opens_connections_of_its_own_and_leaves_the_parents_alon
         found = watcher.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (backend,)).fetchone()
         assert found is not None
     asyncio.run(append("parent", "after"))
-    assert store.db._pool._idle == [conn] and not conn.closed  # the same connection served it
+    assert [c for c, _ in store.db._pool._idle] == [conn] and not conn.closed  # the same one served it
 
     async def check() -> None:
         assert [m.text for m in await store.load_messages("parent")] == ["before", "BEFORE", "after", "AFTER"]
@@ -267,5 +267,40 @@ def test_many_loops_taking_giving_back_and_giving_up_never_exceed_the_size(dsn: 
         assert not errors, errors
         assert sum(served) == sum(30 - len([i for i in range(30) if i % 4 == n % 4]) for n in range(5))
         assert opened and max(opened) <= 2 and pool._open <= 2 and not pool._waiters
+    finally:
+        pool.close()
+
+
+async def test_a_connection_idle_longer_than_max_idle_is_closed_not_used(dsn: str) -> None:
+    """A firewall may drop an idle connection without a word: one idle past ``max_idle`` is
+    closed (the server sees it go) and a fresh one opened in its place."""
+
+    async def connect() -> psycopg.AsyncConnection[object]:
+        return await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+
+    pool = Pool(connect, size=2, timeout=5, max_idle=0.3)
+    try:
+        first = await pool.get()
+        backend = first.info.backend_pid
+        pool.put(first)
+        again = await pool.get()  # idle a moment only: the same one
+        assert again is first
+        pool.put(again)
+        await asyncio.sleep(0.5)
+        fresh = await pool.get()
+        assert fresh is not first and first.closed and not fresh.closed
+        gone = await (
+            await fresh.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (backend,))
+        ).fetchone()
+        for _ in range(50):  # the server notices the goodbye at once, or nearly
+            if gone == (0,):
+                break
+            await asyncio.sleep(0.05)
+            gone = await (
+                await fresh.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (backend,))
+            ).fetchone()
+        assert gone == (0,)
+        assert pool._open == 1
+        pool.put(fresh)
     finally:
         pool.close()
