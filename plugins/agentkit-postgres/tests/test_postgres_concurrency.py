@@ -93,7 +93,8 @@ class Lines:
     def _read(self) -> None:
         assert self._process.stdout is not None
         for line in self._process.stdout:
-            self.lines.append(line.rstrip("\n"))
+            if line.endswith("\n"):  # (a writer killed mid-print leaves half a line: not a report)
+                self.lines.append(line[:-1])
 
     def committed(self) -> list[tuple[str, int]]:
         return [(p[1], int(p[2])) for p in (ln.split() for ln in list(self.lines)) if p[0] == "ok"]
