@@ -168,9 +168,7 @@ class Database:
         work must be safe to run twice).
         """
         if self._closed:
-            raise self._fail(
-                f"the PostgreSQL {self.component} backend ({self.where}) is closed", None, session_id
-            )
+            raise self._closed_error(session_id)
         run = self._run(work, what=what, write=write, single=single, verify=verify, session_id=session_id)
         if not write:
             return await run
@@ -350,9 +348,7 @@ class Database:
                 return pool, await pool.get()
             except PoolClosed:
                 if self._closed:
-                    raise self._fail(
-                        f"the PostgreSQL {self.component} backend ({self.where}) is closed", None, session_id
-                    ) from None
+                    raise self._closed_error(session_id) from None
                 continue  # (a forked child's first call: a pool of its own)
             except PoolTimeout:
                 raise self._fail(
@@ -365,6 +361,11 @@ class Database:
                 raise self._connect_error(exc) from None
 
     # -- errors ----------------------------------------------------------------------------------
+
+    def _closed_error(self, session_id: str | None) -> Exception:
+        return self._fail(
+            f"the PostgreSQL {self.component} backend ({self.where}) is closed", None, session_id
+        )
 
     def _translate(self, exc: psycopg.Error, what: str, session_id: str | None) -> Exception:
         dsn = self.settings.dsn

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 
+from agentkit.plugins import PluginHost, set_host
+from agentkit.stores import close_shared_stores
 from agentkit_postgres.testing import PostgresServer, find_binaries
 
 
@@ -31,6 +33,18 @@ def need_binaries() -> None:
 #: defaults), and 16,000 appends to one session each waiting for a WAL flush cost minutes on
 #: a busy CI disk.
 NO_DISK_WAITS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+@pytest.fixture
+def host() -> Iterator[PluginHost]:
+    """The installed plugins, as users have them (shared stores closed afterwards)."""
+    fresh = PluginHost()
+    old = set_host(fresh)
+    try:
+        yield fresh
+    finally:
+        close_shared_stores()
+        set_host(old)
 
 
 @pytest.fixture(scope="session")

@@ -16,26 +16,14 @@ import pytest
 
 from agentkit import Agent, SystemMessage
 from agentkit.config import load_config
-from agentkit.plugins import PluginHost, set_host
-from agentkit.stores import close_shared_stores, export_session
+from agentkit.plugins import PluginHost
+from agentkit.stores import export_session
 from agentkit.testing import ScriptedProvider
 from agentkit.testing.fake_openai import FakeOpenAIServer
 from agentkit_postgres import PostgresMemory, PostgresStore
 from agentkit_postgres.testing import PASSWORD, PostgresServer
 
 KEY = "sk-test-key-0123456789"
-
-
-@pytest.fixture
-def host() -> Iterator[PluginHost]:
-    """The installed plugins, as users have them (shared stores closed afterwards)."""
-    fresh = PluginHost()
-    old = set_host(fresh)
-    try:
-        yield fresh
-    finally:
-        close_shared_stores()
-        set_host(old)
 
 
 def memory_blocks(request: Any) -> list[str]:

@@ -10,30 +10,27 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable
 
 import psycopg
 import pytest
 
 from agentkit import Agent
 from agentkit.messages import AssistantMessage, UserMessage
-from agentkit.plugins import PluginHost, set_host
-from agentkit.stores import close_shared_stores
+from agentkit.plugins import PluginHost
 from agentkit.testing import ScriptedProvider
 from agentkit_postgres import PostgresStore
-from agentkit_postgres._pool import Pool
+from agentkit_postgres._pool import Conn, Pool
 from agentkit_postgres.testing import PostgresServer
 
 
-@pytest.fixture
-def host() -> Iterator[PluginHost]:
-    fresh = PluginHost()
-    old = set_host(fresh)
-    try:
-        yield fresh
-    finally:
-        close_shared_stores()
-        set_host(old)
+def connector(dsn: str) -> Callable[[], Awaitable[Conn]]:
+    """A pool's ``connect``: a new autocommit connection to ``dsn``."""
+
+    async def connect() -> Conn:
+        return await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+
+    return connect
 
 
 class ConnectionCount:
@@ -116,10 +113,7 @@ async def test_a_waiter_on_one_loop_gets_a_connection_given_back_on_another(dsn:
     """``pool_size = 1``: the connection is taken on a thread's loop; a waiter here is woken
     when that thread gives it back, and a waiter cancelled meanwhile passes its turn on."""
 
-    async def connect() -> psycopg.AsyncConnection[object]:
-        return await psycopg.AsyncConnection.connect(dsn, autocommit=True)
-
-    pool = Pool(connect, size=1, timeout=10)
+    pool = Pool(connector(dsn), size=1, timeout=10)
     taken = threading.Event()
     give_back = threading.Event()
 
@@ -228,9 +222,9 @@ def test_many_loops_taking_giving_back_and_giving_up_never_exceed_the_size(dsn: 
     not cancelled gets a connection, and no more than two are ever open at once."""
     opened: list[int] = []  # connections open (or being opened) as each was begun
 
-    async def connect() -> psycopg.AsyncConnection[object]:
+    async def connect() -> Conn:
         opened.append(pool._open)
-        return await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+        return await connector(dsn)()
 
     pool = Pool(connect, size=2, timeout=20)
     errors: list[BaseException] = []
@@ -275,10 +269,7 @@ async def test_a_connection_idle_longer_than_max_idle_is_closed_not_used(dsn: st
     """A firewall may drop an idle connection without a word: one idle past ``max_idle`` is
     closed (the server sees it go) and a fresh one opened in its place."""
 
-    async def connect() -> psycopg.AsyncConnection[object]:
-        return await psycopg.AsyncConnection.connect(dsn, autocommit=True)
-
-    pool = Pool(connect, size=2, timeout=5, max_idle=0.3)
+    pool = Pool(connector(dsn), size=2, timeout=5, max_idle=0.3)
     try:
         first = await pool.get()
         backend = first.info.backend_pid
@@ -289,16 +280,13 @@ async def test_a_connection_idle_longer_than_max_idle_is_closed_not_used(dsn: st
         await asyncio.sleep(0.5)
         fresh = await pool.get()
         assert fresh is not first and first.closed and not fresh.closed
-        gone = await (
-            await fresh.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (backend,))
-        ).fetchone()
         for _ in range(50):  # the server notices the goodbye at once, or nearly
-            if gone == (0,):
-                break
-            await asyncio.sleep(0.05)
             gone = await (
                 await fresh.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (backend,))
             ).fetchone()
+            if gone == (0,):
+                break
+            await asyncio.sleep(0.05)
         assert gone == (0,)
         assert pool._open == 1
         pool.put(fresh)
